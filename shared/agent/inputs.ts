@@ -1,0 +1,142 @@
+import { z } from "zod";
+import type { TaskAgent } from "./agent";
+
+/** Bad input: the task fails with this message before anything is sent. */
+export class InputError extends Error {
+  override name = "InputError";
+}
+
+type Raw = string | undefined;
+type Field<T> = z.ZodType<T, Raw>;
+
+function fail(ctx: z.RefinementCtx, message: string): never {
+  ctx.addIssue({ code: "custom", message });
+  return z.NEVER as never;
+}
+
+const show = (v: string) => JSON.stringify(v.length > 80 ? `${v.slice(0, 77)}...` : v);
+
+/** Field builders: each turns the raw input string into a typed value or a message saying what a valid value is. */
+export const field = {
+  text(opts: { default?: string; pattern?: RegExp; expected?: string; maxLength?: number } = {}): Field<string | undefined> {
+    return z.string().optional().transform((v, ctx) => {
+      const value = v?.trim() ?? opts.default;
+      if (value === undefined) return undefined;
+      if (opts.maxLength && value.length > opts.maxLength) fail(ctx, `must be at most ${opts.maxLength} characters (got ${value.length})`);
+      if (opts.pattern && !opts.pattern.test(value)) fail(ctx, `must be ${opts.expected ?? `of the form ${opts.pattern}`} (got ${show(value)})`);
+      return value;
+    });
+  },
+
+  requiredText(opts: { pattern?: RegExp; expected?: string; example?: string; maxLength?: number } = {}): Field<string> {
+    return z.string().optional().transform((v, ctx) => {
+      const value = v?.trim();
+      if (!value) return fail(ctx, `is required${opts.example ? `, for example ${show(opts.example)}` : ""}`);
+      if (opts.maxLength && value.length > opts.maxLength) fail(ctx, `must be at most ${opts.maxLength} characters (got ${value.length})`);
+      if (opts.pattern && !opts.pattern.test(value)) fail(ctx, `must be ${opts.expected ?? `of the form ${opts.pattern}`} (got ${show(value)})`);
+      return value;
+    });
+  },
+
+  /** A secret: never echoed in a message. Registered with the agent by `readInputs`. */
+  secret(opts: { required?: boolean } = {}): Field<string | undefined> {
+    return z.string().optional().transform((v, ctx) => {
+      const value = v?.trim();
+      if (!value && opts.required) return fail(ctx, "is required (pass it as a secret variable, e.g. $(teamsWebhookUrl))");
+      return value || undefined;
+    });
+  },
+
+  integer(opts: { min: number; max: number; default?: number; unit?: string }): Field<number> {
+    return z.string().optional().transform((v, ctx) => {
+      const unit = opts.unit ? ` ${opts.unit}` : "";
+      const range = `a whole number from ${opts.min} to ${opts.max}${unit}`;
+      const raw = v?.trim();
+      if (!raw) return opts.default ?? fail(ctx, `is required: ${range}`);
+      if (!/^-?\d+$/.test(raw)) return fail(ctx, `must be ${range} (got ${show(raw)})`);
+      const n = Number(raw);
+      if (n < opts.min || n > opts.max) return fail(ctx, `must be ${range} (got ${n})`);
+      return n;
+    });
+  },
+
+  optionalNumber(opts: { min: number; max: number; unit?: string; integer?: boolean }): Field<number | undefined> {
+    return z.string().optional().transform((v, ctx) => {
+      const raw = v?.trim();
+      if (!raw) return undefined;
+      const kind = opts.integer ? "a whole number" : "a number";
+      const range = `${kind} from ${opts.min} to ${opts.max}${opts.unit ? ` ${opts.unit}` : ""}`;
+      const n = Number(raw);
+      if (!/^-?\d+(\.\d+)?$/.test(raw) || (opts.integer && !Number.isInteger(n))) return fail(ctx, `must be ${range} (got ${show(raw)})`);
+      if (n < opts.min || n > opts.max) return fail(ctx, `must be ${range} (got ${n})`);
+      return n;
+    });
+  },
+
+  choice<const C extends readonly string[]>(choices: C, defaultValue?: C[number]): Field<C[number]> {
+    return z.string().optional().transform((v, ctx) => {
+      const raw = v?.trim();
+      if (!raw) return defaultValue ?? fail(ctx, `is required: one of ${choices.join(", ")}`);
+      const match = choices.find((c) => c.toLowerCase() === raw.toLowerCase());
+      return match ?? fail(ctx, `must be one of ${choices.join(", ")} (got ${show(raw)})`);
+    });
+  },
+
+  boolean(defaultValue: boolean): Field<boolean> {
+    return z.string().optional().transform((v, ctx) => {
+      const raw = v?.trim().toLowerCase();
+      if (!raw) return defaultValue;
+      if (raw === "true") return true;
+      if (raw === "false") return false;
+      return fail(ctx, `must be true or false (got ${show(v ?? "")})`);
+    });
+  },
+
+  /** One value a line; blank lines and lines starting with # are skipped. */
+  lines(opts: { check?: (line: string) => string | undefined; max?: number } = {}): Field<string[]> {
+    return z.string().optional().transform((v, ctx) => {
+      const lines = (v ?? "")
+        .split(/\r?\n/)
+        .map((l) => l.trim())
+        .filter((l) => l !== "" && !l.startsWith("#"));
+      if (opts.max !== undefined && lines.length > opts.max) fail(ctx, `has ${lines.length} lines; at most ${opts.max} are allowed`);
+      lines.forEach((line, i) => {
+        const problem = opts.check?.(line);
+        if (problem) fail(ctx, `line ${i + 1} ${show(line)}: ${problem}`);
+      });
+      return lines;
+    });
+  },
+};
+
+export interface ReadInputsOptions<T> {
+  /** Inputs whose values are secret: registered with the agent before anything else happens. */
+  secrets?: string[];
+  /** Rules across inputs; return [input, message] pairs. */
+  check?: (settings: T) => Array<[input: string, message: string]>;
+}
+
+/**
+ * Reads every input the shape names, validates them together and returns the typed settings,
+ * or throws one InputError listing each bad input, its problem and the valid form.
+ */
+export function readInputs<S extends Record<string, Field<unknown>>>(
+  agent: TaskAgent,
+  shape: S,
+  options: ReadInputsOptions<{ [K in keyof S]: z.output<S[K]> }> = {},
+): { [K in keyof S]: z.output<S[K]> } {
+  const raw: Record<string, string | undefined> = {};
+  for (const name of Object.keys(shape)) {
+    raw[name] = agent.getInput(name);
+    if (options.secrets?.includes(name) && raw[name]) agent.setSecret(raw[name]!.trim());
+  }
+  const parsed = z.object(shape).safeParse(raw);
+  const problems: string[] = [];
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) problems.push(`Input '${String(issue.path[0])}' ${issue.message}.`);
+  } else {
+    for (const [name, message] of options.check?.(parsed.data as never) ?? []) problems.push(`Input '${name}' ${message}.`);
+  }
+  if (problems.length) throw new InputError(problems.join(" "));
+  return parsed.data as never;
+}

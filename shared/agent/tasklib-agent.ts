@@ -1,0 +1,115 @@
+import * as os from "node:os";
+// Must come before task-lib: see agent-environment.ts.
+import { agentEnvironment, envKey } from "./agent-environment";
+import * as tl from "azure-pipelines-task-lib/task";
+import type { EndpointAuthorization, TaskAgent, TaskResult } from "./agent";
+
+/**
+ * Text that came from outside (EV2 messages, HTTP bodies, endpoint answers) must never reach the
+ * agent as a logging command: `##vso[` anywhere in a line, or `##[` at its start, would be run.
+ */
+export function neutraliseLoggingCommands(text: string): string {
+  return text.replace(/##(vso)?\[/gi, (_m, vso: string | undefined) => (vso ? `##_${vso}[` : "##_["));
+}
+
+/** The real agent, over azure-pipelines-task-lib: the only module that imports it. */
+export class TaskLibAgent implements TaskAgent {
+  private readonly controller = new AbortController();
+  readonly cancellation = this.controller.signal;
+
+  private readonly secretVariables: Set<string>;
+
+  constructor() {
+    const names = parseNames(agentEnvironment.VSTS_SECRET_VARIABLES);
+    this.secretVariables = new Set([
+      ...names.map(envKey),
+      ...Object.keys(agentEnvironment)
+        .filter((k) => k.startsWith("SECRET_"))
+        .map((k) => k.slice("SECRET_".length)),
+    ]);
+    const stop = (signal: NodeJS.Signals) => {
+      if (!this.controller.signal.aborted) {
+        tl.debug(`received ${signal}`);
+        this.controller.abort(new Error(`The pipeline was cancelled (${signal}).`));
+      }
+    };
+    process.once("SIGINT", () => stop("SIGINT"));
+    process.once("SIGTERM", () => stop("SIGTERM"));
+  }
+
+  getInput(name: string): string | undefined {
+    return nonBlank(agentEnvironment[`INPUT_${envKey(name)}`]);
+  }
+  getVariable(name: string): string | undefined {
+    const key = envKey(name);
+    return nonBlank(this.secretVariables.has(key) ? agentEnvironment[`SECRET_${key}`] : (process.env[key] ?? agentEnvironment[key]));
+  }
+  getEndpointUrl(id: string): string | undefined {
+    return nonBlank(agentEnvironment[`ENDPOINT_URL_${id}`]);
+  }
+  getEndpointAuthorization(id: string): EndpointAuthorization | undefined {
+    const json = agentEnvironment[`ENDPOINT_AUTH_${id}`];
+    if (!json) return undefined;
+    try {
+      const auth = JSON.parse(json) as { scheme?: string; parameters?: Record<string, string> };
+      return { scheme: auth.scheme ?? "", parameters: { ...auth.parameters } };
+    } catch {
+      return undefined;
+    }
+  }
+  getEndpointData(id: string, key: string): string | undefined {
+    return nonBlank(agentEnvironment[`ENDPOINT_DATA_${id}_${key.toUpperCase()}`]);
+  }
+  setSecret(value: string): void {
+    if (value) tl.setSecret(value);
+  }
+  setOutput(name: string, value: string): void {
+    tl.setVariable(name, value, false, true);
+  }
+  setResult(result: TaskResult, message: string): void {
+    tl.setResult(tl.TaskResult[result], neutraliseLoggingCommands(message), true);
+  }
+  info(message: string): void {
+    console.log(neutraliseLoggingCommands(message));
+  }
+  debug(message: string): void {
+    tl.debug(neutraliseLoggingCommands(message));
+  }
+  warning(message: string): void {
+    tl.warning(neutraliseLoggingCommands(message));
+  }
+  error(message: string): void {
+    tl.error(neutraliseLoggingCommands(message));
+  }
+  beginGroup(title: string): void {
+    console.log(`##[group]${neutraliseLoggingCommands(title)}`);
+  }
+  endGroup(): void {
+    console.log("##[endgroup]");
+  }
+  setProgress(percent: number, activity: string): void {
+    tl.setProgress(Math.max(0, Math.min(100, Math.round(percent))), neutraliseLoggingCommands(activity));
+  }
+  uploadSummary(path: string): void {
+    tl.uploadSummary(path);
+  }
+  uploadArtifact(artifactName: string, path: string): void {
+    tl.uploadArtifact(artifactName, path, artifactName);
+  }
+  tempDirectory(): string {
+    return tl.getVariable("Agent.TempDirectory") || os.tmpdir();
+  }
+}
+
+function nonBlank(value: string | undefined): string | undefined {
+  return value === undefined || value.trim() === "" ? undefined : value;
+}
+
+function parseNames(json: string | undefined): string[] {
+  try {
+    const names: unknown = JSON.parse(json ?? "[]");
+    return Array.isArray(names) ? names.map(String) : [];
+  } catch {
+    return [];
+  }
+}

@@ -1,0 +1,104 @@
+import type { TaskAgent } from "../agent/agent";
+import { field, InputError } from "../agent/inputs";
+import { sendWithRetry, type HttpClientOptions } from "../http/request";
+import { entraIdToken, normaliseScope, staticToken, type AzureRmIdentity } from "./auth";
+import { Ev2Client } from "./client";
+
+/** The connection inputs every task that talks to EV2 has (tasks-interface.md). */
+export const connectionInputs = {
+  connectionType: field.choice(["ev2", "azureRM"] as const, "ev2"),
+  ev2Connection: field.text(),
+  azureSubscription: field.text(),
+  ev2Url: field.text({ pattern: /^https?:\/\/\S+$/i, expected: "an http(s) URL such as https://ev2.contoso.com" }),
+  ev2Scope: field.text(),
+};
+
+type ConnectionSettings = {
+  connectionType: "ev2" | "azureRM";
+  ev2Connection?: string;
+  azureSubscription?: string;
+  ev2Url?: string;
+  ev2Scope?: string;
+};
+
+/** Cross-input rules of the connection inputs, for `readInputs`' `check`. */
+export function checkConnection(s: ConnectionSettings): Array<[string, string]> {
+  if (s.connectionType === "ev2" && !s.ev2Connection) return [["ev2Connection", "is required when connectionType is ev2: the name or id of an EV2 service connection"]];
+  if (s.connectionType === "azureRM") {
+    const problems: Array<[string, string]> = [];
+    if (!s.azureSubscription) problems.push(["azureSubscription", "is required when connectionType is azureRM: an Azure Resource Manager service connection"]);
+    if (!s.ev2Url) problems.push(["ev2Url", "is required when connectionType is azureRM: the EV2 base URL, e.g. https://ev2.contoso.com"]);
+    if (!s.ev2Scope) problems.push(["ev2Scope", "is required when connectionType is azureRM: the token scope or resource, e.g. https://ev2.contoso.com/.default"]);
+    return problems;
+  }
+  return [];
+}
+
+/**
+ * Builds the EV2 client from the service connection. Secrets (token, key, certificate) are
+ * registered with the agent the moment they are read.
+ */
+export function connectEv2(agent: TaskAgent, s: ConnectionSettings, http: HttpClientOptions = {}): Ev2Client {
+  if (s.connectionType === "ev2") {
+    const id = s.ev2Connection!;
+    const url = agent.getEndpointUrl(id);
+    const auth = agent.getEndpointAuthorization(id);
+    const token = auth?.parameters.apitoken ?? auth?.parameters.apiToken;
+    if (token) agent.setSecret(token);
+    if (!url) throw new InputError(`Input 'ev2Connection': the service connection '${id}' has no server URL.`);
+    if (!token) throw new InputError(`Input 'ev2Connection': the service connection '${id}' has no token (parameter apitoken).`);
+    return new Ev2Client({ ...http, baseUrl: url, getToken: staticToken(token) });
+  }
+  const identity = azureRmIdentity(agent, s.azureSubscription!, http);
+  return new Ev2Client({ ...http, baseUrl: s.ev2Url!, getToken: entraIdToken(identity, normaliseScope(s.ev2Scope!)) });
+}
+
+function azureRmIdentity(agent: TaskAgent, id: string, http: HttpClientOptions): AzureRmIdentity {
+  const auth = agent.getEndpointAuthorization(id);
+  if (!auth) throw new InputError(`Input 'azureSubscription': no Azure Resource Manager service connection '${id}' is available to this job.`);
+  const p = auth.parameters;
+  for (const secret of [p.serviceprincipalkey, p.servicePrincipalCertificate]) if (secret) agent.setSecret(secret);
+  const tenantId = p.tenantid ?? "";
+  const clientId = p.serviceprincipalid ?? "";
+  const authorityHost = agent.getEndpointData(id, "environmentAuthorityUrl");
+  switch (auth.scheme.toLowerCase()) {
+    case "workloadidentityfederation":
+      return { kind: "workloadIdentityFederation", tenantId, clientId, authorityHost, getOidcToken: (signal) => requestOidcToken(agent, id, { ...http, signal }) };
+    case "serviceprincipal":
+      if (p.authenticationType === "spnCertificate") {
+        return { kind: "servicePrincipalCertificate", tenantId, clientId, certificatePem: p.servicePrincipalCertificate ?? "", authorityHost };
+      }
+      return { kind: "servicePrincipalSecret", tenantId, clientId, clientSecret: p.serviceprincipalkey ?? "", authorityHost };
+    case "managedserviceidentity":
+      return { kind: "managedIdentity", clientId: clientId || undefined };
+    default:
+      throw new InputError(
+        `Input 'azureSubscription': the connection's scheme ${auth.scheme} is not supported; use workload identity federation, a service principal or a managed identity.`,
+      );
+  }
+}
+
+/** The pipeline's OIDC endpoint gives a federated token for the connection (workload identity federation). */
+async function requestOidcToken(agent: TaskAgent, connectionId: string, http: HttpClientOptions): Promise<string> {
+  const uri = agent.getVariable("System.OidcRequestUri");
+  const accessToken = agent.getVariable("System.AccessToken");
+  if (!uri || !accessToken) {
+    throw new Error("Workload identity federation needs System.OidcRequestUri and System.AccessToken; run the task in a pipeline job.");
+  }
+  agent.setSecret(accessToken);
+  const res = await sendWithRetry(
+    {
+      method: "POST",
+      url: `${uri}?api-version=7.1&serviceConnectionId=${encodeURIComponent(connectionId)}`,
+      headers: { authorization: `Bearer ${accessToken}`, "content-type": "application/json" },
+      body: "{}",
+      operation: "request an OIDC token",
+      retryNetworkErrors: true,
+    },
+    http,
+  );
+  const token = res.status === 200 ? (JSON.parse(res.body) as { oidcToken?: string }).oidcToken : undefined;
+  if (!token) throw new Error(`The pipeline's OIDC endpoint answered HTTP ${res.status} without a token.`);
+  agent.setSecret(token);
+  return token;
+}

@@ -1,0 +1,165 @@
+import { Agent, request as undiciRequest } from "undici";
+import {
+  AbortedError,
+  backoffDelayMs,
+  defaultRetryPolicy,
+  parseRetryAfterMs,
+  retryableStatuses,
+  sleep,
+  type RetryPolicy,
+} from "./retry";
+
+export interface HttpRequest {
+  method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
+  url: string;
+  headers?: Record<string, string>;
+  body?: string;
+  /** What the call does, for messages: "get rollout 1234". */
+  operation: string;
+  /** Safe to send again after a network failure (GETs, and POSTs the server de-duplicates). */
+  retryNetworkErrors: boolean;
+}
+
+export interface HttpResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+export interface RetryNotice {
+  operation: string;
+  attempt: number;
+  maxAttempts: number;
+  delayMs: number;
+  /** "HTTP 503", "connection reset", ... */
+  reason: string;
+  retryAfterHonoured: boolean;
+}
+
+export interface HttpClientOptions {
+  retry?: RetryPolicy;
+  /** Per attempt: connect, headers and body together. */
+  timeoutMs?: number;
+  signal?: AbortSignal;
+  onRetry?: (notice: RetryNotice) => void;
+  /** For tests: makes the jitter deterministic. */
+  random?: () => number;
+}
+
+/** A failure to get any HTTP answer (reset, refused, timeout, DNS) after the retries allowed. */
+export class HttpNetworkError extends Error {
+  override name = "HttpNetworkError";
+  constructor(
+    readonly operation: string,
+    readonly reason: string,
+    readonly attempts: number,
+  ) {
+    super(`${operation} failed: ${reason} (after ${attempts} attempt${attempts === 1 ? "" : "s"})`);
+  }
+}
+
+let sharedAgent: Agent | undefined;
+function agent(): Agent {
+  sharedAgent ??= new Agent({ keepAliveTimeout: 10_000, connections: 16 });
+  return sharedAgent;
+}
+
+/** Closes the keep-alive sockets so the process can exit promptly. */
+export async function closeHttpConnections(): Promise<void> {
+  const current = sharedAgent;
+  sharedAgent = undefined;
+  await current?.close();
+}
+
+function describeNetworkError(err: unknown, timedOut: boolean): string {
+  if (timedOut) return "timed out";
+  const code = (err as { code?: string; cause?: { code?: string } })?.code ?? (err as { cause?: { code?: string } })?.cause?.code;
+  switch (code) {
+    case "ECONNRESET":
+    case "UND_ERR_SOCKET":
+      return "connection reset";
+    case "ECONNREFUSED":
+      return "connection refused";
+    case "ENOTFOUND":
+    case "EAI_AGAIN":
+      return "host not found";
+    case "UND_ERR_HEADERS_TIMEOUT":
+    case "UND_ERR_BODY_TIMEOUT":
+    case "UND_ERR_CONNECT_TIMEOUT":
+    case "ETIMEDOUT":
+      return "timed out";
+    default:
+      return code ? `network error ${code}` : `network error: ${(err as Error)?.message ?? String(err)}`;
+  }
+}
+
+async function sendOnce(req: HttpRequest, timeoutMs: number, signal: AbortSignal | undefined): Promise<HttpResponse> {
+  const timeout = AbortSignal.timeout(timeoutMs);
+  const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
+  const res = await undiciRequest(req.url, {
+    method: req.method,
+    headers: req.headers,
+    body: req.body,
+    signal: combined,
+    dispatcher: agent(),
+    headersTimeout: timeoutMs,
+    bodyTimeout: timeoutMs,
+  });
+  const body = await res.body.text();
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(res.headers)) {
+    if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(", ") : value;
+  }
+  return { status: res.statusCode, headers, body };
+}
+
+/**
+ * Sends `req`, retrying 408/429/5xx answers and (when the request allows it) network failures.
+ * Returns the last answer, whatever its status: turning it into a typed error is the caller's
+ * job, because only the caller knows the protocol.
+ */
+export async function sendWithRetry(req: HttpRequest, options: HttpClientOptions = {}): Promise<HttpResponse> {
+  const policy = options.retry ?? defaultRetryPolicy;
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  const random = options.random ?? Math.random;
+  let waited = 0;
+  for (let attempt = 1; ; attempt++) {
+    if (options.signal?.aborted) throw new AbortedError();
+    let reason: string;
+    let retryAfterMs: number | undefined;
+    let response: HttpResponse | undefined;
+    try {
+      response = await sendOnce(req, timeoutMs, options.signal);
+      if (!retryableStatuses.has(response.status)) return response;
+      reason = `HTTP ${response.status}`;
+      retryAfterMs = parseRetryAfterMs(response.headers["retry-after"]);
+    } catch (err) {
+      if (options.signal?.aborted) throw new AbortedError();
+      const timedOut = err instanceof Error && (err.name === "TimeoutError" || err.name === "AbortError");
+      reason = describeNetworkError(err, timedOut);
+      if (!req.retryNetworkErrors || attempt >= policy.maxAttempts) {
+        throw new HttpNetworkError(req.operation, reason, attempt);
+      }
+    }
+    if (attempt >= policy.maxAttempts) {
+      if (response) return response;
+      throw new HttpNetworkError(req.operation, reason, attempt);
+    }
+    const delayMs = retryAfterMs ?? backoffDelayMs(attempt, policy, random);
+    if (waited + delayMs > policy.maxTotalWaitMs) {
+      // Waiting longer than the budget allows: report what we have rather than hang.
+      if (response) return response;
+      throw new HttpNetworkError(req.operation, reason, attempt);
+    }
+    options.onRetry?.({
+      operation: req.operation,
+      attempt,
+      maxAttempts: policy.maxAttempts,
+      delayMs,
+      reason,
+      retryAfterHonoured: retryAfterMs !== undefined,
+    });
+    await sleep(delayMs, options.signal);
+    waited += delayMs;
+  }
+}

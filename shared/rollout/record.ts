@@ -1,0 +1,91 @@
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { TaskAgent } from "../agent/agent";
+
+/**
+ * What one task did, for audit: published as a file of the `ev2-records` pipeline artifact
+ * (one file per task run, so jobs never overwrite each other) and as a markdown summary on
+ * the run's Extensions tab. EV2 stays the source of truth; this is the evidence.
+ */
+export interface TaskRecord {
+  schemaVersion: 1;
+  task: string;
+  startedAt: string;
+  endedAt: string;
+  result: string;
+  message?: string;
+  run: RunIdentity;
+  rolloutId?: string;
+  details: Record<string, unknown>;
+}
+
+export interface RunIdentity {
+  collectionId?: string;
+  collectionUri?: string;
+  projectId?: string;
+  project?: string;
+  buildId?: string;
+  releaseId?: string;
+  releaseEnvironmentId?: string;
+  releaseDeploymentId?: string;
+  stageName?: string;
+  jobName?: string;
+  attempt?: string;
+  requestedFor?: string;
+  runUrl?: string;
+  repositoryId?: string;
+  sourceVersion?: string;
+}
+
+export const recordArtifactName = "ev2-records";
+
+export function readRunIdentity(agent: TaskAgent): RunIdentity {
+  const v = (name: string) => agent.getVariable(name);
+  const collectionUri = v("System.CollectionUri") ?? v("System.TeamFoundationCollectionUri");
+  const project = v("System.TeamProject");
+  const buildId = v("Build.BuildId");
+  const releaseId = v("Release.ReleaseId");
+  const runUrl =
+    releaseId && collectionUri && project
+      ? `${collectionUri.replace(/\/?$/, "/")}${encodeURIComponent(project)}/_releaseProgress?releaseId=${releaseId}`
+      : buildId && collectionUri && project
+        ? `${collectionUri.replace(/\/?$/, "/")}${encodeURIComponent(project)}/_build/results?buildId=${buildId}`
+        : undefined;
+  return {
+    collectionId: v("System.CollectionId"),
+    collectionUri,
+    projectId: v("System.TeamProjectId"),
+    project,
+    buildId,
+    releaseId,
+    releaseEnvironmentId: v("Release.EnvironmentId"),
+    releaseDeploymentId: v("Release.DeploymentId"),
+    stageName: v("System.StageName") ?? v("Release.EnvironmentName"),
+    jobName: v("System.JobName") ?? v("System.PhaseName"),
+    attempt: v("System.JobAttempt"),
+    requestedFor: v("Build.RequestedFor") ?? v("Release.RequestedFor"),
+    runUrl,
+    repositoryId: v("Build.Repository.ID"),
+    sourceVersion: v("Build.SourceVersion"),
+  };
+}
+
+/** Writes the record and the summary and hands both to the agent. Never throws: evidence must not fail a run. */
+export function publishRecord(agent: TaskAgent, record: TaskRecord, summaryMarkdown: string): string | undefined {
+  try {
+    const stamp = record.startedAt.replace(/[:.]/g, "-");
+    const dir = join(agent.tempDirectory(), recordArtifactName);
+    mkdirSync(dir, { recursive: true });
+    const job = (record.run.jobName ?? "job").replace(/[^A-Za-z0-9_-]/g, "_");
+    const file = join(dir, `${job}-${record.task}-${stamp}.json`);
+    writeFileSync(file, JSON.stringify(record, null, 2));
+    agent.uploadArtifact(recordArtifactName, file);
+    const summary = join(agent.tempDirectory(), `${record.task}-${stamp}-summary.md`);
+    writeFileSync(summary, summaryMarkdown);
+    agent.uploadSummary(summary);
+    return file;
+  } catch (err) {
+    agent.warning(`Could not publish the ${record.task} record: ${(err as Error).message}`);
+    return undefined;
+  }
+}

@@ -1,0 +1,6 @@
+import { runTask, TaskFailure } from "../../shared/agent/run-task";
+
+// Not built yet: its own issue brings the implementation.
+void runTask("FollowRollout", async () => {
+  throw new TaskFailure("FollowRollout is not built yet in this version of the extension.");
+});

@@ -45,6 +45,11 @@ export class Ev2Client {
     this.baseUrl = options.baseUrl.replace(/\/+$/, "");
   }
 
+  /** The same client with another cancellation signal: e.g. a bounded one for cleanup after the pipeline was cancelled. */
+  withSignal(signal: AbortSignal | undefined): Ev2Client {
+    return new Ev2Client({ ...this.options, signal });
+  }
+
   async listArtifactVersions(serviceGroup: string, serviceId: string) {
     const path = `/serviceGroups/${enc(serviceGroup)}/services/${enc(serviceId)}/artifactVersions`;
     const res = await this.call("GET", path, "list artifact versions");

@@ -93,7 +93,8 @@ export async function triggerRollout(client: Ev2Client, s: TriggerSettings, run:
       const what = `Rollout ${activeId || "(id not given)"}${where} of ${s.serviceId} to ${s.environment} is still ${active?.status ?? "active"}; EV2 runs one rollout per service and environment at a time.`;
       if (s.onConcurrentRollout === "follow" && activeId) {
         why.push(`${what} Following it instead (onConcurrentRollout: follow).`);
-        log.warning(why[why.length - 1]);
+        // The task ends SucceededWithIssues with this line, which the agent shows as the warning.
+        log.info(why[why.length - 1]);
         return { kind: "concurrent", rolloutId: activeId, artifactVersion: active?.artifactVersionNumber ?? artifactVersion, stageMapVersion: active?.stageMapVersion ?? stageMapVersion, idempotencyKey, rollout: active, why };
       }
       throw new Ev2Error({

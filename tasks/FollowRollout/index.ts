@@ -1,6 +1,4 @@
-import { runTask, TaskFailure } from "../../shared/agent/run-task";
+import { runTask } from "../../shared/agent/run-task";
+import { runFollow } from "../../shared/tasks/follow-task";
 
-// Not built yet: its own issue brings the implementation.
-void runTask("FollowRollout", async () => {
-  throw new TaskFailure("FollowRollout is not built yet in this version of the extension.");
-});
+void runTask("FollowRollout", runFollow);

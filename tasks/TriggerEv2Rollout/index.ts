@@ -1,6 +1,4 @@
-import { runTask, TaskFailure } from "../../shared/agent/run-task";
+import { runTask } from "../../shared/agent/run-task";
+import { runTrigger } from "../../shared/tasks/trigger-task";
 
-// Not built yet: its own issue brings the implementation.
-void runTask("TriggerEv2Rollout", async () => {
-  throw new TaskFailure("TriggerEv2Rollout is not built yet in this version of the extension.");
-});
+void runTask("TriggerEv2Rollout", runTrigger);

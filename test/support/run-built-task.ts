@@ -46,6 +46,8 @@ export interface TaskRun {
   secrets: string[];
   /** Lines that are not logging commands (what a user reads in the log). */
   logLines: string[];
+  /** Everything the agent would show or keep (stdout and stderr), less the setsecret commands it consumes. */
+  visibleText: string;
   tempDirectory: string;
 }
 
@@ -160,7 +162,9 @@ function parseRun(raw: { exitCode: number | null; signal: NodeJS.Signals | null;
     progress: [],
     secrets: [],
     logLines: [],
+    visibleText: "",
   };
+  run.visibleText = [...raw.stdout.split(/\r?\n/).filter((l) => !l.includes("##vso[task.setsecret]")), raw.stderr].join("\n");
   for (const line of raw.stdout.split(/\r?\n/)) {
     const cmd = parseLoggingCommand(line);
     if (!cmd) {

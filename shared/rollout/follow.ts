@@ -1,0 +1,299 @@
+import type { Ev2Client } from "../ev2/client";
+import { Ev2Error } from "../ev2/errors";
+import { terminalStatuses, type Rollout, type WaitAction } from "../ev2/schemas";
+import { durationBetween, formatDuration } from "../format";
+import { isAbortError, sleep } from "../http/retry";
+import { classifyError, isTransient, remediationFor } from "./remediation";
+
+export interface FollowSettings {
+  rolloutId: string;
+  until: "completion" | "stage" | "waitAction";
+  stageName?: string;
+  pollingIntervalMs: number;
+  /** 0 = no limit of our own (the job's timeout applies). */
+  timeoutMs: number;
+  onFailure: "fail" | "cancelRollout";
+  onPipelineCancel: "leaveRunning" | "cancelRollout";
+  restartFailed: boolean;
+}
+
+/** Where the follow loop reports; the task maps it onto the agent. */
+export interface FollowReporter {
+  event(message: string): void;
+  warning(message: string): void;
+  beginGroup(title: string): void;
+  endGroup(): void;
+  progress(percent: number, activity: string): void;
+}
+
+export type FollowEnd =
+  | "completed" /* the rollout completed */
+  | "stageCompleted" /* until: stage reached */
+  | "waiting" /* until: waitAction reached */
+  | "failed"
+  | "cancelled" /* the rollout ended Cancelled */
+  | "timedOut"
+  | "pipelineCancelled";
+
+export interface FollowOutcome {
+  end: FollowEnd;
+  rollout?: Rollout;
+  /** One line for the task result. */
+  message: string;
+  failure?: { stage: string; region?: string; errorCode: string; message: string; recommendation: string };
+  actions: string[];
+  polls: number;
+  requests: number;
+  changes: number;
+  transientErrors: number;
+}
+
+export interface RolloutFacts {
+  status: string;
+  currentStage: string;
+  completedStages: string[];
+  deployedRegions: string[];
+  pendingRegions: string[];
+  waitAction?: WaitAction;
+  failedStage?: string;
+}
+
+/** The outputs every follower publishes, derived from one rollout. */
+export function rolloutFacts(r: Rollout): RolloutFacts {
+  const completedStages = r.stages.filter((s) => s.status === "Completed").map((s) => s.name);
+  const deployed = new Set<string>();
+  const all = new Set<string>();
+  for (const s of r.stages) {
+    for (const g of s.regions) {
+      all.add(g.name);
+      if (g.status === "Completed") deployed.add(g.name);
+    }
+  }
+  // A region is deployed once every stage that touches it has completed it.
+  for (const s of r.stages) for (const g of s.regions) if (g.status !== "Completed" && g.status !== "Skipped") deployed.delete(g.name);
+  const failed = r.stages.find((s) => s.status === "Failed");
+  return {
+    status: r.status,
+    currentStage: r.currentStage ?? "",
+    completedStages,
+    deployedRegions: [...deployed],
+    pendingRegions: [...all].filter((g) => !deployed.has(g)),
+    waitAction: r.waitActions.find((w) => w.status === "Waiting"),
+    failedStage: failed?.name,
+  };
+}
+
+const regionCounts = (r: Rollout) => {
+  let done = 0;
+  let total = 0;
+  for (const s of r.stages) {
+    for (const g of s.regions) {
+      total++;
+      if (g.status === "Completed" || g.status === "Skipped") done++;
+    }
+  }
+  return { done, total };
+};
+
+/** Logs what changed between two snapshots (stage and region starts/ends, gates, errors); returns how many lines. */
+export class ChangeLog {
+  private openGroup: string | undefined;
+  private readonly seenErrors = new Set<string>();
+  constructor(private readonly out: FollowReporter) {}
+
+  report(prev: Rollout | undefined, next: Rollout): number {
+    let lines = 0;
+    const say = (m: string) => {
+      this.out.event(m);
+      lines++;
+    };
+    const prevStages = new Map(prev?.stages.map((s) => [s.name, s]));
+    if (!prev) say(`Rollout ${next.rolloutId}: ${next.serviceId} ${next.artifactVersionNumber} to ${next.environment}, ${next.stages.length} stages, status ${next.status}.`);
+    else if (prev.status !== next.status) say(`Rollout status: ${prev.status} → ${next.status}.`);
+
+    for (const stage of next.stages) {
+      const before = prevStages.get(stage.name);
+      const started = stage.status !== "Pending" && (!before || before.status === "Pending");
+      if (started && stage.status !== "Skipped") {
+        this.closeGroup();
+        this.out.beginGroup(`Stage ${stage.name}`);
+        this.openGroup = stage.name;
+        say(`Stage ${stage.name} ${stage.status === "Waiting" ? "is waiting for approval" : "started"} (${stage.regions.map((g) => g.name).join(", ")}).`);
+      }
+      const prevRegions = new Map(before?.regions.map((g) => [g.name, g]));
+      for (const region of stage.regions) {
+        const was = prevRegions.get(region.name)?.status ?? "Pending";
+        if (was === region.status) continue;
+        if (region.status === "InProgress") say(`  ${region.name}: started.`);
+        else if (region.status !== "Pending") {
+          const d = durationBetween(region.startTime, region.endTime);
+          say(`  ${region.name}: ${region.status}${d !== undefined ? ` in ${formatDuration(d)}` : ""}.`);
+        }
+      }
+      if (before && before.status !== stage.status && stage.status === "InProgress" && before.status === "Waiting") say(`Stage ${stage.name} approved and started.`);
+      const ended = ["Completed", "Failed", "Cancelled", "Skipped"].includes(stage.status) && before?.status !== stage.status;
+      if (ended && (before || stage.status !== "Pending")) {
+        const d = durationBetween(stage.startTime, stage.endTime);
+        say(`Stage ${stage.name}: ${stage.status}${d !== undefined ? ` in ${formatDuration(d)}` : ""}.`);
+        if (this.openGroup === stage.name) this.closeGroup();
+      }
+    }
+    const prevWaits = new Map(prev?.waitActions.map((w) => [w.actionId, w.status]));
+    for (const w of next.waitActions) {
+      const was = prevWaits.get(w.actionId);
+      if (was === w.status) continue;
+      if (w.status === "Waiting") say(`Approval gate ${w.actionId} before stage ${w.stage} is waiting (${w.reason ?? "ManualApproval"}).`);
+      else say(`Approval gate ${w.actionId}: ${w.status}${w.decidedBy ? ` by ${w.decidedBy}` : ""}${w.comment ? ` ("${w.comment}")` : ""}.`);
+    }
+    for (const e of next.errors) {
+      const key = `${e.stage}|${e.region}|${e.errorCode}|${e.timestamp}`;
+      if (this.seenErrors.has(key)) continue;
+      this.seenErrors.add(key);
+      say(`Error in ${e.stage ?? "rollout"}${e.region ? `/${e.region}` : ""}: ${e.errorCode}: ${e.message}`);
+    }
+    return lines;
+  }
+
+  closeGroup(): void {
+    if (this.openGroup !== undefined) {
+      this.out.endGroup();
+      this.openGroup = undefined;
+    }
+  }
+}
+
+function describeFailure(r: Rollout): NonNullable<FollowOutcome["failure"]> {
+  const stage = r.stages.find((s) => s.status === "Failed");
+  const stageName = stage?.name ?? r.errors[r.errors.length - 1]?.stage ?? r.currentStage ?? "(unknown stage)";
+  const errors = r.errors.filter((e) => !stage || e.stage === stage.name);
+  const e = errors[errors.length - 1] ?? r.errors[r.errors.length - 1];
+  const region = e?.region ?? stage?.regions.find((g) => g.status === "Failed")?.name ?? undefined;
+  const errorCode = e?.errorCode ?? "Unknown";
+  return { stage: stageName, region, errorCode, message: e?.message ?? "EV2 reported no error detail", recommendation: remediationFor(errorCode) };
+}
+
+/**
+ * Follows a rollout with one conditional GET per poll until the target is reached, it fails,
+ * the time runs out or the pipeline is cancelled. Transient EV2 outages are ridden out.
+ */
+export async function followRollout(client: Ev2Client, s: FollowSettings, out: FollowReporter, signal: AbortSignal): Promise<FollowOutcome> {
+  const started = Date.now();
+  const changes = new ChangeLog(out);
+  const outcome = (end: FollowEnd, message: string, rollout?: Rollout, failure?: FollowOutcome["failure"]): FollowOutcome => {
+    changes.closeGroup();
+    return { end, message, rollout, failure, actions, polls, requests: polls + actions.length, changes: changeLines, transientErrors };
+  };
+  const actions: string[] = [];
+  let polls = 0;
+  let changeLines = 0;
+  let transientErrors = 0;
+  let outageSince: number | undefined;
+  let current: Rollout | undefined;
+  let etag: string | undefined;
+  let restarted = false;
+  let announcedWait: string | undefined;
+  let lastProgress = -1;
+
+  while (true) {
+    if (signal.aborted) return onPipelineCancel();
+    if (s.timeoutMs > 0 && Date.now() - started >= s.timeoutMs) {
+      return outcome("timedOut", `Stopped following after ${formatDuration(s.timeoutMs)}: rollout ${s.rolloutId} is still ${current?.status ?? "unknown"}${current?.currentStage ? ` at ${current.currentStage}` : ""} and keeps running.`, current);
+    }
+    try {
+      polls++;
+      const got = await client.getRollout(s.rolloutId, etag);
+      if (outageSince !== undefined) {
+        out.event(`EV2 answers again after ${formatDuration(Date.now() - outageSince)}.`);
+        outageSince = undefined;
+      }
+      if (!got.notModified) {
+        etag = got.etag;
+        changeLines += changes.report(current, got.rollout);
+        current = got.rollout;
+        const { done, total } = regionCounts(current);
+        const percent = total ? Math.floor((done / total) * 100) : 0;
+        if (percent !== lastProgress) {
+          out.progress(percent, `${done}/${total} regions`);
+          lastProgress = percent;
+        }
+      }
+    } catch (err) {
+      if (isAbortError(err) || signal.aborted) return onPipelineCancel();
+      if (err instanceof Ev2Error && (err.retryable || err.code === "NetworkError" || err.code === "ProtocolError")) {
+        transientErrors++;
+        if (outageSince === undefined) {
+          outageSince = Date.now();
+          out.warning(`EV2 is not answering well (${err.message}); still following, rollout ${s.rolloutId} is unaffected.`);
+        }
+        await pause(Math.min(s.pollingIntervalMs * 2, 60_000));
+        continue;
+      }
+      throw err;
+    }
+
+    const r = current!;
+    const facts = rolloutFacts(r);
+    if (s.until === "stage") {
+      const target = r.stages.find((st) => st.name === s.stageName);
+      if (!target) {
+        throw new Ev2Error({ operation: `follow rollout ${r.rolloutId}`, code: "StageNotInRollout", message: `stage ${s.stageName} is not in this rollout; its stages are ${r.stages.map((st) => st.name).join(", ")}. Check stageName.` });
+      }
+      if (target.status === "Completed") return outcome("stageCompleted", `Stage ${target.name} completed; rollout ${r.rolloutId} is ${r.status}.`, r);
+      if (target.status === "Skipped") return outcome("stageCompleted", `Stage ${target.name} was skipped; rollout ${r.rolloutId} is ${r.status}.`, r);
+    }
+    if (r.status === "Completed") return outcome("completed", `Rollout ${r.rolloutId} completed: ${r.stages.length} stages in ${formatDuration(durationBetween(r.createdTimestamp, r.lastUpdateTime) ?? 0)}.`, r);
+    if (r.status === "Cancelled") {
+      const rejected = r.errors.find((e) => e.errorCode === "RejectedAtWaitAction");
+      return outcome("cancelled", rejected ? `Rollout ${r.rolloutId} was rejected at an approval gate: ${rejected.message}` : `Rollout ${r.rolloutId} was cancelled.`, r, rejected ? describeFailure(r) : undefined);
+    }
+    if (r.status === "Failed" || facts.failedStage) {
+      const failure = describeFailure(r);
+      if (s.restartFailed && !restarted && r.status === "Failed" && isTransient(failure.errorCode)) {
+        restarted = true;
+        out.warning(`Stage ${failure.stage} failed in ${failure.region ?? "a region"} with ${failure.errorCode} (${classifyError(failure.errorCode)}, transient): restarting its failed regions once.`);
+        await client.restartRollout(r.rolloutId);
+        actions.push("restart");
+        etag = undefined;
+        continue;
+      }
+      let cancelled = "";
+      if (s.onFailure === "cancelRollout" && !terminalStatuses.has(r.status)) {
+        const result = await client.cancelRollout(r.rolloutId, `Stage ${failure.stage} failed (${failure.errorCode}); cancelled by the pipeline (onFailure: cancelRollout).`);
+        actions.push("cancel");
+        cancelled = result.alreadyCancelled ? " The rollout was already cancelled." : " The rest of the rollout was cancelled.";
+      }
+      const where = `${failure.stage}${failure.region ? ` in ${failure.region}` : ""}`;
+      return outcome("failed", `Stage ${where} failed: ${failure.errorCode}: ${failure.message}${cancelled} ${failure.recommendation}`, r, failure);
+    }
+    if (facts.waitAction) {
+      if (s.until === "waitAction") {
+        return outcome("waiting", `Rollout ${r.rolloutId} is waiting at gate ${facts.waitAction.actionId} before stage ${facts.waitAction.stage}.`, r);
+      }
+      if (announcedWait !== facts.waitAction.actionId) {
+        announcedWait = facts.waitAction.actionId;
+        out.event(`An approval is pending: gate ${facts.waitAction.actionId} before stage ${facts.waitAction.stage}. Still following (until: ${s.until}).`);
+      }
+    }
+    await pause(s.pollingIntervalMs);
+  }
+
+  async function pause(ms: number): Promise<void> {
+    const left = s.timeoutMs > 0 ? Math.max(0, s.timeoutMs - (Date.now() - started)) : ms;
+    await sleep(Math.min(ms, left), signal).catch(() => undefined);
+  }
+
+  async function onPipelineCancel(): Promise<FollowOutcome> {
+    let message = `The pipeline was cancelled; rollout ${s.rolloutId} was left running${current ? ` (${current.status}${current.currentStage ? ` at ${current.currentStage}` : ""})` : ""}.`;
+    if (s.onPipelineCancel === "cancelRollout" && !(current && terminalStatuses.has(current.status))) {
+      try {
+        // The job's signal is already aborted: the agent gives us a few seconds, so bound the call.
+        await client.withSignal(AbortSignal.timeout(4000)).cancelRollout(s.rolloutId, "The Azure DevOps pipeline run was cancelled (onPipelineCancel: cancelRollout).");
+        actions.push("cancel");
+        message = `The pipeline was cancelled; rollout ${s.rolloutId} was cancelled too (onPipelineCancel: cancelRollout).`;
+      } catch (err) {
+        message = `The pipeline was cancelled; cancelling rollout ${s.rolloutId} failed: ${(err as Error).message}. Cancel it in the EV2 dashboard.`;
+      }
+    }
+    return outcome("pipelineCancelled", message, current);
+  }
+}

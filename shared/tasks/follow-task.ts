@@ -1,0 +1,146 @@
+import type { TaskAgent } from "../agent/agent";
+import { field, readInputs } from "../agent/inputs";
+import type { TaskOutcome } from "../agent/run-task";
+import { checkConnection, connectEv2, connectionInputs } from "../ev2/connection";
+import type { Rollout } from "../ev2/schemas";
+import { durationBetween, formatDuration, markdownTable } from "../format";
+import { followRollout, rolloutFacts, type FollowOutcome } from "../rollout/follow";
+import { publishRecord, readRunIdentity } from "../rollout/record";
+import { httpOptionsFor, timestamped } from "./common";
+
+export const followInputs = {
+  ...connectionInputs,
+  rolloutId: field.requiredText({ pattern: /^[A-Za-z0-9._:-]{1,128}$/, expected: "an EV2 rollout id such as $(trigger.rolloutId)", example: "$(trigger.rolloutId)" }),
+  until: field.choice(["completion", "stage", "waitAction"] as const, "completion"),
+  stageName: field.text(),
+  pollingIntervalSeconds: field.integer({ min: 5, max: 300, default: 30, unit: "seconds" }),
+  timeoutMinutes: field.integer({ min: 0, max: 10080, default: 0, unit: "minutes (0 = the job's timeout)" }),
+  onFailure: field.choice(["fail", "cancelRollout"] as const, "fail"),
+  onPipelineCancel: field.choice(["leaveRunning", "cancelRollout"] as const, "leaveRunning"),
+  restartFailed: field.boolean(false),
+};
+
+/**
+ * Local simulators run a rollout many times faster than EV2 does; this pipeline variable lets
+ * them poll faster than the 5 s floor that protects the real service.
+ */
+export const pollingOverrideVariable = "Ev2.PollingIntervalMsOverride";
+
+export async function runFollow(agent: TaskAgent): Promise<TaskOutcome> {
+  const startedAt = new Date().toISOString();
+  const s = readInputs(agent, followInputs, {
+    check: (v) => [
+      ...checkConnection(v),
+      ...(v.until === "stage" && !v.stageName ? [["stageName", "is required when until is stage: the name of the stage that must complete, e.g. Stage2-WestUS"] as [string, string]] : []),
+    ],
+  });
+  const override = Number(agent.getVariable(pollingOverrideVariable));
+  const pollingIntervalMs = Number.isFinite(override) && override >= 10 ? override : s.pollingIntervalSeconds * 1000;
+  const client = connectEv2(agent, s, httpOptionsFor(agent));
+  agent.info(`Following rollout ${s.rolloutId} until ${s.until === "stage" ? `stage ${s.stageName} completes` : s.until === "waitAction" ? "the next approval gate" : "it completes"}; polling every ${formatDuration(pollingIntervalMs)}.`);
+
+  const outcome = await followRollout(
+    client,
+    {
+      rolloutId: s.rolloutId,
+      until: s.until,
+      stageName: s.stageName,
+      pollingIntervalMs,
+      timeoutMs: s.timeoutMinutes * 60_000,
+      onFailure: s.onFailure,
+      onPipelineCancel: s.onPipelineCancel,
+      restartFailed: s.restartFailed,
+    },
+    {
+      event: (m) => agent.info(timestamped(m)),
+      warning: (m) => agent.warning(m),
+      beginGroup: (t) => agent.beginGroup(t),
+      endGroup: () => agent.endGroup(),
+      progress: (p, a) => agent.setProgress(p, a),
+    },
+    agent.cancellation,
+  );
+
+  if (outcome.rollout) setOutputs(agent, outcome.rollout);
+  const result = resultOf(outcome);
+  publishRecord(
+    agent,
+    {
+      schemaVersion: 1,
+      task: "FollowRollout",
+      startedAt,
+      endedAt: new Date().toISOString(),
+      result,
+      message: outcome.message,
+      run: readRunIdentity(agent),
+      rolloutId: s.rolloutId,
+      details: {
+        until: s.until,
+        stageName: s.stageName,
+        end: outcome.end,
+        failure: outcome.failure,
+        actions: outcome.actions,
+        polls: outcome.polls,
+        transientErrors: outcome.transientErrors,
+        rollout: outcome.rollout && snapshot(outcome.rollout),
+      },
+    },
+    summaryMarkdown(outcome),
+  );
+  return { result, message: outcome.message };
+}
+
+function resultOf(o: FollowOutcome): TaskOutcome["result"] {
+  switch (o.end) {
+    case "completed":
+    case "stageCompleted":
+    case "waiting":
+      return "Succeeded";
+    default:
+      return "Failed";
+  }
+}
+
+function setOutputs(agent: TaskAgent, r: Rollout): void {
+  const f = rolloutFacts(r);
+  agent.setOutput("rolloutStatus", f.status);
+  agent.setOutput("currentStage", f.currentStage);
+  agent.setOutput("completedStages", f.completedStages.join(","));
+  agent.setOutput("deployedRegions", f.deployedRegions.join(","));
+  agent.setOutput("pendingRegions", f.pendingRegions.join(","));
+  agent.setOutput("waitActionId", f.waitAction?.actionId ?? "");
+  agent.setOutput("waitingStage", f.waitAction?.stage ?? "");
+  agent.setOutput("failedStage", f.failedStage ?? "");
+}
+
+function snapshot(r: Rollout) {
+  return {
+    status: r.status,
+    currentStage: r.currentStage,
+    stages: r.stages.map((st) => ({ name: st.name, status: st.status, startTime: st.startTime, endTime: st.endTime, regions: st.regions.map((g) => ({ name: g.name, status: g.status, startTime: g.startTime, endTime: g.endTime })) })),
+    waitActions: r.waitActions,
+    errors: r.errors,
+    dashboardUrl: r.dashboardUrl,
+  };
+}
+
+function summaryMarkdown(o: FollowOutcome): string {
+  const r = o.rollout;
+  const lines = [`### EV2 rollout ${r?.rolloutId ?? ""}: ${r?.status ?? "unknown"}`, "", o.message, ""];
+  if (!r) return lines.join("\n");
+  lines.push(`${r.serviceGroupName} / ${r.serviceId} ${r.artifactVersionNumber} → ${r.environment}${r.dashboardUrl ? ` · [EV2 dashboard](${r.dashboardUrl})` : ""}`, "");
+  const rows = r.stages.map((st) => {
+    const d = durationBetween(st.startTime, st.endTime);
+    const regions = st.regions.map((g) => `${g.name} ${g.status === "Completed" ? "✅" : g.status === "Failed" ? "❌" : g.status === "InProgress" ? "⏳" : g.status === "Waiting" ? "⏸" : "·"}`).join(" ");
+    return [st.name, st.status, st.startTime ?? "", d === undefined ? "" : formatDuration(d), regions];
+  });
+  lines.push(markdownTable(["Stage", "Status", "Started", "Duration", "Regions"], rows), "");
+  if (r.waitActions.length) {
+    lines.push(markdownTable(["Gate", "Stage", "Status", "Decided by", "Comment"], r.waitActions.map((w) => [w.actionId, w.stage, w.status, w.decidedBy ?? "", w.comment ?? ""])), "");
+  }
+  if (r.errors.length) {
+    lines.push(markdownTable(["Stage", "Region", "Code", "Message"], r.errors.map((e) => [e.stage ?? "", e.region ?? "", e.errorCode, e.message])), "");
+  }
+  if (o.failure) lines.push(`**What to do:** ${o.failure.recommendation}`, "");
+  return lines.join("\n");
+}

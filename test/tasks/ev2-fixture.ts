@@ -1,0 +1,42 @@
+import { startSimulator, type Simulator } from "../../sim/ev2";
+import type { TaskRunSetup } from "../support/run-built-task";
+
+export const TOKEN = "sim-token";
+
+/** Pipeline variables of a YAML run, as the agent gives them. */
+export function runVariables(buildId = "4711", extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    "System.CollectionId": "c0ffee00-0000-4000-8000-000000000001",
+    "System.CollectionUri": "https://dev.azure.com/contoso/",
+    "System.TeamProjectId": "c0ffee00-0000-4000-8000-000000000002",
+    "System.TeamProject": "Orders",
+    "Build.BuildId": buildId,
+    "System.StageName": "Deploy_PPE",
+    "System.JobName": "rollout",
+    "System.JobAttempt": "1",
+    "Build.RequestedFor": "Alice Example",
+    "System.Debug": "true",
+    "Ev2.PollingIntervalMsOverride": "50",
+    ...extra,
+  };
+}
+
+export function ev2Setup(sim: Simulator, inputs: TaskRunSetup["inputs"], more: Partial<TaskRunSetup> = {}): TaskRunSetup {
+  return {
+    ...more,
+    inputs: { connectionType: "ev2", ev2Connection: "ev2conn", ...inputs },
+    endpoints: { ev2conn: { url: sim.url, scheme: "Token", parameters: { apitoken: TOKEN } }, ...more.endpoints },
+    variables: { ...runVariables(), ...more.variables },
+  };
+}
+
+export const rolloutInputs = {
+  serviceGroupName: "Microsoft.Contoso.Orders",
+  serviceId: "orders-api",
+  stageMapName: "OrdersStageMap",
+  environment: "PPE",
+};
+
+export async function simulator(scenario: string, clockSpeed = 600): Promise<Simulator> {
+  return startSimulator({ scenario, clockSpeed, tokens: [TOKEN] });
+}

@@ -1,0 +1,127 @@
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { staticToken } from "../../shared/ev2/auth";
+import { Ev2Client } from "../../shared/ev2/client";
+import type { Simulator } from "../../sim/ev2";
+import { runBuiltTask, startBuiltTask } from "../support/run-built-task";
+import { ev2Setup, simulator, TOKEN } from "./ev2-fixture";
+
+async function startRollout(sim: Simulator, key = "follow-test"): Promise<string> {
+  const client = new Ev2Client({ baseUrl: sim.url, getToken: staticToken(TOKEN) });
+  const started = await client.startRollout(
+    "Microsoft.Contoso.Orders",
+    "orders-api",
+    { stageMapName: "OrdersStageMap", stageMapVersion: "v3", artifactVersionNumber: "1.3.2", environment: "PPE", selectionScope: [], exclusionScope: [], tags: {} },
+    key,
+  );
+  return started.rolloutId;
+}
+
+describe("FollowRollout (built task, as the agent runs it)", function () {
+  this.timeout(60_000);
+  let sim: Simulator;
+  afterEach(() => sim?.close());
+  const gets = () => sim.requests.filter((r) => r.method === "GET" && r.path.startsWith("/rollouts/"));
+
+  it("follows a rollout to completion, logging each change once, grouped per stage", async () => {
+    sim = await simulator("small");
+    const rolloutId = await startRollout(sim);
+    const run = await runBuiltTask("FollowRollout", ev2Setup(sim, { rolloutId }));
+    assert.equal(run.result?.result, "Succeeded", run.stdout);
+    assert.equal(run.outputs.rolloutStatus, "Completed");
+    assert.equal(run.outputs.completedStages, "Stage1-Canary,Stage2-Pilot,Stage3-Broad");
+    assert.equal(run.outputs.pendingRegions, "");
+    assert.equal(run.outputs.deployedRegions.split(",").length, 6);
+    assert.equal(run.outputs.failedStage, "");
+    const groups = run.stdout.split("\n").filter((l) => l.startsWith("##[group]"));
+    assert.deepEqual(groups, ["##[group]Stage Stage1-Canary", "##[group]Stage Stage2-Pilot", "##[group]Stage Stage3-Broad"]);
+    assert.equal(run.stdout.split("\n").filter((l) => l === "##[endgroup]").length, 3);
+    assert.match(run.stdout, /Stage Stage2-Pilot: Completed in \d+m \d+s/);
+    assert.equal(run.progress.at(-1)?.value, 100);
+    // one line per region start and end, plus stage lines: not one per poll
+    const eventLines = run.logLines.filter((l) => /^\[\d\d:\d\d:\d\dZ\]/.test(l));
+    assert.ok(gets().length > eventLines.length, `${gets().length} polls, ${eventLines.length} lines`);
+    assert.ok(eventLines.length <= 6 * 2 + 3 * 2 + 4, eventLines.join("\n"));
+    assert.ok(gets().every((g) => g === gets()[0] || g.headers["if-none-match"]), "every poll after the first is conditional");
+    assert.match(readFileSync(run.summaries[0], "utf8"), /\| Stage3-Broad \| Completed \|/);
+  });
+
+  it("fails on a failed region naming the stage, region, error code and what to do", async () => {
+    sim = await simulator("failing-region");
+    const rolloutId = await startRollout(sim);
+    const run = await runBuiltTask("FollowRollout", ev2Setup(sim, { rolloutId }));
+    assert.equal(run.result?.result, "Failed");
+    assert.match(run.result!.message, /^Stage Stage2-Pilot in uksouth failed: ServiceHealthCheckFailed: .+ The deployed service failed its health checks/);
+    assert.equal(run.outputs.failedStage, "Stage2-Pilot");
+    assert.equal(run.outputs.rolloutStatus, "Failed");
+  });
+
+  it("restarts a transient failure once with restartFailed and then completes", async () => {
+    sim = await simulator("transient-failure");
+    const rolloutId = await startRollout(sim);
+    const run = await runBuiltTask("FollowRollout", ev2Setup(sim, { rolloutId, restartFailed: true }));
+    assert.equal(run.result?.result, "Succeeded", run.stdout);
+    assert.equal(sim.requests.filter((r) => r.path.endsWith("/restart")).length, 1);
+    assert.match(run.stdout, /InternalTimeout .*restarting its failed regions once/);
+  });
+
+  it("stops at the approval gate with until: waitAction and outputs its id", async () => {
+    sim = await simulator("gated");
+    const rolloutId = await startRollout(sim);
+    const run = await runBuiltTask("FollowRollout", ev2Setup(sim, { rolloutId, until: "waitAction" }));
+    assert.equal(run.result?.result, "Succeeded", run.stdout);
+    assert.equal(run.outputs.waitActionId, "wait-1");
+    assert.equal(run.outputs.waitingStage, "Stage3-Broad");
+    assert.equal(run.outputs.rolloutStatus, "Waiting");
+  });
+
+  it("follows until a named stage completes", async () => {
+    sim = await simulator("small");
+    const rolloutId = await startRollout(sim);
+    const run = await runBuiltTask("FollowRollout", ev2Setup(sim, { rolloutId, until: "stage", stageName: "Stage2-Pilot" }));
+    assert.equal(run.result?.result, "Succeeded");
+    assert.match(run.outputs.completedStages, /Stage2-Pilot/);
+    assert.doesNotMatch(run.outputs.completedStages, /Stage3-Broad/);
+  });
+
+  it("rides out an EV2 outage with a warning", async () => {
+    sim = await simulator("small", 200);
+    const rolloutId = await startRollout(sim);
+    sim.addFault({ kind: "status", status: 503, method: "GET", count: 12 });
+    const run = await runBuiltTask("FollowRollout", ev2Setup(sim, { rolloutId }));
+    assert.equal(run.result?.result, "Succeeded", run.stdout);
+    assert.ok(run.warnings.length >= 1);
+  });
+
+  for (const [what, inputs, message] of [
+    ["an out-of-range interval", { pollingIntervalSeconds: "2" }, /Input 'pollingIntervalSeconds' must be a whole number from 5 to 300 seconds \(got 2\)/],
+    ["until: stage without a stage", { until: "stage" }, /Input 'stageName' is required when until is stage/],
+    ["an unknown until", { until: "forever" }, /Input 'until' must be one of completion, stage, waitAction/],
+    ["an empty rollout id", { rolloutId: "" }, /Input 'rolloutId' is required/],
+  ] as const) {
+    it(`fails on ${what} with nothing sent`, async () => {
+      sim = await simulator("small");
+      const run = await runBuiltTask("FollowRollout", ev2Setup(sim, { rolloutId: "r-1", ...inputs }));
+      assert.equal(run.result?.result, "Failed");
+      assert.match(run.result!.message, message);
+      assert.equal(sim.requests.length, 0);
+    });
+  }
+
+  for (const onPipelineCancel of ["leaveRunning", "cancelRollout"] as const) {
+    it(`on pipeline cancel stops within 5 s, writes the record and ${onPipelineCancel === "leaveRunning" ? "leaves the rollout running" : "cancels the rollout"}`, async () => {
+      sim = await simulator("small", 10);
+      const rolloutId = await startRollout(sim);
+      const task = startBuiltTask("FollowRollout", ev2Setup(sim, { rolloutId, onPipelineCancel }));
+      await task.waitForLine(/Stage Stage1-Canary started/);
+      const sentAt = Date.now();
+      task.child.kill("SIGINT");
+      const run = await task.done;
+      assert.ok(Date.now() - sentAt < 5000, `exited after ${Date.now() - sentAt} ms`);
+      assert.equal(run.result?.result, "Failed");
+      assert.equal(run.artifacts.length, 1, "the record is published");
+      const status = sim.rollouts().find((r) => r.rolloutId === rolloutId)?.status;
+      assert.equal(status, onPipelineCancel === "leaveRunning" ? "InProgress" : "Cancelled");
+    });
+  }
+});

@@ -28,10 +28,12 @@ function png(size, [r, g, b]) {
   for (let y = 0; y < size; y++) {
     const row = Buffer.alloc(1 + size * 4);
     for (let x = 0; x < size; x++) {
-      const cx = Math.min(x, size - 1 - x), cy = Math.min(y, size - 1 - y);
+      const cx = Math.min(x, size - 1 - x),
+        cy = Math.min(y, size - 1 - y);
       const inCorner = cx < radius && cy < radius && Math.hypot(radius - cx, radius - cy) > radius;
       // a chevron ">" pointing right: the rollout moving on
-      const u = x / size, v = y / size;
+      const u = x / size,
+        v = y / size;
       const d = Math.abs(u - 0.3 - (0.5 - Math.abs(v - 0.5)) * 0.8);
       const chevron = v > 0.22 && v < 0.78 && d < 0.09;
       const o = 1 + x * 4;
@@ -62,6 +64,7 @@ const colours = {
   Ev2RolloutGate: [16, 124, 16],
 };
 const root = new URL("..", import.meta.url).pathname;
-for (const [task, colour] of Object.entries(colours)) writeFileSync(`${root}tasks/${task}/icon.png`, png(32, colour));
+for (const [task, colour] of Object.entries(colours))
+  writeFileSync(`${root}tasks/${task}/icon.png`, png(32, colour));
 writeFileSync(`${root}images/extension-icon.png`, png(128, [0, 120, 212]));
 console.log("icons written");

@@ -4,7 +4,16 @@
 // installed beside the public one. release: public. Both come from the one vss-extension.json.
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 
 const root = new URL("..", import.meta.url).pathname;
@@ -58,13 +67,32 @@ writeFileSync(join(stage, "vss-extension.json"), JSON.stringify(manifest, null, 
 mkdirSync(join(root, "out"), { recursive: true });
 const vsix = join(root, "out", `${manifest.publisher}.${manifest.id}-${manifest.version}.vsix`);
 const tfx = join(root, "node_modules", ".bin", "tfx");
-execFileSync(tfx, ["extension", "create", "--root", stage, "--manifest-globs", "vss-extension.json", "--output-path", vsix, "--no-prompt"], {
-  stdio: ["ignore", "inherit", "inherit"],
-  env: { ...process.env, TFX_TRACE: "" },
-});
+execFileSync(
+  tfx,
+  [
+    "extension",
+    "create",
+    "--root",
+    stage,
+    "--manifest-globs",
+    "vss-extension.json",
+    "--output-path",
+    vsix,
+    "--no-prompt",
+  ],
+  {
+    stdio: ["ignore", "inherit", "inherit"],
+    env: { ...process.env, TFX_TRACE: "" },
+  },
+);
 
-const walk = (dir) => readdirSync(dir).flatMap((n) => (statSync(join(dir, n)).isDirectory() ? walk(join(dir, n)) : [join(dir, n)]));
-if (walk(stage).some((f) => f.includes("node_modules"))) throw new Error("the package would ship node_modules");
+const walk = (dir) =>
+  readdirSync(dir).flatMap((n) =>
+    statSync(join(dir, n)).isDirectory() ? walk(join(dir, n)) : [join(dir, n)],
+  );
+if (walk(stage).some((f) => f.includes("node_modules")))
+  throw new Error("the package would ship node_modules");
 const size = statSync(vsix).size;
 console.log(`${env} package: ${vsix} (${(size / 1024).toFixed(0)} KiB)`);
-if (size > 3 * 1024 * 1024) throw new Error(`the .vsix is ${(size / 1048576).toFixed(2)} MB, over the 3 MB budget`);
+if (size > 3 * 1024 * 1024)
+  throw new Error(`the .vsix is ${(size / 1048576).toFixed(2)} MB, over the 3 MB budget`);

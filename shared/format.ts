@@ -13,7 +13,11 @@ export function formatDuration(ms: number): string {
   return `${sec}s`;
 }
 
-export function durationBetween(start: string | null | undefined, end: string | null | undefined, now = Date.now()): number | undefined {
+export function durationBetween(
+  start: string | null | undefined,
+  end: string | null | undefined,
+  now = Date.now(),
+): number | undefined {
   if (!start) return undefined;
   const a = Date.parse(start);
   const b = end ? Date.parse(end) : now;
@@ -22,10 +26,15 @@ export function durationBetween(start: string | null | undefined, end: string | 
 
 /** A markdown table cell: pipes and newlines would break the table. */
 export function cell(text: string | number | undefined | null): string {
-  return String(text ?? "").replace(/\|/g, "\\|").replace(/\r?\n/g, " ");
+  return String(text ?? "")
+    .replace(/\|/g, "\\|")
+    .replace(/\r?\n/g, " ");
 }
 
-export function markdownTable(headers: string[], rows: Array<Array<string | number | undefined | null>>): string {
+export function markdownTable(
+  headers: string[],
+  rows: Array<Array<string | number | undefined | null>>,
+): string {
   return [
     `| ${headers.map(cell).join(" | ")} |`,
     `| ${headers.map(() => "---").join(" | ")} |`,

@@ -87,6 +87,8 @@ export class FakeAgent implements TaskAgent {
   }
   /** Every line written, for assertions that a secret never appears. */
   allText(): string {
-    return [...this.log.map((l) => l.text), this.result?.message ?? "", ...Object.values(this.outputs)].join("\n");
+    return [...this.log.map((l) => l.text), this.result?.message ?? "", ...Object.values(this.outputs)].join(
+      "\n",
+    );
   }
 }

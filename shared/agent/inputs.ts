@@ -18,94 +18,135 @@ const show = (v: string) => JSON.stringify(v.length > 80 ? `${v.slice(0, 77)}...
 
 /** Field builders: each turns the raw input string into a typed value or a message saying what a valid value is. */
 export const field = {
-  text(opts: { default?: string; pattern?: RegExp; expected?: string; maxLength?: number } = {}): Field<string | undefined> {
-    return z.string().optional().transform((v, ctx) => {
-      const value = v?.trim() ?? opts.default;
-      if (value === undefined) return undefined;
-      if (opts.maxLength && value.length > opts.maxLength) fail(ctx, `must be at most ${opts.maxLength} characters (got ${value.length})`);
-      if (opts.pattern && !opts.pattern.test(value)) fail(ctx, `must be ${opts.expected ?? `of the form ${opts.pattern}`} (got ${show(value)})`);
-      return value;
-    });
+  text(
+    opts: { default?: string; pattern?: RegExp; expected?: string; maxLength?: number } = {},
+  ): Field<string | undefined> {
+    return z
+      .string()
+      .optional()
+      .transform((v, ctx) => {
+        const value = v?.trim() ?? opts.default;
+        if (value === undefined) return undefined;
+        if (opts.maxLength && value.length > opts.maxLength)
+          fail(ctx, `must be at most ${opts.maxLength} characters (got ${value.length})`);
+        if (opts.pattern && !opts.pattern.test(value))
+          fail(ctx, `must be ${opts.expected ?? `of the form ${opts.pattern}`} (got ${show(value)})`);
+        return value;
+      });
   },
 
-  requiredText(opts: { pattern?: RegExp; expected?: string; example?: string; maxLength?: number } = {}): Field<string> {
-    return z.string().optional().transform((v, ctx) => {
-      const value = v?.trim();
-      if (!value) return fail(ctx, `is required${opts.example ? `, for example ${show(opts.example)}` : ""}`);
-      if (opts.maxLength && value.length > opts.maxLength) fail(ctx, `must be at most ${opts.maxLength} characters (got ${value.length})`);
-      if (opts.pattern && !opts.pattern.test(value)) fail(ctx, `must be ${opts.expected ?? `of the form ${opts.pattern}`} (got ${show(value)})`);
-      return value;
-    });
+  requiredText(
+    opts: { pattern?: RegExp; expected?: string; example?: string; maxLength?: number } = {},
+  ): Field<string> {
+    return z
+      .string()
+      .optional()
+      .transform((v, ctx) => {
+        const value = v?.trim();
+        if (!value)
+          return fail(ctx, `is required${opts.example ? `, for example ${show(opts.example)}` : ""}`);
+        if (opts.maxLength && value.length > opts.maxLength)
+          fail(ctx, `must be at most ${opts.maxLength} characters (got ${value.length})`);
+        if (opts.pattern && !opts.pattern.test(value))
+          fail(ctx, `must be ${opts.expected ?? `of the form ${opts.pattern}`} (got ${show(value)})`);
+        return value;
+      });
   },
 
   /** A secret: never echoed in a message. Registered with the agent by `readInputs`. */
   secret(opts: { required?: boolean } = {}): Field<string | undefined> {
-    return z.string().optional().transform((v, ctx) => {
-      const value = v?.trim();
-      if (!value && opts.required) return fail(ctx, "is required (pass it as a secret variable, e.g. $(teamsWebhookUrl))");
-      return value || undefined;
-    });
+    return z
+      .string()
+      .optional()
+      .transform((v, ctx) => {
+        const value = v?.trim();
+        if (!value && opts.required)
+          return fail(ctx, "is required (pass it as a secret variable, e.g. $(teamsWebhookUrl))");
+        return value || undefined;
+      });
   },
 
   integer(opts: { min: number; max: number; default?: number; unit?: string }): Field<number> {
-    return z.string().optional().transform((v, ctx) => {
-      const unit = opts.unit ? ` ${opts.unit}` : "";
-      const range = `a whole number from ${opts.min} to ${opts.max}${unit}`;
-      const raw = v?.trim();
-      if (!raw) return opts.default ?? fail(ctx, `is required: ${range}`);
-      if (!/^-?\d+$/.test(raw)) return fail(ctx, `must be ${range} (got ${show(raw)})`);
-      const n = Number(raw);
-      if (n < opts.min || n > opts.max) return fail(ctx, `must be ${range} (got ${n})`);
-      return n;
-    });
+    return z
+      .string()
+      .optional()
+      .transform((v, ctx) => {
+        const unit = opts.unit ? ` ${opts.unit}` : "";
+        const range = `a whole number from ${opts.min} to ${opts.max}${unit}`;
+        const raw = v?.trim();
+        if (!raw) return opts.default ?? fail(ctx, `is required: ${range}`);
+        if (!/^-?\d+$/.test(raw)) return fail(ctx, `must be ${range} (got ${show(raw)})`);
+        const n = Number(raw);
+        if (n < opts.min || n > opts.max) return fail(ctx, `must be ${range} (got ${n})`);
+        return n;
+      });
   },
 
-  optionalNumber(opts: { min: number; max: number; unit?: string; integer?: boolean }): Field<number | undefined> {
-    return z.string().optional().transform((v, ctx) => {
-      const raw = v?.trim();
-      if (!raw) return undefined;
-      const kind = opts.integer ? "a whole number" : "a number";
-      const range = `${kind} from ${opts.min} to ${opts.max}${opts.unit ? ` ${opts.unit}` : ""}`;
-      const n = Number(raw);
-      if (!/^-?\d+(\.\d+)?$/.test(raw) || (opts.integer && !Number.isInteger(n))) return fail(ctx, `must be ${range} (got ${show(raw)})`);
-      if (n < opts.min || n > opts.max) return fail(ctx, `must be ${range} (got ${n})`);
-      return n;
-    });
+  optionalNumber(opts: {
+    min: number;
+    max: number;
+    unit?: string;
+    integer?: boolean;
+  }): Field<number | undefined> {
+    return z
+      .string()
+      .optional()
+      .transform((v, ctx) => {
+        const raw = v?.trim();
+        if (!raw) return undefined;
+        const kind = opts.integer ? "a whole number" : "a number";
+        const range = `${kind} from ${opts.min} to ${opts.max}${opts.unit ? ` ${opts.unit}` : ""}`;
+        const n = Number(raw);
+        if (!/^-?\d+(\.\d+)?$/.test(raw) || (opts.integer && !Number.isInteger(n)))
+          return fail(ctx, `must be ${range} (got ${show(raw)})`);
+        if (n < opts.min || n > opts.max) return fail(ctx, `must be ${range} (got ${n})`);
+        return n;
+      });
   },
 
   choice<const C extends readonly string[]>(choices: C, defaultValue?: C[number]): Field<C[number]> {
-    return z.string().optional().transform((v, ctx) => {
-      const raw = v?.trim();
-      if (!raw) return defaultValue ?? fail(ctx, `is required: one of ${choices.join(", ")}`);
-      const match = choices.find((c) => c.toLowerCase() === raw.toLowerCase());
-      return match ?? fail(ctx, `must be one of ${choices.join(", ")} (got ${show(raw)})`);
-    });
+    return z
+      .string()
+      .optional()
+      .transform((v, ctx) => {
+        const raw = v?.trim();
+        if (!raw) return defaultValue ?? fail(ctx, `is required: one of ${choices.join(", ")}`);
+        const match = choices.find((c) => c.toLowerCase() === raw.toLowerCase());
+        return match ?? fail(ctx, `must be one of ${choices.join(", ")} (got ${show(raw)})`);
+      });
   },
 
   boolean(defaultValue: boolean): Field<boolean> {
-    return z.string().optional().transform((v, ctx) => {
-      const raw = v?.trim().toLowerCase();
-      if (!raw) return defaultValue;
-      if (raw === "true") return true;
-      if (raw === "false") return false;
-      return fail(ctx, `must be true or false (got ${show(v ?? "")})`);
-    });
+    return z
+      .string()
+      .optional()
+      .transform((v, ctx) => {
+        const raw = v?.trim().toLowerCase();
+        if (!raw) return defaultValue;
+        if (raw === "true") return true;
+        if (raw === "false") return false;
+        return fail(ctx, `must be true or false (got ${show(v ?? "")})`);
+      });
   },
 
   /** One value a line; blank lines and lines starting with # are skipped. */
   lines(opts: { check?: (line: string) => string | undefined; max?: number } = {}): Field<string[]> {
-    return z.string().optional().transform((v, ctx) => {
-      const lines = (v ?? "")
-        .split(/\r?\n/)
-        .map((l) => l.trim())
-        .filter((l) => l !== "" && !l.startsWith("#"));
-      if (opts.max !== undefined && lines.length > opts.max) fail(ctx, `has ${lines.length} lines; at most ${opts.max} are allowed`);
-      lines.forEach((line, i) => {
-        const problem = opts.check?.(line);
-        if (problem) fail(ctx, `line ${i + 1} ${show(line)}: ${problem}`);
+    return z
+      .string()
+      .optional()
+      .transform((v, ctx) => {
+        const lines = (v ?? "")
+          .split(/\r?\n/)
+          .map((l) => l.trim())
+          .filter((l) => l !== "" && !l.startsWith("#"));
+        if (opts.max !== undefined && lines.length > opts.max)
+          fail(ctx, `has ${lines.length} lines; at most ${opts.max} are allowed`);
+        lines.forEach((line, i) => {
+          const problem = opts.check?.(line);
+          if (problem) fail(ctx, `line ${i + 1} ${show(line)}: ${problem}`);
+        });
+        return lines;
       });
-      return lines;
-    });
   },
 };
 
@@ -133,9 +174,11 @@ export function readInputs<S extends Record<string, Field<unknown>>>(
   const parsed = z.object(shape).safeParse(raw);
   const problems: string[] = [];
   if (!parsed.success) {
-    for (const issue of parsed.error.issues) problems.push(`Input '${String(issue.path[0])}' ${issue.message}.`);
+    for (const issue of parsed.error.issues)
+      problems.push(`Input '${String(issue.path[0])}' ${issue.message}.`);
   } else {
-    for (const [name, message] of options.check?.(parsed.data as never) ?? []) problems.push(`Input '${name}' ${message}.`);
+    for (const [name, message] of options.check?.(parsed.data as never) ?? [])
+      problems.push(`Input '${name}' ${message}.`);
   }
   if (problems.length) throw new InputError(problems.join(" "));
   return parsed.data as never;

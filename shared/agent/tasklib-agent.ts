@@ -42,7 +42,11 @@ export class TaskLibAgent implements TaskAgent {
   }
   getVariable(name: string): string | undefined {
     const key = envKey(name);
-    return nonBlank(this.secretVariables.has(key) ? agentEnvironment[`SECRET_${key}`] : (process.env[key] ?? agentEnvironment[key]));
+    return nonBlank(
+      this.secretVariables.has(key)
+        ? agentEnvironment[`SECRET_${key}`]
+        : (process.env[key] ?? agentEnvironment[key]),
+    );
   }
   getEndpointUrl(id: string): string | undefined {
     return nonBlank(agentEnvironment[`ENDPOINT_URL_${id}`]);

@@ -7,9 +7,27 @@ export function staticToken(token: string): TokenProvider {
 
 /** What an Azure Resource Manager service connection gives the task, already read and registered as secret. */
 export type AzureRmIdentity =
-  | { kind: "workloadIdentityFederation"; tenantId: string; clientId: string; getOidcToken: (signal?: AbortSignal) => Promise<string>; authorityHost?: string }
-  | { kind: "servicePrincipalSecret"; tenantId: string; clientId: string; clientSecret: string; authorityHost?: string }
-  | { kind: "servicePrincipalCertificate"; tenantId: string; clientId: string; certificatePem: string; authorityHost?: string }
+  | {
+      kind: "workloadIdentityFederation";
+      tenantId: string;
+      clientId: string;
+      getOidcToken: (signal?: AbortSignal) => Promise<string>;
+      authorityHost?: string;
+    }
+  | {
+      kind: "servicePrincipalSecret";
+      tenantId: string;
+      clientId: string;
+      clientSecret: string;
+      authorityHost?: string;
+    }
+  | {
+      kind: "servicePrincipalCertificate";
+      tenantId: string;
+      clientId: string;
+      certificatePem: string;
+      authorityHost?: string;
+    }
   | { kind: "managedIdentity"; clientId?: string };
 
 interface CachedToken {
@@ -23,7 +41,14 @@ interface CachedToken {
  */
 export function entraIdToken(identity: AzureRmIdentity, scope: string): TokenProvider {
   let cached: CachedToken | undefined;
-  let credential: { getToken(scopes: string | string[], options?: { abortSignal?: AbortSignal }): Promise<CachedToken | null> } | undefined;
+  let credential:
+    | {
+        getToken(
+          scopes: string | string[],
+          options?: { abortSignal?: AbortSignal },
+        ): Promise<CachedToken | null>;
+      }
+    | undefined;
   return async (signal) => {
     // Refresh five minutes early so a long follow never sends an expired token.
     if (cached && cached.expiresOnTimestamp - Date.now() > 5 * 60_000) return cached.token;
@@ -31,14 +56,24 @@ export function entraIdToken(identity: AzureRmIdentity, scope: string): TokenPro
       const id = await import("@azure/identity");
       switch (identity.kind) {
         case "workloadIdentityFederation":
-          credential = new id.ClientAssertionCredential(identity.tenantId, identity.clientId, () => identity.getOidcToken(signal), {
-            authorityHost: identity.authorityHost,
-          });
+          credential = new id.ClientAssertionCredential(
+            identity.tenantId,
+            identity.clientId,
+            () => identity.getOidcToken(signal),
+            {
+              authorityHost: identity.authorityHost,
+            },
+          );
           break;
         case "servicePrincipalSecret":
-          credential = new id.ClientSecretCredential(identity.tenantId, identity.clientId, identity.clientSecret, {
-            authorityHost: identity.authorityHost,
-          });
+          credential = new id.ClientSecretCredential(
+            identity.tenantId,
+            identity.clientId,
+            identity.clientSecret,
+            {
+              authorityHost: identity.authorityHost,
+            },
+          );
           break;
         case "servicePrincipalCertificate":
           credential = new id.ClientCertificateCredential(
@@ -49,7 +84,9 @@ export function entraIdToken(identity: AzureRmIdentity, scope: string): TokenPro
           );
           break;
         case "managedIdentity":
-          credential = identity.clientId ? new id.ManagedIdentityCredential(identity.clientId) : new id.ManagedIdentityCredential();
+          credential = identity.clientId
+            ? new id.ManagedIdentityCredential(identity.clientId)
+            : new id.ManagedIdentityCredential();
           break;
       }
     }

@@ -13,7 +13,8 @@ export interface Ev2ClientOptions extends HttpClientOptions {
   userAgent?: string;
 }
 
-export type GetRolloutResult = { notModified: true; etag: string } | { notModified: false; etag?: string; rollout: Rollout };
+export type GetRolloutResult =
+  { notModified: true; etag: string } | { notModified: false; etag?: string; rollout: Rollout };
 
 export interface StartRolloutResult {
   rolloutId: string;
@@ -74,7 +75,11 @@ export class Ev2Client {
     return { ...started, replayed: res.headers["idempotency-replayed"] === "true" };
   }
 
-  async listRollouts(serviceGroup: string, serviceId: string, filter: { status?: string[]; tags?: Record<string, string> } = {}) {
+  async listRollouts(
+    serviceGroup: string,
+    serviceId: string,
+    filter: { status?: string[]; tags?: Record<string, string> } = {},
+  ) {
     const query = new URLSearchParams();
     for (const s of filter.status ?? []) query.append("status", s);
     for (const [k, v] of Object.entries(filter.tags ?? {})) query.append("tag", `${k}:${v}`);
@@ -87,7 +92,14 @@ export class Ev2Client {
   /** One GET; with `etag`, a 304 comes back as `notModified` and costs no parsing. */
   async getRollout(rolloutId: string, etag?: string): Promise<GetRolloutResult> {
     const headers: Record<string, string> = etag ? { "if-none-match": etag } : {};
-    const res = await this.call("GET", `/rollouts/${enc(rolloutId)}`, `get rollout ${rolloutId}`, undefined, headers, [304]);
+    const res = await this.call(
+      "GET",
+      `/rollouts/${enc(rolloutId)}`,
+      `get rollout ${rolloutId}`,
+      undefined,
+      headers,
+      [304],
+    );
     if (res.status === 304) return { notModified: true, etag: etag ?? res.headers.etag ?? "" };
     const rollout = this.parse(res, schema.rollout, `get rollout ${rolloutId}`);
     return { notModified: false, etag: res.headers.etag, rollout };
@@ -101,7 +113,12 @@ export class Ev2Client {
     const operation = `decide wait action ${actionId}`;
     const wanted = decision.decision === "Approve" ? "Approved" : "Rejected";
     try {
-      const res = await this.call("POST", `/rollouts/${enc(rolloutId)}/waitActions/${enc(actionId)}/decision`, operation, decision);
+      const res = await this.call(
+        "POST",
+        `/rollouts/${enc(rolloutId)}/waitActions/${enc(actionId)}/decision`,
+        operation,
+        decision,
+      );
       const result = this.parse(res, schema.decisionResult, operation);
       return { actionId: result.actionId, status: result.status, alreadyDecided: false };
     } catch (err) {
@@ -146,7 +163,9 @@ export class Ev2Client {
 
   async restartRollout(rolloutId: string) {
     const operation = `restart rollout ${rolloutId}`;
-    const res = await this.call("POST", `/rollouts/${enc(rolloutId)}/restart`, operation, { scope: "FailedOnly" });
+    const res = await this.call("POST", `/rollouts/${enc(rolloutId)}/restart`, operation, {
+      scope: "FailedOnly",
+    });
     return this.parse(res, schema.restartResult, operation);
   }
 
@@ -183,7 +202,12 @@ export class Ev2Client {
       );
     } catch (err) {
       if (err instanceof HttpNetworkError) {
-        throw new Ev2Error({ operation, code: "NetworkError", message: `${err.reason} after ${err.attempts} attempt(s) to reach ${this.baseUrl}`, retryable: true });
+        throw new Ev2Error({
+          operation,
+          code: "NetworkError",
+          message: `${err.reason} after ${err.attempts} attempt(s) to reach ${this.baseUrl}`,
+          retryable: true,
+        });
       }
       throw err;
     }

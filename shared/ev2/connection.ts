@@ -9,7 +9,10 @@ export const connectionInputs = {
   connectionType: field.choice(["ev2", "azureRM"] as const, "ev2"),
   ev2Connection: field.text(),
   azureSubscription: field.text(),
-  ev2Url: field.text({ pattern: /^https?:\/\/\S+$/i, expected: "an http(s) URL such as https://ev2.contoso.com" }),
+  ev2Url: field.text({
+    pattern: /^https?:\/\/\S+$/i,
+    expected: "an http(s) URL such as https://ev2.contoso.com",
+  }),
   ev2Scope: field.text(),
 };
 
@@ -23,12 +26,30 @@ type ConnectionSettings = {
 
 /** Cross-input rules of the connection inputs, for `readInputs`' `check`. */
 export function checkConnection(s: ConnectionSettings): Array<[string, string]> {
-  if (s.connectionType === "ev2" && !s.ev2Connection) return [["ev2Connection", "is required when connectionType is ev2: the name or id of an EV2 service connection"]];
+  if (s.connectionType === "ev2" && !s.ev2Connection)
+    return [
+      [
+        "ev2Connection",
+        "is required when connectionType is ev2: the name or id of an EV2 service connection",
+      ],
+    ];
   if (s.connectionType === "azureRM") {
     const problems: Array<[string, string]> = [];
-    if (!s.azureSubscription) problems.push(["azureSubscription", "is required when connectionType is azureRM: an Azure Resource Manager service connection"]);
-    if (!s.ev2Url) problems.push(["ev2Url", "is required when connectionType is azureRM: the EV2 base URL, e.g. https://ev2.contoso.com"]);
-    if (!s.ev2Scope) problems.push(["ev2Scope", "is required when connectionType is azureRM: the token scope or resource, e.g. https://ev2.contoso.com/.default"]);
+    if (!s.azureSubscription)
+      problems.push([
+        "azureSubscription",
+        "is required when connectionType is azureRM: an Azure Resource Manager service connection",
+      ]);
+    if (!s.ev2Url)
+      problems.push([
+        "ev2Url",
+        "is required when connectionType is azureRM: the EV2 base URL, e.g. https://ev2.contoso.com",
+      ]);
+    if (!s.ev2Scope)
+      problems.push([
+        "ev2Scope",
+        "is required when connectionType is azureRM: the token scope or resource, e.g. https://ev2.contoso.com/.default",
+      ]);
     return problems;
   }
   return [];
@@ -45,30 +66,60 @@ export function connectEv2(agent: TaskAgent, s: ConnectionSettings, http: HttpCl
     const auth = agent.getEndpointAuthorization(id);
     const token = auth?.parameters.apitoken ?? auth?.parameters.apiToken;
     if (token) agent.setSecret(token);
-    if (!url) throw new InputError(`Input 'ev2Connection': the service connection '${id}' has no server URL.`);
-    if (!token) throw new InputError(`Input 'ev2Connection': the service connection '${id}' has no token (parameter apitoken).`);
+    if (!url)
+      throw new InputError(`Input 'ev2Connection': the service connection '${id}' has no server URL.`);
+    if (!token)
+      throw new InputError(
+        `Input 'ev2Connection': the service connection '${id}' has no token (parameter apitoken).`,
+      );
     return new Ev2Client({ ...http, baseUrl: url, getToken: staticToken(token) });
   }
   const identity = azureRmIdentity(agent, s.azureSubscription!, http);
-  return new Ev2Client({ ...http, baseUrl: s.ev2Url!, getToken: entraIdToken(identity, normaliseScope(s.ev2Scope!)) });
+  return new Ev2Client({
+    ...http,
+    baseUrl: s.ev2Url!,
+    getToken: entraIdToken(identity, normaliseScope(s.ev2Scope!)),
+  });
 }
 
 function azureRmIdentity(agent: TaskAgent, id: string, http: HttpClientOptions): AzureRmIdentity {
   const auth = agent.getEndpointAuthorization(id);
-  if (!auth) throw new InputError(`Input 'azureSubscription': no Azure Resource Manager service connection '${id}' is available to this job.`);
+  if (!auth)
+    throw new InputError(
+      `Input 'azureSubscription': no Azure Resource Manager service connection '${id}' is available to this job.`,
+    );
   const p = auth.parameters;
-  for (const secret of [p.serviceprincipalkey, p.servicePrincipalCertificate]) if (secret) agent.setSecret(secret);
+  for (const secret of [p.serviceprincipalkey, p.servicePrincipalCertificate])
+    if (secret) agent.setSecret(secret);
   const tenantId = p.tenantid ?? "";
   const clientId = p.serviceprincipalid ?? "";
   const authorityHost = agent.getEndpointData(id, "environmentAuthorityUrl");
   switch (auth.scheme.toLowerCase()) {
     case "workloadidentityfederation":
-      return { kind: "workloadIdentityFederation", tenantId, clientId, authorityHost, getOidcToken: (signal) => requestOidcToken(agent, id, { ...http, signal }) };
+      return {
+        kind: "workloadIdentityFederation",
+        tenantId,
+        clientId,
+        authorityHost,
+        getOidcToken: (signal) => requestOidcToken(agent, id, { ...http, signal }),
+      };
     case "serviceprincipal":
       if (p.authenticationType === "spnCertificate") {
-        return { kind: "servicePrincipalCertificate", tenantId, clientId, certificatePem: p.servicePrincipalCertificate ?? "", authorityHost };
+        return {
+          kind: "servicePrincipalCertificate",
+          tenantId,
+          clientId,
+          certificatePem: p.servicePrincipalCertificate ?? "",
+          authorityHost,
+        };
       }
-      return { kind: "servicePrincipalSecret", tenantId, clientId, clientSecret: p.serviceprincipalkey ?? "", authorityHost };
+      return {
+        kind: "servicePrincipalSecret",
+        tenantId,
+        clientId,
+        clientSecret: p.serviceprincipalkey ?? "",
+        authorityHost,
+      };
     case "managedserviceidentity":
       return { kind: "managedIdentity", clientId: clientId || undefined };
     default:
@@ -79,11 +130,17 @@ function azureRmIdentity(agent: TaskAgent, id: string, http: HttpClientOptions):
 }
 
 /** The pipeline's OIDC endpoint gives a federated token for the connection (workload identity federation). */
-async function requestOidcToken(agent: TaskAgent, connectionId: string, http: HttpClientOptions): Promise<string> {
+async function requestOidcToken(
+  agent: TaskAgent,
+  connectionId: string,
+  http: HttpClientOptions,
+): Promise<string> {
   const uri = agent.getVariable("System.OidcRequestUri");
   const accessToken = agent.getVariable("System.AccessToken");
   if (!uri || !accessToken) {
-    throw new Error("Workload identity federation needs System.OidcRequestUri and System.AccessToken; run the task in a pipeline job.");
+    throw new Error(
+      "Workload identity federation needs System.OidcRequestUri and System.AccessToken; run the task in a pipeline job.",
+    );
   }
   agent.setSecret(accessToken);
   const res = await sendWithRetry(

@@ -19,8 +19,13 @@ export class Ev2Error extends Error {
     target?: string;
     details?: Record<string, unknown>;
   }) {
-    const facts = [init.httpStatus === undefined ? "" : `HTTP ${init.httpStatus}`, init.requestId ? `request id ${init.requestId}` : ""].filter(Boolean);
-    super(`EV2 ${init.operation} failed: ${init.code}: ${init.message}${facts.length ? ` (${facts.join(", ")})` : ""}`);
+    const facts = [
+      init.httpStatus === undefined ? "" : `HTTP ${init.httpStatus}`,
+      init.requestId ? `request id ${init.requestId}` : "",
+    ].filter(Boolean);
+    super(
+      `EV2 ${init.operation} failed: ${init.code}: ${init.message}${facts.length ? ` (${facts.join(", ")})` : ""}`,
+    );
     this.operation = init.operation;
     this.code = init.code;
     this.httpStatus = init.httpStatus;

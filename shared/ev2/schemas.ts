@@ -5,7 +5,14 @@ import { z } from "zod";
 const timestamp = z.string();
 const nullableTime = timestamp.nullish().transform((v) => v ?? null);
 
-export const rolloutStatuses = ["NotStarted", "InProgress", "Waiting", "Completed", "Failed", "Cancelled"] as const;
+export const rolloutStatuses = [
+  "NotStarted",
+  "InProgress",
+  "Waiting",
+  "Completed",
+  "Failed",
+  "Cancelled",
+] as const;
 export const terminalStatuses: ReadonlySet<string> = new Set(["Completed", "Failed", "Cancelled"]);
 
 export const artifactVersionList = z.object({
@@ -15,7 +22,9 @@ export const artifactVersionList = z.object({
 });
 
 export const stageMapVersionList = z.object({
-  stageMaps: z.array(z.object({ version: z.string(), registrationDate: timestamp.optional(), status: z.string() })),
+  stageMaps: z.array(
+    z.object({ version: z.string(), registrationDate: timestamp.optional(), status: z.string() }),
+  ),
 });
 
 export const startedRollout = z.object({
@@ -86,8 +95,16 @@ export const rollout = z.object({
   dashboardUrl: z.string().optional(),
 });
 
-export const decisionResult = z.object({ actionId: z.string(), status: z.string(), decidedAt: timestamp.optional() });
-export const cancelResult = z.object({ rolloutId: z.string(), status: z.string(), timestamp: timestamp.optional() });
+export const decisionResult = z.object({
+  actionId: z.string(),
+  status: z.string(),
+  decidedAt: timestamp.optional(),
+});
+export const cancelResult = z.object({
+  rolloutId: z.string(),
+  status: z.string(),
+  timestamp: timestamp.optional(),
+});
 export const restartResult = z.object({ rolloutId: z.string(), status: z.string() });
 
 export const errorBody = z.object({

@@ -4,7 +4,9 @@
  * each list comma-separated names of `[A-Za-z0-9_-]`.
  */
 const part = "(\\*|[A-Za-z0-9_-]+(?:,[A-Za-z0-9_-]+)*)";
-const scopePattern = new RegExp(`^regions\\(${part}\\)\\.steps\\(${part}\\)\\.stamps\\(${part}\\)\\.actions\\(${part}\\)$`);
+const scopePattern = new RegExp(
+  `^regions\\(${part}\\)\\.steps\\(${part}\\)\\.stamps\\(${part}\\)\\.actions\\(${part}\\)$`,
+);
 
 export const scopeExample = "regions(eastus,westus).steps(*).stamps(*).actions(*)";
 

@@ -73,7 +73,9 @@ export async function closeHttpConnections(): Promise<void> {
 
 function describeNetworkError(err: unknown, timedOut: boolean): string {
   if (timedOut) return "timed out";
-  const code = (err as { code?: string; cause?: { code?: string } })?.code ?? (err as { cause?: { code?: string } })?.cause?.code;
+  const code =
+    (err as { code?: string; cause?: { code?: string } })?.code ??
+    (err as { cause?: { code?: string } })?.cause?.code;
   switch (code) {
     case "ECONNRESET":
     case "UND_ERR_SOCKET":
@@ -93,7 +95,11 @@ function describeNetworkError(err: unknown, timedOut: boolean): string {
   }
 }
 
-async function sendOnce(req: HttpRequest, timeoutMs: number, signal: AbortSignal | undefined): Promise<HttpResponse> {
+async function sendOnce(
+  req: HttpRequest,
+  timeoutMs: number,
+  signal: AbortSignal | undefined,
+): Promise<HttpResponse> {
   const timeout = AbortSignal.timeout(timeoutMs);
   const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
   const res = await undiciRequest(req.url, {
@@ -118,7 +124,10 @@ async function sendOnce(req: HttpRequest, timeoutMs: number, signal: AbortSignal
  * Returns the last answer, whatever its status: turning it into a typed error is the caller's
  * job, because only the caller knows the protocol.
  */
-export async function sendWithRetry(req: HttpRequest, options: HttpClientOptions = {}): Promise<HttpResponse> {
+export async function sendWithRetry(
+  req: HttpRequest,
+  options: HttpClientOptions = {},
+): Promise<HttpResponse> {
   const policy = options.retry ?? defaultRetryPolicy;
   const timeoutMs = options.timeoutMs ?? 30_000;
   const random = options.random ?? Math.random;

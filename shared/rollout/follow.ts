@@ -70,7 +70,9 @@ export function rolloutFacts(r: Rollout): RolloutFacts {
     }
   }
   // A region is deployed once every stage that touches it has completed it.
-  for (const s of r.stages) for (const g of s.regions) if (g.status !== "Completed" && g.status !== "Skipped") deployed.delete(g.name);
+  for (const s of r.stages)
+    for (const g of s.regions)
+      if (g.status !== "Completed" && g.status !== "Skipped") deployed.delete(g.name);
   const failed = r.stages.find((s) => s.status === "Failed");
   return {
     status: r.status,
@@ -108,7 +110,10 @@ export class ChangeLog {
       lines++;
     };
     const prevStages = new Map(prev?.stages.map((s) => [s.name, s]));
-    if (!prev) say(`Rollout ${next.rolloutId}: ${next.serviceId} ${next.artifactVersionNumber} to ${next.environment}, ${next.stages.length} stages, status ${next.status}.`);
+    if (!prev)
+      say(
+        `Rollout ${next.rolloutId}: ${next.serviceId} ${next.artifactVersionNumber} to ${next.environment}, ${next.stages.length} stages, status ${next.status}.`,
+      );
     else if (prev.status !== next.status) say(`Rollout status: ${prev.status} → ${next.status}.`);
 
     for (const stage of next.stages) {
@@ -118,7 +123,9 @@ export class ChangeLog {
         this.closeGroup();
         this.out.beginGroup(`Stage ${stage.name}`);
         this.openGroup = stage.name;
-        say(`Stage ${stage.name} ${stage.status === "Waiting" ? "is waiting for approval" : "started"} (${stage.regions.map((g) => g.name).join(", ")}).`);
+        say(
+          `Stage ${stage.name} ${stage.status === "Waiting" ? "is waiting for approval" : "started"} (${stage.regions.map((g) => g.name).join(", ")}).`,
+        );
       }
       const prevRegions = new Map(before?.regions.map((g) => [g.name, g]));
       for (const region of stage.regions) {
@@ -130,8 +137,16 @@ export class ChangeLog {
           say(`  ${region.name}: ${region.status}${d !== undefined ? ` in ${formatDuration(d)}` : ""}.`);
         }
       }
-      if (before && before.status !== stage.status && stage.status === "InProgress" && before.status === "Waiting") say(`Stage ${stage.name} approved and started.`);
-      const ended = ["Completed", "Failed", "Cancelled", "Skipped"].includes(stage.status) && before?.status !== stage.status;
+      if (
+        before &&
+        before.status !== stage.status &&
+        stage.status === "InProgress" &&
+        before.status === "Waiting"
+      )
+        say(`Stage ${stage.name} approved and started.`);
+      const ended =
+        ["Completed", "Failed", "Cancelled", "Skipped"].includes(stage.status) &&
+        before?.status !== stage.status;
       if (ended && (before || stage.status !== "Pending")) {
         const d = durationBetween(stage.startTime, stage.endTime);
         say(`Stage ${stage.name}: ${stage.status}${d !== undefined ? ` in ${formatDuration(d)}` : ""}.`);
@@ -142,8 +157,14 @@ export class ChangeLog {
     for (const w of next.waitActions) {
       const was = prevWaits.get(w.actionId);
       if (was === w.status) continue;
-      if (w.status === "Waiting") say(`Approval gate ${w.actionId} before stage ${w.stage} is waiting (${w.reason ?? "ManualApproval"}).`);
-      else say(`Approval gate ${w.actionId}: ${w.status}${w.decidedBy ? ` by ${w.decidedBy}` : ""}${w.comment ? ` ("${w.comment}")` : ""}.`);
+      if (w.status === "Waiting")
+        say(
+          `Approval gate ${w.actionId} before stage ${w.stage} is waiting (${w.reason ?? "ManualApproval"}).`,
+        );
+      else
+        say(
+          `Approval gate ${w.actionId}: ${w.status}${w.decidedBy ? ` by ${w.decidedBy}` : ""}${w.comment ? ` ("${w.comment}")` : ""}.`,
+        );
     }
     for (const e of next.errors) {
       const key = `${e.stage}|${e.region}|${e.errorCode}|${e.timestamp}`;
@@ -164,24 +185,51 @@ export class ChangeLog {
 
 function describeFailure(r: Rollout): NonNullable<FollowOutcome["failure"]> {
   const stage = r.stages.find((s) => s.status === "Failed");
-  const stageName = stage?.name ?? r.errors[r.errors.length - 1]?.stage ?? r.currentStage ?? "(unknown stage)";
+  const stageName =
+    stage?.name ?? r.errors[r.errors.length - 1]?.stage ?? r.currentStage ?? "(unknown stage)";
   const errors = r.errors.filter((e) => !stage || e.stage === stage.name);
   const e = errors[errors.length - 1] ?? r.errors[r.errors.length - 1];
   const region = e?.region ?? stage?.regions.find((g) => g.status === "Failed")?.name ?? undefined;
   const errorCode = e?.errorCode ?? "Unknown";
-  return { stage: stageName, region, errorCode, message: e?.message ?? "EV2 reported no error detail", recommendation: remediationFor(errorCode) };
+  return {
+    stage: stageName,
+    region,
+    errorCode,
+    message: e?.message ?? "EV2 reported no error detail",
+    recommendation: remediationFor(errorCode),
+  };
 }
 
 /**
  * Follows a rollout with one conditional GET per poll until the target is reached, it fails,
  * the time runs out or the pipeline is cancelled. Transient EV2 outages are ridden out.
  */
-export async function followRollout(client: Ev2Client, s: FollowSettings, out: FollowReporter, signal: AbortSignal): Promise<FollowOutcome> {
+export async function followRollout(
+  client: Ev2Client,
+  s: FollowSettings,
+  out: FollowReporter,
+  signal: AbortSignal,
+): Promise<FollowOutcome> {
   const started = Date.now();
   const changes = new ChangeLog(out);
-  const outcome = (end: FollowEnd, message: string, rollout?: Rollout, failure?: FollowOutcome["failure"]): FollowOutcome => {
+  const outcome = (
+    end: FollowEnd,
+    message: string,
+    rollout?: Rollout,
+    failure?: FollowOutcome["failure"],
+  ): FollowOutcome => {
     changes.closeGroup();
-    return { end, message, rollout, failure, actions, polls, requests: polls + actions.length, changes: changeLines, transientErrors };
+    return {
+      end,
+      message,
+      rollout,
+      failure,
+      actions,
+      polls,
+      requests: polls + actions.length,
+      changes: changeLines,
+      transientErrors,
+    };
   };
   const actions: string[] = [];
   let polls = 0;
@@ -197,7 +245,11 @@ export async function followRollout(client: Ev2Client, s: FollowSettings, out: F
   while (true) {
     if (signal.aborted) return onPipelineCancel();
     if (s.timeoutMs > 0 && Date.now() - started >= s.timeoutMs) {
-      return outcome("timedOut", `Stopped following after ${formatDuration(s.timeoutMs)}: rollout ${s.rolloutId} is still ${current?.status ?? "unknown"}${current?.currentStage ? ` at ${current.currentStage}` : ""} and keeps running.`, current);
+      return outcome(
+        "timedOut",
+        `Stopped following after ${formatDuration(s.timeoutMs)}: rollout ${s.rolloutId} is still ${current?.status ?? "unknown"}${current?.currentStage ? ` at ${current.currentStage}` : ""} and keeps running.`,
+        current,
+      );
     }
     try {
       polls++;
@@ -219,11 +271,16 @@ export async function followRollout(client: Ev2Client, s: FollowSettings, out: F
       }
     } catch (err) {
       if (isAbortError(err) || signal.aborted) return onPipelineCancel();
-      if (err instanceof Ev2Error && (err.retryable || err.code === "NetworkError" || err.code === "ProtocolError")) {
+      if (
+        err instanceof Ev2Error &&
+        (err.retryable || err.code === "NetworkError" || err.code === "ProtocolError")
+      ) {
         transientErrors++;
         if (outageSince === undefined) {
           outageSince = Date.now();
-          out.warning(`EV2 is not answering well (${err.message}); still following, rollout ${s.rolloutId} is unaffected.`);
+          out.warning(
+            `EV2 is not answering well (${err.message}); still following, rollout ${s.rolloutId} is unaffected.`,
+          );
         }
         await pause(Math.min(s.pollingIntervalMs * 2, 60_000));
         continue;
@@ -236,21 +293,49 @@ export async function followRollout(client: Ev2Client, s: FollowSettings, out: F
     if (s.until === "stage") {
       const target = r.stages.find((st) => st.name === s.stageName);
       if (!target) {
-        throw new Ev2Error({ operation: `follow rollout ${r.rolloutId}`, code: "StageNotInRollout", message: `stage ${s.stageName} is not in this rollout; its stages are ${r.stages.map((st) => st.name).join(", ")}. Check stageName.` });
+        throw new Ev2Error({
+          operation: `follow rollout ${r.rolloutId}`,
+          code: "StageNotInRollout",
+          message: `stage ${s.stageName} is not in this rollout; its stages are ${r.stages.map((st) => st.name).join(", ")}. Check stageName.`,
+        });
       }
-      if (target.status === "Completed") return outcome("stageCompleted", `Stage ${target.name} completed; rollout ${r.rolloutId} is ${r.status}.`, r);
-      if (target.status === "Skipped") return outcome("stageCompleted", `Stage ${target.name} was skipped; rollout ${r.rolloutId} is ${r.status}.`, r);
+      if (target.status === "Completed")
+        return outcome(
+          "stageCompleted",
+          `Stage ${target.name} completed; rollout ${r.rolloutId} is ${r.status}.`,
+          r,
+        );
+      if (target.status === "Skipped")
+        return outcome(
+          "stageCompleted",
+          `Stage ${target.name} was skipped; rollout ${r.rolloutId} is ${r.status}.`,
+          r,
+        );
     }
-    if (r.status === "Completed") return outcome("completed", `Rollout ${r.rolloutId} completed: ${r.stages.length} stages in ${formatDuration(durationBetween(r.createdTimestamp, r.lastUpdateTime) ?? 0)}.`, r);
+    if (r.status === "Completed")
+      return outcome(
+        "completed",
+        `Rollout ${r.rolloutId} completed: ${r.stages.length} stages in ${formatDuration(durationBetween(r.createdTimestamp, r.lastUpdateTime) ?? 0)}.`,
+        r,
+      );
     if (r.status === "Cancelled") {
       const rejected = r.errors.find((e) => e.errorCode === "RejectedAtWaitAction");
-      return outcome("cancelled", rejected ? `Rollout ${r.rolloutId} was rejected at an approval gate: ${rejected.message}` : `Rollout ${r.rolloutId} was cancelled.`, r, rejected ? describeFailure(r) : undefined);
+      return outcome(
+        "cancelled",
+        rejected
+          ? `Rollout ${r.rolloutId} was rejected at an approval gate: ${rejected.message}`
+          : `Rollout ${r.rolloutId} was cancelled.`,
+        r,
+        rejected ? describeFailure(r) : undefined,
+      );
     }
     if (r.status === "Failed" || facts.failedStage) {
       const failure = describeFailure(r);
       if (s.restartFailed && !restarted && r.status === "Failed" && isTransient(failure.errorCode)) {
         restarted = true;
-        out.warning(`Stage ${failure.stage} failed in ${failure.region ?? "a region"} with ${failure.errorCode} (${classifyError(failure.errorCode)}, transient): restarting its failed regions once.`);
+        out.warning(
+          `Stage ${failure.stage} failed in ${failure.region ?? "a region"} with ${failure.errorCode} (${classifyError(failure.errorCode)}, transient): restarting its failed regions once.`,
+        );
         await client.restartRollout(r.rolloutId);
         actions.push("restart");
         etag = undefined;
@@ -258,20 +343,36 @@ export async function followRollout(client: Ev2Client, s: FollowSettings, out: F
       }
       let cancelled = "";
       if (s.onFailure === "cancelRollout" && !terminalStatuses.has(r.status)) {
-        const result = await client.cancelRollout(r.rolloutId, `Stage ${failure.stage} failed (${failure.errorCode}); cancelled by the pipeline (onFailure: cancelRollout).`);
+        const result = await client.cancelRollout(
+          r.rolloutId,
+          `Stage ${failure.stage} failed (${failure.errorCode}); cancelled by the pipeline (onFailure: cancelRollout).`,
+        );
         actions.push("cancel");
-        cancelled = result.alreadyCancelled ? " The rollout was already cancelled." : " The rest of the rollout was cancelled.";
+        cancelled = result.alreadyCancelled
+          ? " The rollout was already cancelled."
+          : " The rest of the rollout was cancelled.";
       }
       const where = `${failure.stage}${failure.region ? ` in ${failure.region}` : ""}`;
-      return outcome("failed", `Stage ${where} failed: ${failure.errorCode}: ${failure.message}${cancelled} ${failure.recommendation}`, r, failure);
+      return outcome(
+        "failed",
+        `Stage ${where} failed: ${failure.errorCode}: ${failure.message}${cancelled} ${failure.recommendation}`,
+        r,
+        failure,
+      );
     }
     if (facts.waitAction) {
       if (s.until === "waitAction") {
-        return outcome("waiting", `Rollout ${r.rolloutId} is waiting at gate ${facts.waitAction.actionId} before stage ${facts.waitAction.stage}.`, r);
+        return outcome(
+          "waiting",
+          `Rollout ${r.rolloutId} is waiting at gate ${facts.waitAction.actionId} before stage ${facts.waitAction.stage}.`,
+          r,
+        );
       }
       if (announcedWait !== facts.waitAction.actionId) {
         announcedWait = facts.waitAction.actionId;
-        out.event(`An approval is pending: gate ${facts.waitAction.actionId} before stage ${facts.waitAction.stage}. Still following (until: ${s.until}).`);
+        out.event(
+          `An approval is pending: gate ${facts.waitAction.actionId} before stage ${facts.waitAction.stage}. Still following (until: ${s.until}).`,
+        );
       }
     }
     await pause(s.pollingIntervalMs);
@@ -287,7 +388,12 @@ export async function followRollout(client: Ev2Client, s: FollowSettings, out: F
     if (s.onPipelineCancel === "cancelRollout" && !(current && terminalStatuses.has(current.status))) {
       try {
         // The job's signal is already aborted: the agent gives us a few seconds, so bound the call.
-        await client.withSignal(AbortSignal.timeout(4000)).cancelRollout(s.rolloutId, "The Azure DevOps pipeline run was cancelled (onPipelineCancel: cancelRollout).");
+        await client
+          .withSignal(AbortSignal.timeout(4000))
+          .cancelRollout(
+            s.rolloutId,
+            "The Azure DevOps pipeline run was cancelled (onPipelineCancel: cancelRollout).",
+          );
         actions.push("cancel");
         message = `The pipeline was cancelled; rollout ${s.rolloutId} was cancelled too (onPipelineCancel: cancelRollout).`;
       } catch (err) {

@@ -71,7 +71,11 @@ export function readRunIdentity(agent: TaskAgent): RunIdentity {
 }
 
 /** Writes the record and the summary and hands both to the agent. Never throws: evidence must not fail a run. */
-export function publishRecord(agent: TaskAgent, record: TaskRecord, summaryMarkdown: string): string | undefined {
+export function publishRecord(
+  agent: TaskAgent,
+  record: TaskRecord,
+  summaryMarkdown: string,
+): string | undefined {
   try {
     const stamp = record.startedAt.replace(/[:.]/g, "-");
     const dir = join(agent.tempDirectory(), recordArtifactName);

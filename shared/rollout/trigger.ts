@@ -23,8 +23,24 @@ export interface TriggerLog {
 }
 
 export type TriggerOutcome =
-  | { kind: "started" | "attached"; rolloutId: string; artifactVersion: string; stageMapVersion: string; idempotencyKey: string; rollout?: Rollout; why: string[] }
-  | { kind: "concurrent"; rolloutId: string; artifactVersion: string; stageMapVersion: string; idempotencyKey: string; rollout?: Rollout; why: string[] };
+  | {
+      kind: "started" | "attached";
+      rolloutId: string;
+      artifactVersion: string;
+      stageMapVersion: string;
+      idempotencyKey: string;
+      rollout?: Rollout;
+      why: string[];
+    }
+  | {
+      kind: "concurrent";
+      rolloutId: string;
+      artifactVersion: string;
+      stageMapVersion: string;
+      idempotencyKey: string;
+      rollout?: Rollout;
+      why: string[];
+    };
 
 export const idempotencyKeyPattern = /^[A-Za-z0-9._:/-]{1,128}$/;
 
@@ -33,11 +49,22 @@ export const idempotencyKeyPattern = /^[A-Za-z0-9._:/-]{1,128}$/;
  * a new run, a redeploy of a classic release, or another service/version starts a new one.
  * The attempt number is deliberately left out.
  */
-export function deriveIdempotencyKey(run: RunIdentity, what: { serviceGroupName: string; serviceId: string; environment: string; artifactVersion: string; stageMapVersion: string }): string {
+export function deriveIdempotencyKey(
+  run: RunIdentity,
+  what: {
+    serviceGroupName: string;
+    serviceId: string;
+    environment: string;
+    artifactVersion: string;
+    stageMapVersion: string;
+  },
+): string {
   const parts = [
     run.collectionId ?? run.collectionUri ?? "",
     run.projectId ?? run.project ?? "",
-    run.releaseId ? `release:${run.releaseId}:${run.releaseEnvironmentId ?? ""}:${run.releaseDeploymentId ?? ""}` : `build:${run.buildId ?? ""}`,
+    run.releaseId
+      ? `release:${run.releaseId}:${run.releaseEnvironmentId ?? ""}:${run.releaseDeploymentId ?? ""}`
+      : `build:${run.buildId ?? ""}`,
     run.stageName ?? "",
     run.jobName ?? "",
     what.serviceGroupName,
@@ -50,7 +77,12 @@ export function deriveIdempotencyKey(run: RunIdentity, what: { serviceGroupName:
 }
 
 /** Resolves the versions, starts the rollout exactly once and says what happened. */
-export async function triggerRollout(client: Ev2Client, s: TriggerSettings, run: RunIdentity, log: TriggerLog): Promise<TriggerOutcome> {
+export async function triggerRollout(
+  client: Ev2Client,
+  s: TriggerSettings,
+  run: RunIdentity,
+  log: TriggerLog,
+): Promise<TriggerOutcome> {
   const why: string[] = [];
   const artifactVersion = await resolveArtifactVersion(client, s, why);
   const stageMapVersion = await resolveStageMapVersion(client, s, why);
@@ -58,7 +90,13 @@ export async function triggerRollout(client: Ev2Client, s: TriggerSettings, run:
 
   const idempotencyKey =
     s.idempotencyKey ??
-    deriveIdempotencyKey(run, { serviceGroupName: s.serviceGroupName, serviceId: s.serviceId, environment: s.environment, artifactVersion, stageMapVersion });
+    deriveIdempotencyKey(run, {
+      serviceGroupName: s.serviceGroupName,
+      serviceId: s.serviceId,
+      environment: s.environment,
+      artifactVersion,
+      stageMapVersion,
+    });
   const tags: Record<string, string> = {};
   if (run.runUrl) tags["ado.runUrl"] = run.runUrl;
   if (run.buildId) tags["ado.buildId"] = run.buildId;
@@ -78,13 +116,33 @@ export async function triggerRollout(client: Ev2Client, s: TriggerSettings, run:
     const started = await client.startRollout(s.serviceGroupName, s.serviceId, body, idempotencyKey);
     const rollout = await tryGetRollout(client, started.rolloutId);
     if (started.replayed) {
-      why.push(`This run already started rollout ${started.rolloutId} (same idempotency key): attached to it instead of starting another.`);
+      why.push(
+        `This run already started rollout ${started.rolloutId} (same idempotency key): attached to it instead of starting another.`,
+      );
       log.info(why[why.length - 1]);
-      return { kind: "attached", rolloutId: started.rolloutId, artifactVersion, stageMapVersion, idempotencyKey, rollout, why };
+      return {
+        kind: "attached",
+        rolloutId: started.rolloutId,
+        artifactVersion,
+        stageMapVersion,
+        idempotencyKey,
+        rollout,
+        why,
+      };
     }
-    why.push(`Started rollout ${started.rolloutId} of ${s.serviceId} ${artifactVersion} to ${s.environment} (stage map ${s.stageMapName} ${stageMapVersion}).`);
+    why.push(
+      `Started rollout ${started.rolloutId} of ${s.serviceId} ${artifactVersion} to ${s.environment} (stage map ${s.stageMapName} ${stageMapVersion}).`,
+    );
     log.info(why[why.length - 1]);
-    return { kind: "started", rolloutId: started.rolloutId, artifactVersion, stageMapVersion, idempotencyKey, rollout, why };
+    return {
+      kind: "started",
+      rolloutId: started.rolloutId,
+      artifactVersion,
+      stageMapVersion,
+      idempotencyKey,
+      rollout,
+      why,
+    };
   } catch (err) {
     if (err instanceof Ev2Error && err.code === "ConcurrentRollout") {
       const activeId = String(err.details?.activeRolloutId ?? "");
@@ -95,7 +153,15 @@ export async function triggerRollout(client: Ev2Client, s: TriggerSettings, run:
         why.push(`${what} Following it instead (onConcurrentRollout: follow).`);
         // The task ends SucceededWithIssues with this line, which the agent shows as the warning.
         log.info(why[why.length - 1]);
-        return { kind: "concurrent", rolloutId: activeId, artifactVersion: active?.artifactVersionNumber ?? artifactVersion, stageMapVersion: active?.stageMapVersion ?? stageMapVersion, idempotencyKey, rollout: active, why };
+        return {
+          kind: "concurrent",
+          rolloutId: activeId,
+          artifactVersion: active?.artifactVersionNumber ?? artifactVersion,
+          stageMapVersion: active?.stageMapVersion ?? stageMapVersion,
+          idempotencyKey,
+          rollout: active,
+          why,
+        };
       }
       throw new Ev2Error({
         operation: "start rollout",
@@ -117,16 +183,28 @@ async function resolveArtifactVersion(client: Ev2Client, s: TriggerSettings, why
   if (s.artifactVersion.toLowerCase() !== "latest") {
     const pinned = versions.find((v) => v.versionNumber === s.artifactVersion);
     if (!pinned) {
-      const known = versions.slice(0, 5).map((v) => v.versionNumber).join(", ") || "none";
-      throw new Ev2Error({ operation: "start rollout", code: "ArtifactVersionNotFound", message: `artifact version ${s.artifactVersion} is not registered for service ${s.serviceId} in ${s.serviceGroupName} (newest registered: ${known}). Check the version number or register the artifacts first.` });
+      const known =
+        versions
+          .slice(0, 5)
+          .map((v) => v.versionNumber)
+          .join(", ") || "none";
+      throw new Ev2Error({
+        operation: "start rollout",
+        code: "ArtifactVersionNotFound",
+        message: `artifact version ${s.artifactVersion} is not registered for service ${s.serviceId} in ${s.serviceGroupName} (newest registered: ${known}). Check the version number or register the artifacts first.`,
+      });
     }
-    why.push(`Artifact version ${pinned.versionNumber}: pinned by the artifactVersion input${pinned.status !== "Active" ? ` (it is ${pinned.status})` : ""}.`);
+    why.push(
+      `Artifact version ${pinned.versionNumber}: pinned by the artifactVersion input${pinned.status !== "Active" ? ` (it is ${pinned.status})` : ""}.`,
+    );
     return pinned.versionNumber;
   }
   const skipped: string[] = [];
   for (const v of versions) {
     if (v.status === "Active") {
-      why.push(`Artifact version ${v.versionNumber}: the newest Active one${skipped.length ? ` (skipped newer ${skipped.join(", ")}: Deprecated)` : ""}.`);
+      why.push(
+        `Artifact version ${v.versionNumber}: the newest Active one${skipped.length ? ` (skipped newer ${skipped.join(", ")}: Deprecated)` : ""}.`,
+      );
       return v.versionNumber;
     }
     skipped.push(v.versionNumber);
@@ -141,24 +219,40 @@ async function resolveArtifactVersion(client: Ev2Client, s: TriggerSettings, why
 }
 
 async function resolveStageMapVersion(client: Ev2Client, s: TriggerSettings, why: string[]): Promise<string> {
-  const versions = await client.listStageMapVersions(s.serviceGroupName, s.serviceId, s.stageMapName).catch((e) => {
-    throw explainStartError(e, s);
-  });
+  const versions = await client
+    .listStageMapVersions(s.serviceGroupName, s.serviceId, s.stageMapName)
+    .catch((e) => {
+      throw explainStartError(e, s);
+    });
   if (s.stageMapVersion.toLowerCase() !== "latest") {
     const pinned = versions.find((v) => v.version === s.stageMapVersion);
     if (!pinned) {
-      const known = versions.slice(0, 5).map((v) => v.version).join(", ") || "none";
-      throw new Ev2Error({ operation: "start rollout", code: "StageMapVersionNotFound", message: `stage map ${s.stageMapName} has no version ${s.stageMapVersion} (newest registered: ${known}). Check stageMapVersion.` });
+      const known =
+        versions
+          .slice(0, 5)
+          .map((v) => v.version)
+          .join(", ") || "none";
+      throw new Ev2Error({
+        operation: "start rollout",
+        code: "StageMapVersionNotFound",
+        message: `stage map ${s.stageMapName} has no version ${s.stageMapVersion} (newest registered: ${known}). Check stageMapVersion.`,
+      });
     }
     why.push(`Stage map ${s.stageMapName} ${pinned.version}: pinned by the stageMapVersion input.`);
     return pinned.version;
   }
   const active = versions.find((v) => v.status === "Active");
   if (!active) {
-    throw new Ev2Error({ operation: "start rollout", code: "NoActiveStageMapVersion", message: `stage map ${s.stageMapName} has no Active version${versions.length ? ` (all ${versions.length} are Deprecated)` : ""}. Register a stage map version, or pin stageMapVersion.` });
+    throw new Ev2Error({
+      operation: "start rollout",
+      code: "NoActiveStageMapVersion",
+      message: `stage map ${s.stageMapName} has no Active version${versions.length ? ` (all ${versions.length} are Deprecated)` : ""}. Register a stage map version, or pin stageMapVersion.`,
+    });
   }
   const skipped = versions.slice(0, versions.indexOf(active)).map((v) => v.version);
-  why.push(`Stage map ${s.stageMapName} ${active.version}: the newest Active one${skipped.length ? ` (skipped newer ${skipped.join(", ")}: Deprecated)` : ""}.`);
+  why.push(
+    `Stage map ${s.stageMapName} ${active.version}: the newest Active one${skipped.length ? ` (skipped newer ${skipped.join(", ")}: Deprecated)` : ""}.`,
+  );
   return active.version;
 }
 
@@ -172,15 +266,26 @@ async function tryGetRollout(client: Ev2Client, rolloutId: string): Promise<Roll
 }
 
 const notFoundAdvice: Record<string, (s: TriggerSettings, a?: string, m?: string) => string> = {
-  ServiceNotFound: (s) => `service ${s.serviceId} is not registered in service group ${s.serviceGroupName}. Check serviceGroupName and serviceId (they are case-sensitive) and that the service connection's identity can see them.`,
-  StageMapNotFound: (s) => `stage map ${s.stageMapName} does not exist for service ${s.serviceId}. Check stageMapName.`,
-  ArtifactVersionNotFound: (s, a) => `artifact version ${a ?? s.artifactVersion} is not registered for service ${s.serviceId}. Check artifactVersion, or register the artifacts first.`,
-  StageMapVersionNotFound: (s, _a, m) => `stage map ${s.stageMapName} has no version ${m ?? s.stageMapVersion}. Check stageMapVersion.`,
-  AuthenticationFailed: () => "EV2 did not accept the token. Check the service connection's token (or the Entra ID scope with azureRM) and that it has not expired.",
-  Forbidden: (s) => `the service connection's identity may not roll out service group ${s.serviceGroupName}. Ask the service group's owners to grant it rollout permission.`,
+  ServiceNotFound: (s) =>
+    `service ${s.serviceId} is not registered in service group ${s.serviceGroupName}. Check serviceGroupName and serviceId (they are case-sensitive) and that the service connection's identity can see them.`,
+  StageMapNotFound: (s) =>
+    `stage map ${s.stageMapName} does not exist for service ${s.serviceId}. Check stageMapName.`,
+  ArtifactVersionNotFound: (s, a) =>
+    `artifact version ${a ?? s.artifactVersion} is not registered for service ${s.serviceId}. Check artifactVersion, or register the artifacts first.`,
+  StageMapVersionNotFound: (s, _a, m) =>
+    `stage map ${s.stageMapName} has no version ${m ?? s.stageMapVersion}. Check stageMapVersion.`,
+  AuthenticationFailed: () =>
+    "EV2 did not accept the token. Check the service connection's token (or the Entra ID scope with azureRM) and that it has not expired.",
+  Forbidden: (s) =>
+    `the service connection's identity may not roll out service group ${s.serviceGroupName}. Ask the service group's owners to grant it rollout permission.`,
 };
 
-function explainStartError(err: unknown, s: TriggerSettings, artifactVersion?: string, stageMapVersion?: string): unknown {
+function explainStartError(
+  err: unknown,
+  s: TriggerSettings,
+  artifactVersion?: string,
+  stageMapVersion?: string,
+): unknown {
   if (!(err instanceof Ev2Error)) return err;
   const advice = notFoundAdvice[err.code];
   if (!advice) return err;

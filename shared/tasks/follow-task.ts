@@ -10,7 +10,11 @@ import { httpOptionsFor, timestamped } from "./common";
 
 export const followInputs = {
   ...connectionInputs,
-  rolloutId: field.requiredText({ pattern: /^[A-Za-z0-9._:-]{1,128}$/, expected: "an EV2 rollout id such as $(trigger.rolloutId)", example: "$(trigger.rolloutId)" }),
+  rolloutId: field.requiredText({
+    pattern: /^[A-Za-z0-9._:-]{1,128}$/,
+    expected: "an EV2 rollout id such as $(trigger.rolloutId)",
+    example: "$(trigger.rolloutId)",
+  }),
   until: field.choice(["completion", "stage", "waitAction"] as const, "completion"),
   stageName: field.text(),
   pollingIntervalSeconds: field.integer({ min: 5, max: 300, default: 30, unit: "seconds" }),
@@ -31,13 +35,23 @@ export async function runFollow(agent: TaskAgent): Promise<TaskOutcome> {
   const s = readInputs(agent, followInputs, {
     check: (v) => [
       ...checkConnection(v),
-      ...(v.until === "stage" && !v.stageName ? [["stageName", "is required when until is stage: the name of the stage that must complete, e.g. Stage2-WestUS"] as [string, string]] : []),
+      ...(v.until === "stage" && !v.stageName
+        ? [
+            [
+              "stageName",
+              "is required when until is stage: the name of the stage that must complete, e.g. Stage2-WestUS",
+            ] as [string, string],
+          ]
+        : []),
     ],
   });
   const override = Number(agent.getVariable(pollingOverrideVariable));
-  const pollingIntervalMs = Number.isFinite(override) && override >= 10 ? override : s.pollingIntervalSeconds * 1000;
+  const pollingIntervalMs =
+    Number.isFinite(override) && override >= 10 ? override : s.pollingIntervalSeconds * 1000;
   const client = connectEv2(agent, s, httpOptionsFor(agent));
-  agent.info(`Following rollout ${s.rolloutId} until ${s.until === "stage" ? `stage ${s.stageName} completes` : s.until === "waitAction" ? "the next approval gate" : "it completes"}; polling every ${formatDuration(pollingIntervalMs)}.`);
+  agent.info(
+    `Following rollout ${s.rolloutId} until ${s.until === "stage" ? `stage ${s.stageName} completes` : s.until === "waitAction" ? "the next approval gate" : "it completes"}; polling every ${formatDuration(pollingIntervalMs)}.`,
+  );
 
   const outcome = await followRollout(
     client,
@@ -117,7 +131,18 @@ function snapshot(r: Rollout) {
   return {
     status: r.status,
     currentStage: r.currentStage,
-    stages: r.stages.map((st) => ({ name: st.name, status: st.status, startTime: st.startTime, endTime: st.endTime, regions: st.regions.map((g) => ({ name: g.name, status: g.status, startTime: g.startTime, endTime: g.endTime })) })),
+    stages: r.stages.map((st) => ({
+      name: st.name,
+      status: st.status,
+      startTime: st.startTime,
+      endTime: st.endTime,
+      regions: st.regions.map((g) => ({
+        name: g.name,
+        status: g.status,
+        startTime: g.startTime,
+        endTime: g.endTime,
+      })),
+    })),
     waitActions: r.waitActions,
     errors: r.errors,
     dashboardUrl: r.dashboardUrl,
@@ -128,18 +153,38 @@ function summaryMarkdown(o: FollowOutcome): string {
   const r = o.rollout;
   const lines = [`### EV2 rollout ${r?.rolloutId ?? ""}: ${r?.status ?? "unknown"}`, "", o.message, ""];
   if (!r) return lines.join("\n");
-  lines.push(`${r.serviceGroupName} / ${r.serviceId} ${r.artifactVersionNumber} → ${r.environment}${r.dashboardUrl ? ` · [EV2 dashboard](${r.dashboardUrl})` : ""}`, "");
+  lines.push(
+    `${r.serviceGroupName} / ${r.serviceId} ${r.artifactVersionNumber} → ${r.environment}${r.dashboardUrl ? ` · [EV2 dashboard](${r.dashboardUrl})` : ""}`,
+    "",
+  );
   const rows = r.stages.map((st) => {
     const d = durationBetween(st.startTime, st.endTime);
-    const regions = st.regions.map((g) => `${g.name} ${g.status === "Completed" ? "✅" : g.status === "Failed" ? "❌" : g.status === "InProgress" ? "⏳" : g.status === "Waiting" ? "⏸" : "·"}`).join(" ");
+    const regions = st.regions
+      .map(
+        (g) =>
+          `${g.name} ${g.status === "Completed" ? "✅" : g.status === "Failed" ? "❌" : g.status === "InProgress" ? "⏳" : g.status === "Waiting" ? "⏸" : "·"}`,
+      )
+      .join(" ");
     return [st.name, st.status, st.startTime ?? "", d === undefined ? "" : formatDuration(d), regions];
   });
   lines.push(markdownTable(["Stage", "Status", "Started", "Duration", "Regions"], rows), "");
   if (r.waitActions.length) {
-    lines.push(markdownTable(["Gate", "Stage", "Status", "Decided by", "Comment"], r.waitActions.map((w) => [w.actionId, w.stage, w.status, w.decidedBy ?? "", w.comment ?? ""])), "");
+    lines.push(
+      markdownTable(
+        ["Gate", "Stage", "Status", "Decided by", "Comment"],
+        r.waitActions.map((w) => [w.actionId, w.stage, w.status, w.decidedBy ?? "", w.comment ?? ""]),
+      ),
+      "",
+    );
   }
   if (r.errors.length) {
-    lines.push(markdownTable(["Stage", "Region", "Code", "Message"], r.errors.map((e) => [e.stage ?? "", e.region ?? "", e.errorCode, e.message])), "");
+    lines.push(
+      markdownTable(
+        ["Stage", "Region", "Code", "Message"],
+        r.errors.map((e) => [e.stage ?? "", e.region ?? "", e.errorCode, e.message]),
+      ),
+      "",
+    );
   }
   if (o.failure) lines.push(`**What to do:** ${o.failure.recommendation}`, "");
   return lines.join("\n");

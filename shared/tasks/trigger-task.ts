@@ -16,12 +16,23 @@ export const triggerInputs = {
   serviceId: field.requiredText({ ...name, example: "orders-api", maxLength: 256 }),
   stageMapName: field.requiredText({ ...name, example: "OrdersStageMap", maxLength: 256 }),
   environment: field.requiredText({ ...name, example: "PPE", maxLength: 64 }),
-  artifactVersion: field.text({ default: "latest", pattern: /^[A-Za-z0-9._+-]+$/, expected: "latest or a version such as 1.2.3" }),
-  stageMapVersion: field.text({ default: "latest", pattern: /^[A-Za-z0-9._+-]+$/, expected: "latest or a version such as v2" }),
+  artifactVersion: field.text({
+    default: "latest",
+    pattern: /^[A-Za-z0-9._+-]+$/,
+    expected: "latest or a version such as 1.2.3",
+  }),
+  stageMapVersion: field.text({
+    default: "latest",
+    pattern: /^[A-Za-z0-9._+-]+$/,
+    expected: "latest or a version such as v2",
+  }),
   selectionScope: field.lines({ check: (l) => scopeProblem(l) }),
   exclusionScope: field.lines({ check: (l) => scopeProblem(l) }),
   onConcurrentRollout: field.choice(["fail", "follow"] as const, "fail"),
-  idempotencyKey: field.text({ pattern: idempotencyKeyPattern, expected: "1 to 128 characters of A-Z a-z 0-9 . _ : / -" }),
+  idempotencyKey: field.text({
+    pattern: idempotencyKeyPattern,
+    expected: "1 to 128 characters of A-Z a-z 0-9 . _ : / -",
+  }),
   createTrackingBranch: field.boolean(false),
   trackingBranch: field.text({ default: "ev2/{environment}/{artifactVersion}-{buildId}" }),
   repository: field.text(),
@@ -37,7 +48,9 @@ export async function runTrigger(agent: TaskAgent): Promise<TaskOutcome> {
   const s = readInputs(agent, triggerInputs, { check: checkConnection });
   const client = connectEv2(agent, s, httpOptionsFor(agent));
   const run = readRunIdentity(agent);
-  const selectionScope = s.selectionScope.length ? s.selectionScope : ["regions(*).steps(*).stamps(*).actions(*)"];
+  const selectionScope = s.selectionScope.length
+    ? s.selectionScope
+    : ["regions(*).steps(*).stamps(*).actions(*)"];
 
   const outcome = await triggerRollout(
     client,

@@ -30,12 +30,19 @@ describe("Ev2Client against the simulator over HTTP", () => {
   beforeEach(async () => {
     sim = await startSimulator({ scenario: "small", clockSpeed: 600 });
     retries.length = 0;
-    client = new Ev2Client({ baseUrl: sim.url, getToken: staticToken("sim-token"), retry: fastRetry, timeoutMs: 2000, onRetry: (n) => retries.push(n.reason) });
+    client = new Ev2Client({
+      baseUrl: sim.url,
+      getToken: staticToken("sim-token"),
+      retry: fastRetry,
+      timeoutMs: 2000,
+      onRetry: (n) => retries.push(n.reason),
+    });
   });
   afterEach(() => sim.close());
 
   const posts = () => sim.requests.filter((r) => r.method === "POST" && /\/rollouts$/.test(r.path));
-  const rolloutCount = () => sim.rollouts().filter((r) => r.environment === "PPE" && r.tags?.["ado.buildId"] === "42").length;
+  const rolloutCount = () =>
+    sim.rollouts().filter((r) => r.environment === "PPE" && r.tags?.["ado.buildId"] === "42").length;
 
   it("lists artifact and stage map versions newest first", async () => {
     const artifacts = await client.listArtifactVersions(SG, SVC);
@@ -63,13 +70,16 @@ describe("Ev2Client against the simulator over HTTP", () => {
 
   it("reports a reused key with another body as IdempotencyKeyReuse, not retried", async () => {
     await client.startRollout(SG, SVC, body(), "key-1");
-    await assert.rejects(client.startRollout(SG, SVC, body({ artifactVersionNumber: "1.3.1" }), "key-1"), (e: Ev2Error) => {
-      assert.equal(e.code, "IdempotencyKeyReuse");
-      assert.equal(e.httpStatus, 422);
-      assert.equal(e.retryable, false);
-      assert.ok(e.requestId);
-      return true;
-    });
+    await assert.rejects(
+      client.startRollout(SG, SVC, body({ artifactVersionNumber: "1.3.1" }), "key-1"),
+      (e: Ev2Error) => {
+        assert.equal(e.code, "IdempotencyKeyReuse");
+        assert.equal(e.httpStatus, 422);
+        assert.equal(e.retryable, false);
+        assert.ok(e.requestId);
+        return true;
+      },
+    );
     assert.equal(retries.length, 0);
   });
 
@@ -97,10 +107,30 @@ describe("Ev2Client against the simulator over HTTP", () => {
   for (const [name, call, code, status] of [
     ["unknown service", (c: Ev2Client) => c.listArtifactVersions(SG, "nope"), "ServiceNotFound", 404],
     ["unknown stage map", (c: Ev2Client) => c.listStageMapVersions(SG, SVC, "Nope"), "StageMapNotFound", 404],
-    ["unknown artifact version", (c: Ev2Client) => c.startRollout(SG, SVC, body({ artifactVersionNumber: "9.9.9" }), "k"), "ArtifactVersionNotFound", 404],
-    ["unknown stage map version", (c: Ev2Client) => c.startRollout(SG, SVC, body({ stageMapVersion: "v99" }), "k"), "StageMapVersionNotFound", 404],
-    ["unknown rollout", (c: Ev2Client) => c.getRollout("00000000-0000-0000-0000-000000000000"), "RolloutNotFound", 404],
-    ["malformed scope", (c: Ev2Client) => c.startRollout(SG, SVC, body({ selectionScope: ["regions(a b)"] }), "k"), "InvalidParameter", 400],
+    [
+      "unknown artifact version",
+      (c: Ev2Client) => c.startRollout(SG, SVC, body({ artifactVersionNumber: "9.9.9" }), "k"),
+      "ArtifactVersionNotFound",
+      404,
+    ],
+    [
+      "unknown stage map version",
+      (c: Ev2Client) => c.startRollout(SG, SVC, body({ stageMapVersion: "v99" }), "k"),
+      "StageMapVersionNotFound",
+      404,
+    ],
+    [
+      "unknown rollout",
+      (c: Ev2Client) => c.getRollout("00000000-0000-0000-0000-000000000000"),
+      "RolloutNotFound",
+      404,
+    ],
+    [
+      "malformed scope",
+      (c: Ev2Client) => c.startRollout(SG, SVC, body({ selectionScope: ["regions(a b)"] }), "k"),
+      "InvalidParameter",
+      400,
+    ],
   ] as const) {
     it(`maps ${name} to ${code} without retrying`, async () => {
       await assert.rejects(call(client), (e: Ev2Error) => {
@@ -116,11 +146,21 @@ describe("Ev2Client against the simulator over HTTP", () => {
 
   it("reports a bad token as AuthenticationFailed and a forbidden one as Forbidden, never retried", async () => {
     const bad = new Ev2Client({ baseUrl: sim.url, getToken: staticToken("wrong"), retry: fastRetry });
-    await assert.rejects(bad.listArtifactVersions(SG, SVC), (e: Ev2Error) => e.code === "AuthenticationFailed" && e.httpStatus === 401);
+    await assert.rejects(
+      bad.listArtifactVersions(SG, SVC),
+      (e: Ev2Error) => e.code === "AuthenticationFailed" && e.httpStatus === 401,
+    );
     await sim.close();
     sim = await startSimulator({ scenario: "small", forbiddenTokens: ["readonly"] });
-    const forbidden = new Ev2Client({ baseUrl: sim.url, getToken: staticToken("readonly"), retry: fastRetry });
-    await assert.rejects(forbidden.listArtifactVersions(SG, SVC), (e: Ev2Error) => e.code === "Forbidden" && e.httpStatus === 403);
+    const forbidden = new Ev2Client({
+      baseUrl: sim.url,
+      getToken: staticToken("readonly"),
+      retry: fastRetry,
+    });
+    await assert.rejects(
+      forbidden.listArtifactVersions(SG, SVC),
+      (e: Ev2Error) => e.code === "Forbidden" && e.httpStatus === 403,
+    );
     assert.equal(sim.requests.length, 1);
   });
 
@@ -141,7 +181,10 @@ describe("Ev2Client against the simulator over HTTP", () => {
     assert.deepEqual([first.status, first.alreadyDecided], ["Approved", false]);
     const again = await client.decideWaitAction(rolloutId, waiting.actionId, decision);
     assert.deepEqual([again.status, again.alreadyDecided], ["Approved", true]);
-    await assert.rejects(client.decideWaitAction(rolloutId, waiting.actionId, { ...decision, decision: "Reject" }), /already Approved/);
+    await assert.rejects(
+      client.decideWaitAction(rolloutId, waiting.actionId, { ...decision, decision: "Reject" }),
+      /already Approved/,
+    );
     const after = await client.getRollout(rolloutId);
     assert.ok(!after.notModified);
     const action = after.rollout.waitActions.find((w) => w.actionId === waiting.actionId);
@@ -155,7 +198,10 @@ describe("Ev2Client against the simulator over HTTP", () => {
     assert.deepEqual([first.status, first.alreadyCancelled], ["Cancelled", false]);
     const again = await client.cancelRollout(rolloutId, "test");
     assert.equal(again.alreadyCancelled, true);
-    await assert.rejects(client.restartRollout(rolloutId), (e: Ev2Error) => e.code === "RolloutNotRestartable");
+    await assert.rejects(
+      client.restartRollout(rolloutId),
+      (e: Ev2Error) => e.code === "RolloutNotRestartable",
+    );
   });
 
   it("reports cancelling a completed rollout as such", async () => {
@@ -167,7 +213,10 @@ describe("Ev2Client against the simulator over HTTP", () => {
   it("lists rollouts with status and tag filters", async () => {
     const { rolloutId } = await client.startRollout(SG, SVC, body(), "key-1");
     const mine = await client.listRollouts(SG, SVC, { tags: { "ado.buildId": "42" } });
-    assert.deepEqual(mine.map((r) => r.rolloutId), [rolloutId]);
+    assert.deepEqual(
+      mine.map((r) => r.rolloutId),
+      [rolloutId],
+    );
     const completed = await client.listRollouts(SG, SVC, { status: ["Completed"] });
     assert.ok(completed.every((r) => r.status === "Completed"));
   });

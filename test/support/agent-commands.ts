@@ -6,8 +6,17 @@ export interface LoggingCommand {
 }
 
 const unescapeProperty = (s: string) =>
-  s.replace(/%3B/gi, ";").replace(/%5D/gi, "]").replace(/%0D/gi, "\r").replace(/%0A/gi, "\n").replace(/%AZP25/gi, "%");
-const unescapeData = (s: string) => s.replace(/%0D/gi, "\r").replace(/%0A/gi, "\n").replace(/%AZP25/gi, "%");
+  s
+    .replace(/%3B/gi, ";")
+    .replace(/%5D/gi, "]")
+    .replace(/%0D/gi, "\r")
+    .replace(/%0A/gi, "\n")
+    .replace(/%AZP25/gi, "%");
+const unescapeData = (s: string) =>
+  s
+    .replace(/%0D/gi, "\r")
+    .replace(/%0A/gi, "\n")
+    .replace(/%AZP25/gi, "%");
 
 export function parseLoggingCommand(line: string): LoggingCommand | undefined {
   const start = line.indexOf("##vso[");

@@ -85,7 +85,8 @@ export function agentEnvironment(setup: TaskRunSetup, tempDirectory: string): Re
     const scheme = ep.scheme ?? "Token";
     env[`ENDPOINT_AUTH_${id}`] = JSON.stringify({ parameters: ep.parameters ?? {}, scheme });
     env[`ENDPOINT_AUTH_SCHEME_${id}`] = scheme;
-    for (const [k, v] of Object.entries(ep.parameters ?? {})) env[`ENDPOINT_AUTH_PARAMETER_${id}_${k.toUpperCase()}`] = v;
+    for (const [k, v] of Object.entries(ep.parameters ?? {}))
+      env[`ENDPOINT_AUTH_PARAMETER_${id}_${k.toUpperCase()}`] = v;
     for (const [k, v] of Object.entries(ep.data ?? {})) env[`ENDPOINT_DATA_${id}_${k.toUpperCase()}`] = v;
   }
   return { ...env, ...setup.env };
@@ -126,7 +127,9 @@ export function startBuiltTask(task: string, setup: TaskRunSetup = {}): StartedT
   const done = new Promise<TaskRun>((resolvePromise, reject) => {
     const timer = setTimeout(() => {
       child.kill("SIGKILL");
-      reject(new Error(`${task} did not exit within ${timeoutMs} ms.\nstdout:\n${stdout}\nstderr:\n${stderr}`));
+      reject(
+        new Error(`${task} did not exit within ${timeoutMs} ms.\nstdout:\n${stdout}\nstderr:\n${stderr}`),
+      );
     }, timeoutMs);
     child.on("exit", (exitCode, signal) => {
       clearTimeout(timer);
@@ -138,7 +141,10 @@ export function startBuiltTask(task: string, setup: TaskRunSetup = {}): StartedT
     new Promise<string>((res, rej) => {
       const existing = stdout.split(/\r?\n/).find((l) => pattern.test(l));
       if (existing !== undefined) return res(existing);
-      const timer = setTimeout(() => rej(new Error(`no line matching ${pattern} within ${waitMs} ms:\n${stdout}`)), waitMs);
+      const timer = setTimeout(
+        () => rej(new Error(`no line matching ${pattern} within ${waitMs} ms:\n${stdout}`)),
+        waitMs,
+      );
       lineWaiters.push({ pattern, resolve: (l) => (clearTimeout(timer), res(l)) });
     });
   return { child, done, waitForLine };
@@ -148,7 +154,13 @@ export function runBuiltTask(task: string, setup: TaskRunSetup = {}): Promise<Ta
   return startBuiltTask(task, setup).done;
 }
 
-function parseRun(raw: { exitCode: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string; tempDirectory: string }): TaskRun {
+function parseRun(raw: {
+  exitCode: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  tempDirectory: string;
+}): TaskRun {
   const run: TaskRun = {
     ...raw,
     commands: [],
@@ -164,7 +176,10 @@ function parseRun(raw: { exitCode: number | null; signal: NodeJS.Signals | null;
     logLines: [],
     visibleText: "",
   };
-  run.visibleText = [...raw.stdout.split(/\r?\n/).filter((l) => !l.includes("##vso[task.setsecret]")), raw.stderr].join("\n");
+  run.visibleText = [
+    ...raw.stdout.split(/\r?\n/).filter((l) => !l.includes("##vso[task.setsecret]")),
+    raw.stderr,
+  ].join("\n");
   for (const line of raw.stdout.split(/\r?\n/)) {
     const cmd = parseLoggingCommand(line);
     if (!cmd) {

@@ -21,11 +21,18 @@ export function runVariables(buildId = "4711", extra: Record<string, string> = {
   };
 }
 
-export function ev2Setup(sim: Simulator, inputs: TaskRunSetup["inputs"], more: Partial<TaskRunSetup> = {}): TaskRunSetup {
+export function ev2Setup(
+  sim: Simulator,
+  inputs: TaskRunSetup["inputs"],
+  more: Partial<TaskRunSetup> = {},
+): TaskRunSetup {
   return {
     ...more,
     inputs: { connectionType: "ev2", ev2Connection: "ev2conn", ...inputs },
-    endpoints: { ev2conn: { url: sim.url, scheme: "Token", parameters: { apitoken: TOKEN } }, ...more.endpoints },
+    endpoints: {
+      ev2conn: { url: sim.url, scheme: "Token", parameters: { apitoken: TOKEN } },
+      ...more.endpoints,
+    },
     variables: { ...runVariables(), ...more.variables },
   };
 }

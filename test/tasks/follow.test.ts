@@ -11,7 +11,15 @@ async function startRollout(sim: Simulator, key = "follow-test"): Promise<string
   const started = await client.startRollout(
     "Microsoft.Contoso.Orders",
     "orders-api",
-    { stageMapName: "OrdersStageMap", stageMapVersion: "v3", artifactVersionNumber: "1.3.2", environment: "PPE", selectionScope: [], exclusionScope: [], tags: {} },
+    {
+      stageMapName: "OrdersStageMap",
+      stageMapVersion: "v3",
+      artifactVersionNumber: "1.3.2",
+      environment: "PPE",
+      selectionScope: [],
+      exclusionScope: [],
+      tags: {},
+    },
     key,
   );
   return started.rolloutId;
@@ -34,7 +42,11 @@ describe("FollowRollout (built task, as the agent runs it)", function () {
     assert.equal(run.outputs.deployedRegions.split(",").length, 6);
     assert.equal(run.outputs.failedStage, "");
     const groups = run.stdout.split("\n").filter((l) => l.startsWith("##[group]"));
-    assert.deepEqual(groups, ["##[group]Stage Stage1-Canary", "##[group]Stage Stage2-Pilot", "##[group]Stage Stage3-Broad"]);
+    assert.deepEqual(groups, [
+      "##[group]Stage Stage1-Canary",
+      "##[group]Stage Stage2-Pilot",
+      "##[group]Stage Stage3-Broad",
+    ]);
     assert.equal(run.stdout.split("\n").filter((l) => l === "##[endgroup]").length, 3);
     assert.match(run.stdout, /Stage Stage2-Pilot: Completed in \d+m \d+s/);
     assert.equal(run.progress.at(-1)?.value, 100);
@@ -42,7 +54,10 @@ describe("FollowRollout (built task, as the agent runs it)", function () {
     const eventLines = run.logLines.filter((l) => /^\[\d\d:\d\d:\d\dZ\]/.test(l));
     assert.ok(gets().length > eventLines.length, `${gets().length} polls, ${eventLines.length} lines`);
     assert.ok(eventLines.length <= 6 * 2 + 3 * 2 + 4, eventLines.join("\n"));
-    assert.ok(gets().every((g) => g === gets()[0] || g.headers["if-none-match"]), "every poll after the first is conditional");
+    assert.ok(
+      gets().every((g) => g === gets()[0] || g.headers["if-none-match"]),
+      "every poll after the first is conditional",
+    );
     assert.match(readFileSync(run.summaries[0], "utf8"), /\| Stage3-Broad \| Completed \|/);
   });
 
@@ -51,7 +66,10 @@ describe("FollowRollout (built task, as the agent runs it)", function () {
     const rolloutId = await startRollout(sim);
     const run = await runBuiltTask("FollowRollout", ev2Setup(sim, { rolloutId }));
     assert.equal(run.result?.result, "Failed");
-    assert.match(run.result!.message, /^Stage Stage2-Pilot in uksouth failed: ServiceHealthCheckFailed: .+ The deployed service failed its health checks/);
+    assert.match(
+      run.result!.message,
+      /^Stage Stage2-Pilot in uksouth failed: ServiceHealthCheckFailed: .+ The deployed service failed its health checks/,
+    );
     assert.equal(run.outputs.failedStage, "Stage2-Pilot");
     assert.equal(run.outputs.rolloutStatus, "Failed");
   });
@@ -78,7 +96,10 @@ describe("FollowRollout (built task, as the agent runs it)", function () {
   it("follows until a named stage completes", async () => {
     sim = await simulator("small");
     const rolloutId = await startRollout(sim);
-    const run = await runBuiltTask("FollowRollout", ev2Setup(sim, { rolloutId, until: "stage", stageName: "Stage2-Pilot" }));
+    const run = await runBuiltTask(
+      "FollowRollout",
+      ev2Setup(sim, { rolloutId, until: "stage", stageName: "Stage2-Pilot" }),
+    );
     assert.equal(run.result?.result, "Succeeded");
     assert.match(run.outputs.completedStages, /Stage2-Pilot/);
     assert.doesNotMatch(run.outputs.completedStages, /Stage3-Broad/);
@@ -94,7 +115,11 @@ describe("FollowRollout (built task, as the agent runs it)", function () {
   });
 
   for (const [what, inputs, message] of [
-    ["an out-of-range interval", { pollingIntervalSeconds: "2" }, /Input 'pollingIntervalSeconds' must be a whole number from 5 to 300 seconds \(got 2\)/],
+    [
+      "an out-of-range interval",
+      { pollingIntervalSeconds: "2" },
+      /Input 'pollingIntervalSeconds' must be a whole number from 5 to 300 seconds \(got 2\)/,
+    ],
     ["until: stage without a stage", { until: "stage" }, /Input 'stageName' is required when until is stage/],
     ["an unknown until", { until: "forever" }, /Input 'until' must be one of completion, stage, waitAction/],
     ["an empty rollout id", { rolloutId: "" }, /Input 'rolloutId' is required/],

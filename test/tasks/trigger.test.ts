@@ -29,7 +29,10 @@ describe("TriggerEv2Rollout (built task, as the agent runs it)", function () {
       dashboardUrl: rollouts[0].dashboardUrl,
       trackingBranch: "",
     });
-    assert.match(run.stdout, /Artifact version 1\.3\.2: the newest Active one \(skipped newer 1\.4\.0: Deprecated\)/);
+    assert.match(
+      run.stdout,
+      /Artifact version 1\.3\.2: the newest Active one \(skipped newer 1\.4\.0: Deprecated\)/,
+    );
     assert.equal(run.summaries.length, 1);
     assert.match(readFileSync(run.summaries[0], "utf8"), /### EV2 rollout started/);
     assert.equal(run.artifacts.length, 1);
@@ -39,12 +42,21 @@ describe("TriggerEv2Rollout (built task, as the agent runs it)", function () {
     assert.equal(record.rolloutId, rollouts[0].rolloutId);
     const post = startPosts()[0];
     assert.match(post.headers["idempotency-key"], /^ado:[0-9a-f]{64}$/);
-    assert.equal((post.body as { tags: Record<string, string> }).tags["ado.runUrl"], "https://dev.azure.com/contoso/Orders/_build/results?buildId=4711");
+    assert.equal(
+      (post.body as { tags: Record<string, string> }).tags["ado.runUrl"],
+      "https://dev.azure.com/contoso/Orders/_build/results?buildId=4711",
+    );
   });
 
   it("started three times by the same run: one rollout, the re-runs attach to it", async () => {
     const runs = [];
-    for (let i = 0; i < 3; i++) runs.push(await runBuiltTask("TriggerEv2Rollout", ev2Setup(sim, rolloutInputs, { variables: { "System.JobAttempt": String(i + 1) } })));
+    for (let i = 0; i < 3; i++)
+      runs.push(
+        await runBuiltTask(
+          "TriggerEv2Rollout",
+          ev2Setup(sim, rolloutInputs, { variables: { "System.JobAttempt": String(i + 1) } }),
+        ),
+      );
     const ids = new Set(runs.map((r) => r.outputs.rolloutId));
     assert.equal(ids.size, 1);
     assert.equal(started().length, 1);
@@ -68,11 +80,17 @@ describe("TriggerEv2Rollout (built task, as the agent runs it)", function () {
   it("fails naming the active rollout when another one runs, or follows it on request", async () => {
     const first = await runBuiltTask("TriggerEv2Rollout", ev2Setup(sim, rolloutInputs));
     const activeId = first.outputs.rolloutId;
-    const other = await runBuiltTask("TriggerEv2Rollout", ev2Setup(sim, rolloutInputs, { variables: runVariables("4712") }));
+    const other = await runBuiltTask(
+      "TriggerEv2Rollout",
+      ev2Setup(sim, rolloutInputs, { variables: runVariables("4712") }),
+    );
     assert.equal(other.result?.result, "Failed");
     assert.match(other.result!.message, new RegExp(`ConcurrentRollout: Rollout ${activeId} \\(https://`));
     assert.match(other.result!.message, /onConcurrentRollout: follow/);
-    const follow = await runBuiltTask("TriggerEv2Rollout", ev2Setup(sim, { ...rolloutInputs, onConcurrentRollout: "follow" }, { variables: runVariables("4713") }));
+    const follow = await runBuiltTask(
+      "TriggerEv2Rollout",
+      ev2Setup(sim, { ...rolloutInputs, onConcurrentRollout: "follow" }, { variables: runVariables("4713") }),
+    );
     assert.equal(follow.result?.result, "SucceededWithIssues");
     assert.equal(follow.outputs.rolloutId, activeId);
     assert.equal(follow.warnings.length, 1, follow.warnings.join("\n"));
@@ -80,9 +98,21 @@ describe("TriggerEv2Rollout (built task, as the agent runs it)", function () {
 
   for (const [what, inputs, message] of [
     ["an empty service id", { serviceId: "" }, /Input 'serviceId' is required/],
-    ["a malformed scope", { selectionScope: "regions(eastus).steps(*)" }, /Input 'selectionScope' line 1 .*four parts.*regions\(eastus,westus\)/],
-    ["an unknown onConcurrentRollout", { onConcurrentRollout: "wait" }, /Input 'onConcurrentRollout' must be one of fail, follow \(got "wait"\)/],
-    ["a bad idempotency key", { idempotencyKey: "has spaces" }, /Input 'idempotencyKey' must be 1 to 128 characters/],
+    [
+      "a malformed scope",
+      { selectionScope: "regions(eastus).steps(*)" },
+      /Input 'selectionScope' line 1 .*four parts.*regions\(eastus,westus\)/,
+    ],
+    [
+      "an unknown onConcurrentRollout",
+      { onConcurrentRollout: "wait" },
+      /Input 'onConcurrentRollout' must be one of fail, follow \(got "wait"\)/,
+    ],
+    [
+      "a bad idempotency key",
+      { idempotencyKey: "has spaces" },
+      /Input 'idempotencyKey' must be 1 to 128 characters/,
+    ],
     ["no connection", { ev2Connection: "" }, /Input 'ev2Connection' is required when connectionType is ev2/],
   ] as const) {
     it(`fails on ${what} with nothing sent`, async () => {
@@ -94,10 +124,22 @@ describe("TriggerEv2Rollout (built task, as the agent runs it)", function () {
   }
 
   for (const [what, inputs, message] of [
-    ["an unknown service", { serviceId: "payments-api" }, /ServiceNotFound: service payments-api is not registered in service group Microsoft\.Contoso\.Orders/],
+    [
+      "an unknown service",
+      { serviceId: "payments-api" },
+      /ServiceNotFound: service payments-api is not registered in service group Microsoft\.Contoso\.Orders/,
+    ],
     ["an unknown stage map", { stageMapName: "Nope" }, /StageMapNotFound: stage map Nope does not exist/],
-    ["an unregistered artifact version", { artifactVersion: "9.9.9" }, /artifact version 9\.9\.9 is not registered .* \(newest registered: 1\.4\.0/],
-    ["an unknown stage map version", { stageMapVersion: "v99" }, /stage map OrdersStageMap has no version v99/],
+    [
+      "an unregistered artifact version",
+      { artifactVersion: "9.9.9" },
+      /artifact version 9\.9\.9 is not registered .* \(newest registered: 1\.4\.0/,
+    ],
+    [
+      "an unknown stage map version",
+      { stageMapVersion: "v99" },
+      /stage map OrdersStageMap has no version v99/,
+    ],
   ] as const) {
     it(`explains ${what} and starts nothing`, async () => {
       const run = await runBuiltTask("TriggerEv2Rollout", ev2Setup(sim, { ...rolloutInputs, ...inputs }));

@@ -7,31 +7,54 @@ describe("input validation", () => {
     mode: field.choice(["fail", "follow"] as const, "fail"),
     interval: field.integer({ min: 5, max: 300, default: 30, unit: "seconds" }),
     enabled: field.boolean(false),
-    name: field.requiredText({ pattern: /^[a-z-]+$/, expected: "lower-case letters and '-'", example: "orders-api" }),
-    scopes: field.lines({ check: (l) => (l.startsWith("regions(") ? undefined : "must start with regions(") }),
+    name: field.requiredText({
+      pattern: /^[a-z-]+$/,
+      expected: "lower-case letters and '-'",
+      example: "orders-api",
+    }),
+    scopes: field.lines({
+      check: (l) => (l.startsWith("regions(") ? undefined : "must start with regions("),
+    }),
     token: field.secret(),
   };
-  const read = (inputs: Record<string, string>) => readInputs(new FakeAgent({ inputs }), shape, { secrets: ["token"] });
+  const read = (inputs: Record<string, string>) =>
+    readInputs(new FakeAgent({ inputs }), shape, { secrets: ["token"] });
 
   it("gives typed defaults", () => {
-    assert.deepEqual(read({ name: "orders-api" }), { mode: "fail", interval: 30, enabled: false, name: "orders-api", scopes: [], token: undefined });
+    assert.deepEqual(read({ name: "orders-api" }), {
+      mode: "fail",
+      interval: 30,
+      enabled: false,
+      name: "orders-api",
+      scopes: [],
+      token: undefined,
+    });
   });
 
   for (const [inputs, message] of [
     [{ name: "a", mode: "sometimes" }, `Input 'mode' must be one of fail, follow (got "sometimes").`],
     [{ name: "a", interval: "2" }, "Input 'interval' must be a whole number from 5 to 300 seconds (got 2)."],
-    [{ name: "a", interval: "ten" }, `Input 'interval' must be a whole number from 5 to 300 seconds (got "ten").`],
+    [
+      { name: "a", interval: "ten" },
+      `Input 'interval' must be a whole number from 5 to 300 seconds (got "ten").`,
+    ],
     [{ name: "a", enabled: "yes" }, `Input 'enabled' must be true or false (got "yes").`],
     [{}, `Input 'name' is required, for example "orders-api".`],
     [{ name: "Orders API" }, `Input 'name' must be lower-case letters and '-' (got "Orders API").`],
-    [{ name: "a", scopes: "regions(*)\nsteps(*)" }, `Input 'scopes' line 2 "steps(*)": must start with regions(.`],
+    [
+      { name: "a", scopes: "regions(*)\nsteps(*)" },
+      `Input 'scopes' line 2 "steps(*)": must start with regions(.`,
+    ],
   ] as const) {
     it(`rejects ${JSON.stringify(inputs)}`, () => {
-      assert.throws(() => read(inputs as Record<string, string>), (e: InputError) => {
-        assert.ok(e instanceof InputError);
-        assert.equal(e.message, message);
-        return true;
-      });
+      assert.throws(
+        () => read(inputs as Record<string, string>),
+        (e: InputError) => {
+          assert.ok(e instanceof InputError);
+          assert.equal(e.message, message);
+          return true;
+        },
+      );
     });
   }
 

@@ -20,9 +20,21 @@ describe("retry policy", () => {
 
   it("draws full jitter under the capped exponential step", () => {
     const p = { ...defaultRetryPolicy, baseDelayMs: 100, maxDelayMs: 1000 };
-    assert.equal(backoffDelayMs(1, p, () => 0.999), 99);
-    assert.equal(backoffDelayMs(3, p, () => 0.5), 200);
-    assert.equal(backoffDelayMs(10, p, () => 0.999), 999);
-    assert.equal(backoffDelayMs(4, p, () => 0), 0);
+    assert.equal(
+      backoffDelayMs(1, p, () => 0.999),
+      99,
+    );
+    assert.equal(
+      backoffDelayMs(3, p, () => 0.5),
+      200,
+    );
+    assert.equal(
+      backoffDelayMs(10, p, () => 0.999),
+      999,
+    );
+    assert.equal(
+      backoffDelayMs(4, p, () => 0),
+      0,
+    );
   });
 });

@@ -5,6 +5,24 @@ import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from
 import { join } from "node:path";
 
 const root = new URL("..", import.meta.url).pathname;
+
+// Heavy packages only some runs need (the Entra ID path, the Azure DevOps REST client). Each is
+// bundled into its own file beside the task and required on first use, so a task's start-up
+// never parses them when it does not use them.
+const lazyPackages = { "@azure/identity": "azure-identity.js", "azure-devops-node-api": "azure-devops-node-api.js" };
+
+function lazyPackagesPlugin(used) {
+  return {
+    name: "lazy-packages",
+    setup(b) {
+      const filter = new RegExp(`^(${Object.keys(lazyPackages).map((p) => p.replace(/[/.]/g, "\\$&")).join("|")})$`);
+      b.onResolve({ filter }, (args) => {
+        used.add(args.path);
+        return { path: `./${lazyPackages[args.path]}`, external: true };
+      });
+    },
+  };
+}
 const only = process.argv.slice(2);
 const tasks = readdirSync(join(root, "tasks")).filter((t) => existsSync(join(root, "tasks", t, "task.json")));
 
@@ -19,7 +37,9 @@ await Promise.all(
       const manifest = JSON.parse(readFileSync(join(src, "task.json"), "utf8"));
       const target = manifest.execution?.Node20_1?.target;
       if (target) {
+        const used = new Set();
         await build({
+          plugins: [lazyPackagesPlugin(used)],
           entryPoints: [join(src, "index.ts")],
           outfile: join(out, target),
           bundle: true,
@@ -32,6 +52,20 @@ await Promise.all(
           // Optional native/cloud extras of dependencies that these tasks never use.
           external: ["@azure/msal-node-extensions", "keytar", "dtrace-provider"],
         });
+        for (const pkg of used) {
+          await build({
+            stdin: { contents: `module.exports = require(${JSON.stringify(pkg)});`, resolveDir: root },
+            outfile: join(out, lazyPackages[pkg]),
+            bundle: true,
+            platform: "node",
+            target: "node20",
+            format: "cjs",
+            minify: true,
+            legalComments: "none",
+            logLevel: "warning",
+            external: ["@azure/msal-node-extensions", "keytar", "dtrace-provider"],
+          });
+        }
       }
       cpSync(join(src, "task.json"), join(out, "task.json"));
       cpSync(join(src, "icon.png"), join(out, "icon.png"));

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import type { TaskAgent } from "./agent";
 
 /** Bad input: the task fails with this message before anything is sent. */

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 
 /** Response shapes of the EV2 contract. Unknown fields are ignored (forward compatible). */
 

@@ -93,6 +93,7 @@ describe("Ev2Client against the simulator over HTTP", () => {
   });
 
   it("answers If-None-Match polls with notModified", async () => {
+    sim.clock.speed = 0; // only advance() moves time: the second GET must see the same state
     const { rolloutId } = await client.startRollout(SG, SVC, body(), "key-1");
     const first = await client.getRollout(rolloutId);
     assert.equal(first.notModified, false);

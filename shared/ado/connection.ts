@@ -1,0 +1,128 @@
+import type { WebApi } from "azure-devops-node-api";
+import { AbortedError } from "../http/retry";
+
+/** Where and as whom to call Azure DevOps; the task layer fills it from the job's variables. */
+export interface AdoConnectionOptions {
+  /** `System.CollectionUri`, e.g. `https://dev.azure.com/fabrikam/`. */
+  collectionUrl: string;
+  /** The job's `System.AccessToken` (sent as Bearer), or a personal access token (sent as Basic). */
+  token: string;
+  /** Per-request socket timeout. Default 30 s. */
+  requestTimeoutMs?: number;
+  /** Retries of reads on HTTP 502/503/504 and dropped connections (the client's own policy). Default 2. */
+  maxRetries?: number;
+}
+
+export const defaultAdoRequestTimeoutMs = 30_000;
+export const defaultAdoMaxRetries = 2;
+
+/** A call to Azure DevOps failed; the message says what was being done and what to check. */
+export class AdoRequestError extends Error {
+  override name = "AdoRequestError";
+  constructor(
+    message: string,
+    readonly httpStatus: number | undefined,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/**
+ * A `WebApi` for the collection. The client is loaded on first use: requiring it costs over
+ * 100 ms of start-up, which only the runs that talk to Azure DevOps should pay.
+ */
+export async function connectToAdo(opts: AdoConnectionOptions): Promise<WebApi> {
+  const url = new URL(opts.collectionUrl);
+  if (url.protocol !== "https:" && url.protocol !== "http:")
+    throw new AdoRequestError(`The collection URL '${opts.collectionUrl}' is not an http(s) URL.`, undefined);
+  if (!opts.token)
+    throw new AdoRequestError("No Azure DevOps access token was given (System.AccessToken).", undefined);
+  const { WebApi, getHandlerFromToken } = await import("azure-devops-node-api");
+  return new WebApi(opts.collectionUrl, getHandlerFromToken(opts.token), {
+    socketTimeout: opts.requestTimeoutMs ?? defaultAdoRequestTimeoutMs,
+    allowRetries: true,
+    maxRetries: opts.maxRetries ?? defaultAdoMaxRetries,
+  });
+}
+
+/**
+ * The organization (Azure DevOps Services) or collection (Server) name in a collection URL:
+ * `https://dev.azure.com/fabrikam/` and `https://fabrikam.visualstudio.com/` give `fabrikam`,
+ * `https://tfs.contoso.com/tfs/DefaultCollection/` gives `DefaultCollection`.
+ */
+export function organizationOf(collectionUrl: string): string {
+  const url = new URL(collectionUrl);
+  const segments = url.pathname.split("/").filter(Boolean).map(decodeURIComponent);
+  if (url.hostname.toLowerCase() === "dev.azure.com" && segments[0]) return segments[0];
+  const visualStudio = /^([^.]+)\.visualstudio\.com$/i.exec(url.hostname);
+  if (visualStudio?.[1]) return visualStudio[1];
+  return segments.at(-1) ?? url.hostname;
+}
+
+/** The identities a pipeline's token stands for, by job authorization scope. */
+export function buildServiceIdentities(
+  project: string,
+  collectionUrl: string,
+): { project: string; collection: string } {
+  const org = organizationOf(collectionUrl);
+  return {
+    project: `${project} Build Service (${org})`,
+    collection: `Project Collection Build Service (${org})`,
+  };
+}
+
+/** The HTTP status the client attached to a failed call, if any. */
+export function httpStatusOf(err: unknown): number | undefined {
+  const status = (err as { statusCode?: unknown } | null)?.statusCode;
+  return typeof status === "number" ? status : undefined;
+}
+
+/** One readable line for a failed call: what was being done, what happened, what to check. */
+export function describeAdoFailure(
+  err: unknown,
+  action: string,
+  opts: Pick<AdoConnectionOptions, "collectionUrl" | "requestTimeoutMs">,
+): string {
+  const status = httpStatusOf(err);
+  const detail = err instanceof Error ? err.message : String(err);
+  const code = (err as { code?: unknown } | null)?.code;
+  if (status === 401) {
+    return `Azure DevOps refused the access token (HTTP 401) while ${action}: ${detail} Check that the job's OAuth token (System.AccessToken) is passed to the task and has not expired.`;
+  }
+  if (status === 403) return `Azure DevOps denied ${action} (HTTP 403): ${detail}`;
+  if (status !== undefined) return `Azure DevOps answered HTTP ${status} while ${action}: ${detail}`;
+  if (/^Request timeout/.test(detail)) {
+    return `Azure DevOps did not answer within ${(opts.requestTimeoutMs ?? defaultAdoRequestTimeoutMs) / 1000} s while ${action}.`;
+  }
+  if (typeof code === "string")
+    return `Could not reach Azure DevOps at ${opts.collectionUrl} (${code}) while ${action}.`;
+  return `${capitalize(action)} failed: ${detail}`;
+}
+
+function capitalize(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+/**
+ * Settles with `work`, or rejects with AbortedError as soon as `signal` aborts. The client
+ * cannot cancel a request in flight; its socket timeout bounds what is left behind.
+ */
+export function abortable<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return work;
+  if (signal.aborted) return Promise.reject(new AbortedError());
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(new AbortedError());
+    signal.addEventListener("abort", onAbort, { once: true });
+    work.then(
+      (value) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(value);
+      },
+      (err: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(err);
+      },
+    );
+  });
+}

@@ -1,0 +1,48 @@
+/**
+ * Checks the TeamsNotify `webhookUrl` input. The URL carries its own credential (the `sig`
+ * query parameter of a Workflows trigger), so no message here ever repeats any part of it.
+ */
+export type WebhookUrlCheck = { ok: true; url: string; warning?: string } | { ok: false; error: string };
+
+const validForms =
+  "a Teams Workflows webhook URL such as https://<environment>.environment.api.powerplatform.com/powerautomate/automations/direct/workflows/... " +
+  "or https://prod-00.westus.logic.azure.com/workflows/... (copy it from the Workflows flow, and pass it as a secret variable)";
+
+// Plain http is allowed only to the machine itself: the local webhook sink in tests and demos.
+const loopbackHosts: ReadonlySet<string> = new Set(["127.0.0.1", "localhost", "[::1]"]);
+
+export function validateWebhookUrl(raw: string | undefined): WebhookUrlCheck {
+  const value = raw?.trim() ?? "";
+  if (value === "") return { ok: false, error: `webhookUrl is empty. Expected ${validForms}.` };
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return {
+      ok: false,
+      error: `webhookUrl is not a valid URL (its value is not shown: it is a secret). Expected ${validForms}.`,
+    };
+  }
+  const loopback = loopbackHosts.has(url.hostname);
+  if (url.protocol !== "https:" && !(url.protocol === "http:" && loopback)) {
+    return {
+      ok: false,
+      error: `webhookUrl must be an https:// URL (plain http only to 127.0.0.1, localhost or [::1]). Expected ${validForms}.`,
+    };
+  }
+  if (url.username || url.password) {
+    return {
+      ok: false,
+      error: `webhookUrl must not contain a user name or password. Expected ${validForms}.`,
+    };
+  }
+  if (/(^|\.)webhook\.office\.com$/i.test(url.hostname)) {
+    return {
+      ok: true,
+      url: value,
+      warning:
+        "webhookUrl is an Office 365 connector (Incoming Webhook) URL. Microsoft is retiring these connectors: create a Workflows webhook for the channel and use its URL instead.",
+    };
+  }
+  return { ok: true, url: value };
+}

@@ -1,0 +1,144 @@
+/**
+ * A stand-in for a Teams Workflows webhook: real HTTP on 127.0.0.1 that records what is posted
+ * and answers with a status sequence chosen by the test (then 202, as Workflows does).
+ *
+ * `url` looks like a Workflows trigger URL, `sig` included, so tests can check that the secret
+ * never shows up in messages. Only POSTs to that path are recorded; other paths answer 404.
+ */
+import { randomUUID } from "node:crypto";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+
+export interface TeamsSinkOptions {
+  /** Statuses of the next answers, in order; after them every answer is 202. */
+  responses?: number[];
+  /** Seconds sent as `Retry-After` with 429 and 503 answers. */
+  retryAfter?: number;
+}
+
+export interface ReceivedTeamsMessage {
+  /** Date.now() when the request arrived. */
+  at: number;
+  headers: Record<string, string>;
+  /** The parsed JSON body, or the raw text when it is not JSON. */
+  body: unknown;
+  /** The status the sink answered. */
+  status: number;
+}
+
+export interface TeamsSink {
+  /** The webhook URL to post to. */
+  url: string;
+  /** Every POST to `url`, in arrival order. */
+  received: ReceivedTeamsMessage[];
+  /** Replaces the statuses still to be answered. */
+  setResponses(statuses: number[]): void;
+  close(): Promise<void>;
+}
+
+const maxBodyBytes = 1024 * 1024;
+
+const errorCodes: Record<number, string> = {
+  400: "InvalidRequestContent",
+  401: "Unauthorized",
+  403: "AuthorizationFailed",
+  404: "WorkflowNotFound",
+  413: "RequestEntityTooLarge",
+  429: "WorkflowTriggerIsThrottled",
+  500: "InternalServerError",
+  502: "BadGateway",
+  503: "ServiceUnavailable",
+  504: "GatewayTimeout",
+};
+
+export async function startTeamsSink(options: TeamsSinkOptions = {}): Promise<TeamsSink> {
+  let pending = [...(options.responses ?? [])];
+  const received: ReceivedTeamsMessage[] = [];
+  const workflowId = randomUUID().replace(/-/g, "");
+  const path = `/workflows/${workflowId}/triggers/manual/paths/invoke`;
+  const sig = randomUUID().replace(/-/g, "");
+  let port = 0;
+
+  const server = createServer((req, res) => {
+    void handle(req, res).catch(() => {
+      if (!res.headersSent) res.writeHead(500);
+      res.end();
+    });
+  });
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const requestUrl = new URL(req.url ?? "/", "http://127.0.0.1");
+    const target = `http://127.0.0.1:${port}${req.url ?? "/"}`;
+    if (requestUrl.pathname !== path) return answer(res, 404, target);
+    if (req.method !== "POST") return answer(res, 405, target);
+    const at = Date.now();
+    const text = await readBody(req);
+    if (text === undefined) return answer(res, 413, target);
+    const status = pending.shift() ?? 202;
+    const headers: Record<string, string> = {};
+    for (const [name, value] of Object.entries(req.headers)) {
+      if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(", ") : value;
+    }
+    received.push({ at, headers, body: parseJson(text), status });
+    answer(res, status, target);
+  }
+
+  /** Error answers quote the request URL, as many servers do: clients must not pass that on. */
+  function answer(res: ServerResponse, status: number, target: string): void {
+    if (status === 202 || status === 200) {
+      res.writeHead(status, { "content-length": "0" });
+      res.end();
+      return;
+    }
+    const headers: Record<string, string> = { "content-type": "application/json; charset=utf-8" };
+    if ((status === 429 || status === 503) && options.retryAfter !== undefined) {
+      headers["retry-after"] = String(options.retryAfter);
+    }
+    const code = errorCodes[status] ?? `Http${status}`;
+    res.writeHead(status, headers);
+    res.end(
+      JSON.stringify({
+        error: { code, message: `The sink answered ${status} to POST ${target}.` },
+      }),
+    );
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => resolve());
+  });
+  port = (server.address() as AddressInfo).port;
+
+  return {
+    url: `http://127.0.0.1:${port}${path}?api-version=1&sp=%2Ftriggers%2Fmanual%2Frun&sv=1.0&sig=${sig}`,
+    received,
+    setResponses(statuses) {
+      pending = [...statuses];
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+/** The body as text, or undefined when it is over the limit. */
+async function readBody(req: IncomingMessage): Promise<string | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > maxBodyBytes) return undefined;
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}

@@ -9,17 +9,28 @@ const root = new URL("..", import.meta.url).pathname;
 // Heavy packages only some runs need (the Entra ID path, the Azure DevOps REST client). Each is
 // bundled into its own file beside the task and required on first use, so a task's start-up
 // never parses them when it does not use them.
-const lazyPackages = { "@azure/identity": "azure-identity.js", "azure-devops-node-api": "azure-devops-node-api.js" };
+const lazyPackages = {
+  "@azure/identity": "azure-identity.js",
+  "azure-devops-node-api": "azure-devops-node-api.js",
+};
 
 function lazyPackagesPlugin(used) {
+  const names = Object.keys(lazyPackages);
   return {
     name: "lazy-packages",
     setup(b) {
-      const filter = new RegExp(`^(${Object.keys(lazyPackages).map((p) => p.replace(/[/.]/g, "\\$&")).join("|")})$`);
-      b.onResolve({ filter }, (args) => {
+      const filter = new RegExp(`^(${names.map((p) => p.replace(/[/.]/g, "\\$&")).join("|")})$`);
+      // The package becomes a small CommonJS stub that requires the file beside the bundle:
+      // esbuild evaluates the stub (and so loads the file) only when the code first imports it.
+      b.onResolve({ filter }, (args) => ({ path: args.path, namespace: "lazy-package" }));
+      b.onLoad({ filter: /.*/, namespace: "lazy-package" }, (args) => {
         used.add(args.path);
-        return { path: `./${lazyPackages[args.path]}`, external: true };
+        return { contents: `module.exports = require("./${lazyPackages[args.path]}");`, loader: "js" };
       });
+      b.onResolve({ filter: /^\.\/(azure-identity|azure-devops-node-api)\.js$/ }, (args) => ({
+        path: args.path,
+        external: true,
+      }));
     },
   };
 }

@@ -1,6 +1,8 @@
 import type { TaskAgent } from "../agent/agent";
 import { field, readInputs } from "../agent/inputs";
 import type { TaskOutcome } from "../agent/run-task";
+import { BranchTemplateError, createTrackingBranch, renderBranchTemplate } from "../ado";
+import type { TaskAgent as Agent } from "../agent/agent";
 import { checkConnection, connectEv2, connectionInputs } from "../ev2/connection";
 import { checkScope, scopeExample } from "../ev2/scope";
 import { markdownTable } from "../format";
@@ -43,9 +45,59 @@ function scopeProblem(line: string): string | undefined {
   return problem ? `${problem}; a valid scope looks like ${scopeExample}` : undefined;
 }
 
+const sampleTokens = {
+  environment: "PPE",
+  serviceGroup: "sg",
+  artifactVersion: "1.0.0",
+  buildId: "1",
+  date: new Date(0),
+  rolloutId: "r",
+};
+
+function checkBranchTemplate(template: string | undefined): Array<[string, string]> {
+  try {
+    renderBranchTemplate(template ?? "", sampleTokens);
+    return [];
+  } catch (err) {
+    return [["trackingBranch", err instanceof BranchTemplateError ? err.message : String(err)]];
+  }
+}
+
+/** What creating the branch needs from the run; checked before anything is sent. */
+function branchContext(agent: Agent, repository: string | undefined): Array<[string, string]> {
+  const missing = [
+    ["System.AccessToken", agent.getVariable("System.AccessToken")],
+    ["Build.SourceVersion", agent.getVariable("Build.SourceVersion")],
+    [
+      "System.CollectionUri",
+      agent.getVariable("System.CollectionUri") ?? agent.getVariable("System.TeamFoundationCollectionUri"),
+    ],
+    ["System.TeamProject", agent.getVariable("System.TeamProject")],
+  ].filter(([, v]) => !v);
+  const problems: Array<[string, string]> = missing.map(([name]) => [
+    "createTrackingBranch",
+    `needs the pipeline variable ${name}, which this run does not have (run it in an Azure Pipelines job${name === "System.AccessToken" ? " with the job's OAuth token available" : ""})`,
+  ]);
+  if (!repository && !agent.getVariable("Build.Repository.ID"))
+    problems.push([
+      "repository",
+      "is required when the pipeline has no repository of its own (Build.Repository.ID is empty)",
+    ]);
+  return problems;
+}
+
 export async function runTrigger(agent: TaskAgent): Promise<TaskOutcome> {
   const startedAt = new Date().toISOString();
-  const s = readInputs(agent, triggerInputs, { check: checkConnection });
+  const s = readInputs(agent, triggerInputs, {
+    check: (v) => [
+      ...checkConnection(v),
+      ...(v.createTrackingBranch
+        ? [...checkBranchTemplate(v.trackingBranch), ...branchContext(agent, v.repository)]
+        : []),
+    ],
+  });
+  const accessToken = s.createTrackingBranch ? agent.getVariable("System.AccessToken") : undefined;
+  if (accessToken) agent.setSecret(accessToken);
   const client = connectEv2(agent, s, httpOptionsFor(agent));
   const run = readRunIdentity(agent);
   const selectionScope = s.selectionScope.length
@@ -79,6 +131,43 @@ export async function runTrigger(agent: TaskAgent): Promise<TaskOutcome> {
   agent.setOutput("trackingBranch", "");
   if (dashboardUrl) agent.info(`EV2 dashboard: ${dashboardUrl}`);
 
+  let trackingBranch: string | undefined;
+  if (s.createTrackingBranch) {
+    const branchName = renderBranchTemplate(s.trackingBranch!, {
+      environment: s.environment,
+      serviceGroup: s.serviceGroupName,
+      artifactVersion: outcome.artifactVersion,
+      buildId: run.buildId ?? run.releaseId ?? "0",
+      date: new Date(),
+      rolloutId: outcome.rolloutId,
+    });
+    try {
+      const branch = await createTrackingBranch({
+        collectionUrl: run.collectionUri!,
+        project: run.project!,
+        repository: s.repository ?? run.repositoryId!,
+        token: accessToken!,
+        branchName,
+        commitId: run.sourceVersion!,
+        signal: agent.cancellation,
+      });
+      trackingBranch = branch.name;
+      agent.setOutput("trackingBranch", branch.name);
+      const how = branch.reused
+        ? "reused (already at this commit)"
+        : branch.name !== branchName
+          ? `created (${branchName} exists at another commit)`
+          : "created";
+      outcome.why.push(`Tracking branch ${branch.name} ${how} at ${branch.commitId.slice(0, 8)}.`);
+      agent.info(outcome.why[outcome.why.length - 1]);
+    } catch (err) {
+      // The rollout runs whatever happens to the branch: the failure says which rollout.
+      throw new Error(
+        `Rollout ${outcome.rolloutId} was started and is running, but the tracking branch ${branchName} could not be created: ${(err as Error).message}`,
+      );
+    }
+  }
+
   const summary = [
     `### EV2 rollout ${outcome.kind === "started" ? "started" : outcome.kind === "attached" ? "attached (re-run)" : "already active"}`,
     "",
@@ -92,6 +181,7 @@ export async function runTrigger(agent: TaskAgent): Promise<TaskOutcome> {
         ["Stage map", `${s.stageMapName} ${outcome.stageMapVersion}`],
         ["Scope", selectionScope.join("<br>")],
         ["Idempotency key", outcome.idempotencyKey],
+        ["Tracking branch", trackingBranch ?? "-"],
       ],
     ),
     "",
@@ -123,6 +213,7 @@ export async function runTrigger(agent: TaskAgent): Promise<TaskOutcome> {
         exclusionScope: s.exclusionScope,
         idempotencyKey: outcome.idempotencyKey,
         dashboardUrl,
+        trackingBranch,
         resolution: outcome.why,
       },
     },

@@ -1,0 +1,100 @@
+import assert from "node:assert/strict";
+import type { AdoServer } from "../../sim/ado/server";
+import { addProject, addRepository, type AdoRepositoryState } from "../../sim/ado/state";
+import type { Simulator } from "../../sim/ev2";
+import { builtCommit, jobToken, otherCommit, projectName, startSeededAdo } from "../ado/ado-fixture";
+import { runBuiltTask } from "../support/run-built-task";
+import { ev2Setup, rolloutInputs, simulator } from "./ev2-fixture";
+
+describe("TriggerEv2Rollout tracking branch (built task, Azure DevOps REST slice)", function () {
+  this.timeout(60_000);
+  let sim: Simulator;
+  let ado: AdoServer;
+  let repo: AdoRepositoryState;
+  beforeEach(async () => {
+    sim = await simulator("small");
+    ado = await startSeededAdo((state) => {
+      repo = addRepository(addProject(state, projectName), "orders-service", {
+        refs: [{ name: "refs/heads/main", objectId: builtCommit }],
+      });
+    });
+  });
+  afterEach(async () => {
+    await sim.close();
+    await ado.close();
+  });
+
+  const trigger = (inputs: Record<string, string> = {}) =>
+    runBuiltTask(
+      "TriggerEv2Rollout",
+      ev2Setup(
+        sim,
+        {
+          ...rolloutInputs,
+          createTrackingBranch: "true",
+          trackingBranch: "ev2/{environment}/{artifactVersion}-{buildId}",
+          ...inputs,
+        },
+        {
+          variables: {
+            "System.CollectionUri": ado.url,
+            "System.TeamProject": projectName,
+            "Build.Repository.ID": repo.id,
+            "Build.SourceVersion": builtCommit,
+          },
+          secretVariables: { "System.AccessToken": jobToken },
+        },
+      ),
+    );
+  const refUpdates = () => ado.requests.filter((r) => r.method === "POST" && /\/refs$/i.test(r.path));
+
+  it("creates the branch at the commit being deployed and outputs its name", async () => {
+    const run = await trigger();
+    assert.equal(run.result?.result, "Succeeded", run.stdout);
+    assert.equal(run.outputs.trackingBranch, "ev2/PPE/1.3.2-4711");
+    assert.deepEqual(
+      repo.refs.find((r) => r.name === "refs/heads/ev2/PPE/1.3.2-4711")?.objectId,
+      builtCommit,
+    );
+    assert.equal(refUpdates().length, 1);
+    assert.ok(!run.visibleText.includes(jobToken));
+  });
+
+  it("reuses the branch on a re-run and suffixes a name taken at another commit", async () => {
+    repo.refs.push({ name: "refs/heads/ev2/PPE/1.3.2-4711", objectId: otherCommit });
+    const first = await trigger();
+    assert.equal(first.outputs.trackingBranch, "ev2/PPE/1.3.2-4711-2");
+    const again = await trigger();
+    assert.equal(again.outputs.trackingBranch, "ev2/PPE/1.3.2-4711-2");
+    assert.match(again.stdout, /reused/);
+    assert.equal(again.outputs.rolloutId, first.outputs.rolloutId);
+  });
+
+  it("reports a refused branch with what to grant, and still names the running rollout", async () => {
+    repo.refUpdateRules.push({
+      refPattern: "refs/heads/ev2/*",
+      updateStatus: "createBranchPermissionRequired",
+    });
+    const run = await trigger();
+    assert.equal(run.result?.result, "Failed");
+    assert.equal(
+      run.outputs.rolloutId.length > 0,
+      true,
+      "the rollout id is an output even though the branch failed",
+    );
+    assert.match(
+      run.result!.message,
+      new RegExp(`Rollout ${run.outputs.rolloutId} was started and is running`),
+    );
+    assert.match(run.result!.message, /Create branch/);
+    assert.match(run.result!.message, /Build Service/);
+  });
+
+  it("rejects an unknown template token before anything is sent", async () => {
+    const run = await trigger({ trackingBranch: "ev2/{env}/{artifactVersion}" });
+    assert.equal(run.result?.result, "Failed");
+    assert.match(run.result!.message, /Input 'trackingBranch'.*\{env\}/);
+    assert.equal(sim.requests.length, 0);
+    assert.equal(ado.requests.length, 0);
+  });
+});

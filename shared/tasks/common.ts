@@ -17,3 +17,14 @@ export function httpOptionsFor(agent: TaskAgent): HttpClientOptions {
 export function timestamped(message: string, now = new Date()): string {
   return `[${now.toISOString().slice(11, 19)}Z] ${message}`;
 }
+
+/**
+ * Local simulators run a rollout many times faster than EV2 does; this pipeline variable lets
+ * the tasks that poll EV2 poll faster than the floor that protects the real service.
+ */
+export const pollingOverrideVariable = "Ev2.PollingIntervalMsOverride";
+
+export function pollingIntervalMs(agent: TaskAgent, defaultMs: number): number {
+  const override = Number(agent.getVariable(pollingOverrideVariable));
+  return Number.isFinite(override) && override >= 10 ? override : defaultMs;
+}

@@ -6,7 +6,7 @@ import type { Rollout } from "../ev2/schemas";
 import { durationBetween, formatDuration, markdownTable } from "../format";
 import { followRollout, rolloutFacts, type FollowOutcome } from "../rollout/follow";
 import { publishRecord, readRunIdentity } from "../rollout/record";
-import { httpOptionsFor, timestamped } from "./common";
+import { httpOptionsFor, pollingIntervalMs, timestamped } from "./common";
 
 export const followInputs = {
   ...connectionInputs,
@@ -24,12 +24,6 @@ export const followInputs = {
   restartFailed: field.boolean(false),
 };
 
-/**
- * Local simulators run a rollout many times faster than EV2 does; this pipeline variable lets
- * them poll faster than the 5 s floor that protects the real service.
- */
-export const pollingOverrideVariable = "Ev2.PollingIntervalMsOverride";
-
 export async function runFollow(agent: TaskAgent): Promise<TaskOutcome> {
   const startedAt = new Date().toISOString();
   const s = readInputs(agent, followInputs, {
@@ -45,12 +39,10 @@ export async function runFollow(agent: TaskAgent): Promise<TaskOutcome> {
         : []),
     ],
   });
-  const override = Number(agent.getVariable(pollingOverrideVariable));
-  const pollingIntervalMs =
-    Number.isFinite(override) && override >= 10 ? override : s.pollingIntervalSeconds * 1000;
+  const pollingMs = pollingIntervalMs(agent, s.pollingIntervalSeconds * 1000);
   const client = connectEv2(agent, s, httpOptionsFor(agent));
   agent.info(
-    `Following rollout ${s.rolloutId} until ${s.until === "stage" ? `stage ${s.stageName} completes` : s.until === "waitAction" ? "the next approval gate" : "it completes"}; polling every ${formatDuration(pollingIntervalMs)}.`,
+    `Following rollout ${s.rolloutId} until ${s.until === "stage" ? `stage ${s.stageName} completes` : s.until === "waitAction" ? "the next approval gate" : "it completes"}; polling every ${formatDuration(pollingMs)}.`,
   );
 
   const outcome = await followRollout(
@@ -59,7 +51,7 @@ export async function runFollow(agent: TaskAgent): Promise<TaskOutcome> {
       rolloutId: s.rolloutId,
       until: s.until,
       stageName: s.stageName,
-      pollingIntervalMs,
+      pollingIntervalMs: pollingMs,
       timeoutMs: s.timeoutMinutes * 60_000,
       onFailure: s.onFailure,
       onPipelineCancel: s.onPipelineCancel,

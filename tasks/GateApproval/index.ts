@@ -1,6 +1,4 @@
-import { runTask, TaskFailure } from "../../shared/agent/run-task";
+import { runTask } from "../../shared/agent/run-task";
+import { runGate } from "../../shared/tasks/gate-task";
 
-// Not built yet: its own issue brings the implementation.
-void runTask("GateApproval", async () => {
-  throw new TaskFailure("GateApproval is not built yet in this version of the extension.");
-});
+void runTask("GateApproval", runGate);

@@ -1,0 +1,158 @@
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { inflateRawSync } from "node:zlib";
+
+const root = join(__dirname, "..");
+const taskNames = readdirSync(join(root, "tasks")).filter((t) =>
+  existsSync(join(root, "tasks", t, "task.json")),
+);
+const read = (p: string) => JSON.parse(readFileSync(join(root, p), "utf8"));
+
+function pngSize(file: string): [number, number] {
+  const b = readFileSync(file);
+  return [b.readUInt32BE(16), b.readUInt32BE(20)];
+}
+
+/** The names in a zip (the .vsix) from its central directory. */
+function zipEntries(file: string): Map<string, Buffer> {
+  const b = readFileSync(file);
+  const entries = new Map<string, Buffer>();
+  let eocd = b.length - 22;
+  while (b.readUInt32LE(eocd) !== 0x06054b50) eocd--;
+  let p = b.readUInt32LE(eocd + 16);
+  const count = b.readUInt16LE(eocd + 10);
+  for (let n = 0; n < count; n++) {
+    const method = b.readUInt16LE(p + 10);
+    const size = b.readUInt32LE(p + 20);
+    const nameLen = b.readUInt16LE(p + 28);
+    const extra = b.readUInt16LE(p + 30);
+    const comment = b.readUInt16LE(p + 32);
+    const local = b.readUInt32LE(p + 42);
+    const name = b.toString("utf8", p + 46, p + 46 + nameLen);
+    const dataStart = local + 30 + b.readUInt16LE(local + 26) + b.readUInt16LE(local + 28);
+    const data = b.subarray(dataStart, dataStart + size);
+    entries.set(name, method === 8 ? inflateRawSync(data) : data);
+    p += 46 + nameLen + extra + comment;
+  }
+  return entries;
+}
+
+describe("task manifests", () => {
+  it("contributes the five tasks of the design and the release gate", () => {
+    assert.deepEqual(taskNames.sort(), [
+      "Ev2RolloutGate",
+      "FollowRollout",
+      "GateApproval",
+      "StressTestStage",
+      "TeamsNotify",
+      "TriggerEv2Rollout",
+    ]);
+  });
+
+  for (const name of taskNames) {
+    it(`${name}: GUID id, handlers, labelled inputs with help, valid groups and visible rules`, () => {
+      const t = read(`tasks/${name}/task.json`);
+      assert.match(t.id, /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+      assert.equal(t.name, name);
+      if (t.runsOn?.includes("ServerGate")) assert.ok(t.execution.HttpRequest);
+      else {
+        assert.deepEqual(Object.keys(t.execution).sort(), ["Node20_1", "Node24"]);
+        assert.equal(t.execution.Node20_1.target, t.execution.Node24.target);
+      }
+      const groups = new Set((t.groups ?? []).map((g: { name: string }) => g.name));
+      const inputNames = new Set(t.inputs.map((i: { name: string }) => i.name));
+      for (const input of t.inputs) {
+        assert.ok(input.label, `${input.name} has a label`);
+        assert.ok(input.helpMarkDown?.length > 10, `${input.name} has help text`);
+        if (input.groupName)
+          assert.ok(groups.has(input.groupName), `${input.name}'s group ${input.groupName} exists`);
+        for (const m of String(input.visibleRule ?? "").matchAll(/([A-Za-z]+)\s*(=|!=)/g))
+          assert.ok(inputNames.has(m[1]), `${input.name}'s visibleRule names ${m[1]}`);
+        if (input.type === "pickList")
+          assert.ok(input.options[input.defaultValue ?? Object.keys(input.options)[0]] !== undefined);
+      }
+      assert.ok(statSync(join(root, "tasks", name, "icon.png")).size > 0);
+      assert.deepEqual(pngSize(join(root, "tasks", name, "icon.png")), [32, 32]);
+    });
+  }
+
+  it("keeps the public input and output names of tasks-interface.md", () => {
+    const iface = readFileSync(join(root, "..", "shared", "tasks-interface.md"), "utf8");
+    for (const [task, section] of [
+      ["TriggerEv2Rollout", "## TriggerEv2Rollout"],
+      ["FollowRollout", "## FollowRollout"],
+      ["StressTestStage", "## StressTestStage"],
+      ["GateApproval", "## GateApproval"],
+      ["TeamsNotify", "## TeamsNotify"],
+    ]) {
+      const start = iface.indexOf(section);
+      const text = iface.slice(
+        start,
+        iface.indexOf("\n## ", start + 5) > 0 ? iface.indexOf("\n## ", start + 5) : undefined,
+      );
+      const [inputsPart, outputsPart] = text.split("Outputs:");
+      const names = (s: string) => [...s.matchAll(/`([A-Za-z][A-Za-z0-9]*)`/g)].map((m) => m[1]);
+      const t = read(`tasks/${task}/task.json`);
+      const inputs = new Set(t.inputs.map((i: { name: string }) => i.name));
+      const outputs = new Set((t.outputVariables ?? []).map((o: { name: string }) => o.name));
+      const choiceValues = new Set(
+        t.inputs.flatMap((i: { options?: object }) => Object.keys(i.options ?? {})),
+      );
+      for (const n of names(inputsPart))
+        if (!choiceValues.has(n) && !["latest", "true", "false"].includes(n))
+          assert.ok(inputs.has(n), `${task} input ${n}`);
+      for (const n of names(outputsPart ?? ""))
+        if (!["true", "false"].includes(n)) assert.ok(outputs.has(n), `${task} output ${n}`);
+    }
+  });
+});
+
+describe("the .vsix (tfx-cli, offline)", function () {
+  this.timeout(180_000);
+  it("packages every task folder and the extension icon, no node_modules, under 3 MB", () => {
+    execFileSync(process.execPath, [join(root, "scripts", "package.mjs"), "--env", "release"], {
+      cwd: root,
+      stdio: "pipe",
+    });
+    const manifest = read("vss-extension.json");
+    const vsix = join(root, "out", `${manifest.publisher}.${manifest.id}-${manifest.version}.vsix`);
+    assert.ok(statSync(vsix).size <= 3 * 1024 * 1024, `${statSync(vsix).size} bytes`);
+    const entries = zipEntries(vsix);
+    const names = [...entries.keys()];
+    assert.ok(!names.some((n) => n.includes("node_modules")));
+    assert.ok(names.includes("images/extension-icon.png"));
+    assert.ok(names.includes("overview.md"));
+    for (const task of taskNames) {
+      const taskJson = JSON.parse(entries.get(`tasks/${task}/task.json`)!.toString("utf8"));
+      assert.ok(names.includes(`tasks/${task}/icon.png`), `${task} icon`);
+      if (taskJson.execution.Node20_1)
+        assert.ok(names.includes(`tasks/${task}/${taskJson.execution.Node20_1.target}`), `${task} bundle`);
+    }
+    const vsixManifest = entries.get("extension.vsixmanifest")!.toString("utf8");
+    assert.match(vsixManifest, /<GalleryFlags>Public<\/GalleryFlags>/);
+    const icon = join(root, "images", "extension-icon.png");
+    assert.deepEqual(pngSize(icon), [128, 128]);
+  });
+
+  it("gives the dev package its own id, task GUIDs and endpoint type", () => {
+    execFileSync(process.execPath, [join(root, "scripts", "package.mjs"), "--env", "dev"], {
+      cwd: root,
+      stdio: "pipe",
+    });
+    const manifest = read("vss-extension.json");
+    const vsix = join(root, "out", `${manifest.publisher}.${manifest.id}-dev-${manifest.version}.vsix`);
+    const entries = zipEntries(vsix);
+    const trigger = JSON.parse(entries.get("tasks/TriggerEv2Rollout/task.json")!.toString("utf8"));
+    assert.notEqual(trigger.id, read("tasks/TriggerEv2Rollout/task.json").id);
+    assert.match(trigger.friendlyName, /\(dev\)$/);
+    assert.equal(
+      trigger.inputs.find((i: { name: string }) => i.name === "ev2Connection").type,
+      "connectedService:ev2rollout-dev",
+    );
+    const devManifest = entries.get("extension.vsixmanifest")!.toString("utf8");
+    assert.match(devManifest, /Id="ev2-rollout-tasks-dev"/);
+    assert.doesNotMatch(devManifest, /<GalleryFlags>Public<\/GalleryFlags>/);
+  });
+});

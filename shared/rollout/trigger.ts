@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import type { Ev2Client } from "../ev2/client";
 import { Ev2Error } from "../ev2/errors";
-import type { Rollout, StartRolloutRequest } from "../ev2/schemas";
+import type { ArtifactVersion, Rollout, StartRolloutRequest } from "../ev2/schemas";
 import type { RunIdentity } from "./record";
 
 export interface TriggerSettings {
@@ -180,7 +180,23 @@ async function resolveArtifactVersion(client: Ev2Client, s: TriggerSettings, why
   const versions = await client.listArtifactVersions(s.serviceGroupName, s.serviceId).catch((e) => {
     throw explainStartError(e, s);
   });
-  if (s.artifactVersion.toLowerCase() !== "latest") {
+  const wanted = s.artifactVersion.toLowerCase();
+  if (wanted === "lastsucceeded") return lastSucceededVersion(client, s, versions, why);
+  if (wanted === "previous") {
+    const active = versions.filter((v) => v.status === "Active");
+    if (active.length < 2) {
+      throw new Ev2Error({
+        operation: "start rollout",
+        code: "NoPreviousArtifactVersion",
+        message: `service ${s.serviceId} has ${active.length} Active artifact version(s), so there is no previous one to roll back to. Pin artifactVersion, or use lastSucceeded.`,
+      });
+    }
+    why.push(
+      `Artifact version ${active[1].versionNumber}: the Active version registered before the latest (${active[0].versionNumber}), as artifactVersion: previous asks.`,
+    );
+    return active[1].versionNumber;
+  }
+  if (wanted !== "latest") {
     const pinned = versions.find((v) => v.versionNumber === s.artifactVersion);
     if (!pinned) {
       const known =
@@ -216,6 +232,31 @@ async function resolveArtifactVersion(client: Ev2Client, s: TriggerSettings, why
       ? `service ${s.serviceId} in ${s.serviceGroupName} has no Active artifact version: all ${versions.length} registered versions are Deprecated (newest ${versions[0].versionNumber}). Register a new version, or pin artifactVersion.`
       : `service ${s.serviceId} in ${s.serviceGroupName} has no registered artifact version. Register the service's artifacts with EV2 first.`,
   });
+}
+
+/** The artifact version of the newest Completed rollout of this service to this environment: the last known good. */
+async function lastSucceededVersion(
+  client: Ev2Client,
+  s: TriggerSettings,
+  versions: ArtifactVersion[],
+  why: string[],
+): Promise<string> {
+  const completed = (
+    await client.listRollouts(s.serviceGroupName, s.serviceId, { status: ["Completed"] })
+  ).filter((r) => r.environment === undefined || r.environment === s.environment);
+  const last = completed.find((r) => r.artifactVersionNumber);
+  if (!last?.artifactVersionNumber) {
+    throw new Ev2Error({
+      operation: "start rollout",
+      code: "NoSucceededRollout",
+      message: `no Completed rollout of ${s.serviceId} to ${s.environment} is known to EV2, so there is no last good version. Pin artifactVersion to the version to roll back to.`,
+    });
+  }
+  const registered = versions.find((v) => v.versionNumber === last.artifactVersionNumber);
+  why.push(
+    `Artifact version ${last.artifactVersionNumber}: the version of the last Completed rollout to ${s.environment} (${last.rolloutId}${last.createdTimestamp ? `, started ${last.createdTimestamp}` : ""}), as artifactVersion: lastSucceeded asks${registered && registered.status !== "Active" ? `; it is ${registered.status} now` : ""}.`,
+  );
+  return last.artifactVersionNumber;
 }
 
 async function resolveStageMapVersion(client: Ev2Client, s: TriggerSettings, why: string[]): Promise<string> {

@@ -68,6 +68,10 @@ export async function runFollow(agent: TaskAgent): Promise<TaskOutcome> {
   );
 
   if (outcome.rollout) setOutputs(agent, outcome.rollout);
+  agent.setOutput(
+    "verdictAt",
+    outcome.end === "failed" || outcome.end === "cancelled" ? new Date().toISOString() : "",
+  );
   const result = resultOf(outcome);
   publishRecord(
     agent,

@@ -130,6 +130,7 @@ export async function runGate(agent: TaskAgent): Promise<TaskOutcome> {
     agent.setOutput("decision", o.decision);
     agent.setOutput("actionId", action.actionId);
     agent.setOutput("decidedBy", o.decidedBy);
+    agent.setOutput("verdictAt", o.decision === "approved" ? "" : new Date().toISOString());
     const summary = [
       `### EV2 gate ${action.actionId} (before ${action.stage}): ${o.decision}`,
       "",

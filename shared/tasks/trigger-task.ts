@@ -4,6 +4,7 @@ import type { TaskOutcome } from "../agent/run-task";
 import { BranchTemplateError, createTrackingBranch, renderBranchTemplate } from "../ado";
 import type { TaskAgent as Agent } from "../agent/agent";
 import { checkConnection, connectEv2, connectionInputs } from "../ev2/connection";
+import { Ev2Error } from "../ev2/errors";
 import { checkScope, scopeExample } from "../ev2/scope";
 import { markdownTable } from "../format";
 import { publishRecord, readRunIdentity } from "../rollout/record";
@@ -21,7 +22,7 @@ export const triggerInputs = {
   artifactVersion: field.text({
     default: "latest",
     pattern: /^[A-Za-z0-9._+-]+$/,
-    expected: "latest or a version such as 1.2.3",
+    expected: "latest, lastSucceeded, previous or a version such as 1.2.3",
   }),
   stageMapVersion: field.text({
     default: "latest",
@@ -38,6 +39,14 @@ export const triggerInputs = {
   createTrackingBranch: field.boolean(false),
   trackingBranch: field.text({ default: "ev2/{environment}/{artifactVersion}-{buildId}" }),
   repository: field.text(),
+  rollbackOf: field.text({
+    pattern: /^[A-Za-z0-9._:-]{1,128}$/,
+    expected: "the rollout id to cancel, e.g. $(trigger.rolloutId)",
+  }),
+  badVerdictAt: field.text({
+    pattern: /^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:\d\d)$/,
+    expected: "an ISO 8601 time such as 2026-11-22T10:15:00Z",
+  }),
 };
 
 function scopeProblem(line: string): string | undefined {
@@ -104,6 +113,22 @@ export async function runTrigger(agent: TaskAgent): Promise<TaskOutcome> {
     ? s.selectionScope
     : ["regions(*).steps(*).stamps(*).actions(*)"];
 
+  if (s.rollbackOf) {
+    const reason = `Rolled back by ${run.runUrl ?? "an Azure Pipelines run"}: the rollout was judged unhealthy.`;
+    try {
+      const cancelled = await client.cancelRollout(s.rollbackOf, reason);
+      agent.info(
+        cancelled.alreadyCancelled
+          ? `Rollout ${s.rollbackOf} was already cancelled.`
+          : `Cancelled rollout ${s.rollbackOf} before rolling back.`,
+      );
+    } catch (err) {
+      if (!(err instanceof Ev2Error && err.code === "RolloutAlreadyTerminal")) throw err;
+      agent.info(
+        `Rollout ${s.rollbackOf} had already ended (${String(err.details?.status ?? "terminal")}); nothing to cancel.`,
+      );
+    }
+  }
   const outcome = await triggerRollout(
     client,
     {
@@ -123,6 +148,9 @@ export async function runTrigger(agent: TaskAgent): Promise<TaskOutcome> {
   );
 
   // The rollout runs from here on: say its id before anything else can fail.
+  const acceptedAt = Date.now();
+  const verdictAt = s.badVerdictAt ? Date.parse(s.badVerdictAt) : Date.parse(startedAt);
+  const timeToSafetySeconds = s.rollbackOf ? Math.max(0, (acceptedAt - verdictAt) / 1000) : undefined;
   const dashboardUrl = outcome.rollout?.dashboardUrl ?? "";
   agent.setOutput("rolloutId", outcome.rolloutId);
   agent.setOutput("artifactVersion", outcome.artifactVersion);
@@ -130,6 +158,13 @@ export async function runTrigger(agent: TaskAgent): Promise<TaskOutcome> {
   agent.setOutput("dashboardUrl", dashboardUrl);
   agent.setOutput("trackingBranch", "");
   if (dashboardUrl) agent.info(`EV2 dashboard: ${dashboardUrl}`);
+  if (timeToSafetySeconds !== undefined) {
+    agent.setOutput("timeToSafetySeconds", timeToSafetySeconds.toFixed(1));
+    outcome.why.push(
+      `Time to safety: ${timeToSafetySeconds.toFixed(1)} s from the bad verdict (${new Date(verdictAt).toISOString()}${s.badVerdictAt ? "" : ", the start of this step"}) to EV2 accepting rollback rollout ${outcome.rolloutId} of ${outcome.artifactVersion}.`,
+    );
+    agent.info(outcome.why[outcome.why.length - 1]);
+  }
 
   let trackingBranch: string | undefined;
   if (s.createTrackingBranch) {
@@ -182,6 +217,12 @@ export async function runTrigger(agent: TaskAgent): Promise<TaskOutcome> {
         ["Scope", selectionScope.join("<br>")],
         ["Idempotency key", outcome.idempotencyKey],
         ["Tracking branch", trackingBranch ?? "-"],
+        ...(s.rollbackOf
+          ? [
+              ["Rolled back", s.rollbackOf],
+              ["Time to safety", `${timeToSafetySeconds?.toFixed(1)} s`],
+            ]
+          : []),
       ],
     ),
     "",
@@ -214,6 +255,9 @@ export async function runTrigger(agent: TaskAgent): Promise<TaskOutcome> {
         idempotencyKey: outcome.idempotencyKey,
         dashboardUrl,
         trackingBranch,
+        rollbackOf: s.rollbackOf,
+        badVerdictAt: s.badVerdictAt,
+        timeToSafetySeconds,
         resolution: outcome.why,
       },
     },

@@ -95,6 +95,7 @@ describe("GateApproval (built task, as the agent runs it)", function () {
       decision: "approved",
       actionId: "wait-1",
       decidedBy: "Alice Approver <alice@contoso.com>",
+      verdictAt: "",
     });
     const action = waitAction();
     assert.equal(action.status, "Approved");
@@ -129,6 +130,7 @@ describe("GateApproval (built task, as the agent runs it)", function () {
     const run = await gate({ decision: "evaluate", evidence: stressResult(false) });
     assert.equal(run.result?.result, "Failed");
     assert.equal(run.outputs.decision, "rejected");
+    assert.ok(Date.parse(run.outputs.verdictAt) > 0);
     assert.equal(waitAction().status, "Rejected");
     assert.match(waitAction().comment ?? "", /error_rate 5\.2%, limit < 1%/);
     sim.clock.advance(60_000);

@@ -1,0 +1,295 @@
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { basename, isAbsolute, join, resolve } from "node:path";
+import type { TaskAgent } from "../agent/agent";
+import { field, InputError, readInputs } from "../agent/inputs";
+import type { TaskOutcome } from "../agent/run-task";
+import { checkConnection, connectEv2, connectionInputs } from "../ev2/connection";
+import type { Rollout } from "../ev2/schemas";
+import { markdownTable } from "../format";
+import { isAbortError } from "../http/retry";
+import { publishRecord, readRunIdentity, recordArtifactName, type RunIdentity } from "../rollout/record";
+import type { NotificationCardInput } from "../teams/notification-card";
+import {
+  chooseNotificationKind,
+  notificationChoices,
+  type NotificationChoice,
+  type NotificationKind,
+} from "../teams/notification-kind";
+import { notifyTeams, type TeamsNotificationResult } from "../teams/notify";
+import { stressSummaryFromResult, type StressSummaryForCard } from "../teams/stress-summary";
+import type { TeamsMessage } from "../teams/teams-message";
+import { validateWebhookUrl } from "../teams/webhook-url";
+import { httpOptionsFor } from "./common";
+
+export const teamsInputs = {
+  ...connectionInputs,
+  webhookUrl: field.secret({ required: true }),
+  notification: field.choice(notificationChoices, "auto"),
+  rolloutId: field.text({
+    pattern: /^[A-Za-z0-9._:-]{1,128}$/,
+    expected: "an EV2 rollout id such as $(trigger.rolloutId)",
+  }),
+  stressResultFile: field.text(),
+  failOnError: field.boolean(false),
+};
+
+type TeamsSettings = {
+  notification: NotificationChoice;
+  rolloutId?: string;
+  stressResultFile?: string;
+};
+
+/** Which of rolloutId and stressResultFile the chosen card needs. */
+function missingSources(s: TeamsSettings): Array<[string, string]> {
+  if (s.notification === "stressTest") {
+    return s.stressResultFile
+      ? []
+      : [
+          [
+            "stressResultFile",
+            "is required when notification is stressTest: the result file of a StressTestStage step, e.g. $(stress.resultFile)",
+          ],
+        ];
+  }
+  if (s.rolloutId) return [];
+  if (s.notification === "auto") {
+    return s.stressResultFile
+      ? []
+      : [
+          [
+            "rolloutId",
+            "is required when notification is auto and no stressResultFile is given: auto reads the rollout once to choose the card. Pass the EV2 rollout id, e.g. $(trigger.rolloutId), or a stress test result file",
+          ],
+        ];
+  }
+  return [
+    [
+      "rolloutId",
+      `is required when notification is ${s.notification}: the EV2 rollout the card is about, e.g. $(trigger.rolloutId)`,
+    ],
+  ];
+}
+
+/**
+ * Forms of the webhook URL an error text could quote: masked too. The `sig` query parameter is
+ * the URL's credential on its own.
+ */
+function registerWebhookSecrets(agent: TaskAgent, url: string): void {
+  const forms = new Set([encodeURIComponent(url)]);
+  const sig = new URL(url).searchParams.get("sig");
+  // Short values would mask ordinary words all over the log.
+  if (sig && sig.length >= 16) forms.add(sig);
+  for (const form of forms) if (form !== url) agent.setSecret(form);
+}
+
+/** Reads a StressTestStage result file; any problem is an input error (nothing is sent). */
+async function readStressResult(agent: TaskAgent, file: string): Promise<StressSummaryForCard> {
+  const base = agent.getVariable("System.DefaultWorkingDirectory") ?? process.cwd();
+  const path = isAbsolute(file) ? file : resolve(base, file);
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (err) {
+    const why = (err as NodeJS.ErrnoException).code === "ENOENT" ? "does not exist" : (err as Error).message;
+    throw new InputError(
+      `Input 'stressResultFile' cannot be read: ${path} ${why}. Give the resultFile output of a StressTestStage step, e.g. $(stress.resultFile).`,
+    );
+  }
+  // The reader brings the histogram decoder: loaded only by runs that have a stress result.
+  const { parseResultDocument } = await import("../stress/merge");
+  try {
+    return stressSummaryFromResult(parseResultDocument(text, path));
+  } catch (err) {
+    throw new InputError(
+      `Input 'stressResultFile' is not a StressTestStage result (schemaVersion 1): ${(err as Error).message}.`,
+    );
+  }
+}
+
+/**
+ * Where an approver acts on the run: the run's results page (YAML runs show pending approvals
+ * and checks there), the release's progress page in classic release.
+ */
+export function approvalUrlFor(run: RunIdentity): string | undefined {
+  if (!run.runUrl) return undefined;
+  return run.releaseId ? run.runUrl : `${run.runUrl}&view=results`;
+}
+
+export async function runTeamsNotify(agent: TaskAgent): Promise<TaskOutcome> {
+  const startedAt = new Date().toISOString();
+  // Set first so that a later step's condition can read it whatever happens here.
+  agent.setOutput("delivered", "false");
+  const s = readInputs(agent, teamsInputs, {
+    secrets: ["webhookUrl"],
+    check: (v) => {
+      const webhook = validateWebhookUrl(v.webhookUrl);
+      return [
+        ...(webhook.ok ? [] : [["webhookUrl", webhook.problem] as [string, string]]),
+        ...missingSources(v),
+        // The connection is only used to read the rollout.
+        ...(v.rolloutId ? checkConnection(v) : []),
+      ];
+    },
+  });
+  const webhook = validateWebhookUrl(s.webhookUrl);
+  if (!webhook.ok) throw new InputError(webhook.error);
+  registerWebhookSecrets(agent, webhook.url);
+  if (webhook.warning) agent.warning(webhook.warning);
+
+  const stress = s.stressResultFile ? await readStressResult(agent, s.stressResultFile) : undefined;
+  const client = s.rolloutId ? connectEv2(agent, s, httpOptionsFor(agent)) : undefined;
+  const run = readRunIdentity(agent);
+  const report = (o: Pick<Finish, "sent" | "rollout" | "problem">) =>
+    finish(agent, { ...o, settings: s, run, startedAt, stress });
+
+  let rollout: Rollout | undefined;
+  if (client && s.rolloutId) {
+    try {
+      const answer = await client.getRollout(s.rolloutId);
+      if (!answer.notModified) rollout = answer.rollout;
+    } catch (err) {
+      if (isAbortError(err) || agent.cancellation.aborted) throw err;
+      const problem = `Could not read rollout ${s.rolloutId} from EV2: ${(err as Error).message}`;
+      // A stress card does not need the rollout: send it without the rollout's facts.
+      if (!stress || (s.notification !== "stressTest" && s.notification !== "auto")) {
+        return report({ problem: `${problem} No card was sent.` });
+      }
+      agent.warning(`${problem} The stress test card is sent without the rollout's facts.`);
+    }
+  }
+
+  const kind: NotificationKind =
+    s.notification === "auto" ? chooseNotificationKind(rollout, { stressResult: stress }) : s.notification;
+  const card: NotificationCardInput = {
+    kind,
+    rollout,
+    stress,
+    runUrl: run.runUrl,
+    approvalUrl: approvalUrlFor(run),
+    pipelineName: agent.getVariable("Build.DefinitionName") ?? agent.getVariable("Release.DefinitionName"),
+  };
+  const about = rollout ? ` about rollout ${rollout.rolloutId} (${rollout.status})` : "";
+  agent.info(
+    `Posting a ${kind} card${about}${s.notification === "auto" ? " (chosen by auto)" : ""} to the Teams webhook.`,
+  );
+  const sent = await notifyTeams(webhook.url, card, {
+    signal: agent.cancellation,
+    onRetry: httpOptionsFor(agent).onRetry,
+  });
+  return report({ sent, rollout });
+}
+
+interface Finish {
+  settings: TeamsSettings & { failOnError: boolean };
+  run: RunIdentity;
+  startedAt: string;
+  stress?: StressSummaryForCard;
+  rollout?: Rollout;
+  /** What was posted and how it went; absent when nothing could be posted. */
+  sent?: TeamsNotificationResult;
+  /** Why nothing was posted. */
+  problem?: string;
+}
+
+/** Outputs, result, record and summary; a card that was not delivered is kept as an artifact. */
+function finish(agent: TaskAgent, f: Finish): TaskOutcome {
+  const { settings: s, sent } = f;
+  const delivered = sent?.delivered === true;
+  agent.setOutput("delivered", String(delivered));
+  const cardFile = sent && !delivered ? keepCard(agent, sent.message, f) : undefined;
+
+  let result: TaskOutcome["result"];
+  let message: string;
+  if (delivered) {
+    result = "Succeeded";
+    message = `Teams accepted the ${sent.kind} card (HTTP ${sent.status}${sent.attempts > 1 ? ` after ${sent.attempts} attempts` : ""}).`;
+    agent.info(message);
+  } else {
+    const why = sent ? `The ${sent.kind} card was not delivered: ${sent.error}` : f.problem!;
+    const kept = cardFile
+      ? ` The card is kept in the ${recordArtifactName} artifact as ${basename(cardFile)}.`
+      : "";
+    message = `${why}${kept}`;
+    if (s.failOnError) {
+      result = "Failed";
+    } else {
+      result = "SucceededWithIssues";
+      agent.warning(`${message} The pipeline goes on (failOnError is false).`);
+    }
+  }
+
+  publishRecord(
+    agent,
+    {
+      schemaVersion: 1,
+      task: "TeamsNotify",
+      startedAt: f.startedAt,
+      endedAt: new Date().toISOString(),
+      result,
+      message,
+      run: f.run,
+      rolloutId: s.rolloutId,
+      details: {
+        notification: s.notification,
+        kind: sent?.kind,
+        delivered,
+        status: sent?.status,
+        attempts: sent?.attempts,
+        bytes: sent?.bytes,
+        error: sent?.error ?? f.problem,
+        failOnError: s.failOnError,
+        rolloutStatus: f.rollout?.status,
+        stressResultFile: s.stressResultFile,
+        stressPassed: f.stress?.passed,
+        cardFile: cardFile && basename(cardFile),
+      },
+    },
+    summaryMarkdown(f, message, cardFile),
+  );
+  return { result, message };
+}
+
+/** The envelope as it would have been posted, beside the record in the records artifact. */
+function keepCard(agent: TaskAgent, message: TeamsMessage, f: Finish): string | undefined {
+  try {
+    const dir = join(agent.tempDirectory(), recordArtifactName);
+    mkdirSync(dir, { recursive: true });
+    const job = (f.run.jobName ?? "job").replace(/[^A-Za-z0-9_-]/g, "_");
+    const file = join(dir, `${job}-TeamsNotify-${f.startedAt.replace(/[:.]/g, "-")}-card.json`);
+    writeFileSync(file, JSON.stringify(message, null, 2));
+    agent.uploadArtifact(recordArtifactName, file);
+    return file;
+  } catch (err) {
+    agent.warning(`Could not keep the card as an artifact: ${(err as Error).message}`);
+    return undefined;
+  }
+}
+
+function summaryMarkdown(f: Finish, message: string, cardFile: string | undefined): string {
+  const { sent, settings: s } = f;
+  const answer = sent
+    ? `${sent.status === undefined ? "no answer" : `HTTP ${sent.status}`} after ${sent.attempts} attempt${sent.attempts === 1 ? "" : "s"}`
+    : "not sent";
+  const rows: Array<[string, string]> = [
+    ["Card", sent ? `${sent.kind}${s.notification === "auto" ? " (auto)" : ""}` : s.notification],
+    ["Delivered", sent?.delivered ? "yes" : "no"],
+    ["Answer", answer],
+  ];
+  if (sent) rows.push(["Size", `${(sent.bytes / 1024).toFixed(1)} KB`]);
+  if (s.rolloutId)
+    rows.push(["Rollout", f.rollout ? `${s.rolloutId} (${f.rollout.status})` : `${s.rolloutId} (not read)`]);
+  if (s.stressResultFile)
+    rows.push([
+      "Stress result",
+      `${basename(s.stressResultFile)}${f.stress ? ` (${f.stress.passed ? "passed" : "failed"})` : ""}`,
+    ]);
+  if (cardFile) rows.push(["Card kept as", `${basename(cardFile)} in the ${recordArtifactName} artifact`]);
+  return [
+    `### Teams notification: ${sent?.delivered ? "delivered" : "not delivered"}`,
+    "",
+    markdownTable(["", ""], rows),
+    "",
+    message,
+    "",
+  ].join("\n");
+}

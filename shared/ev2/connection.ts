@@ -75,11 +75,14 @@ export function connectEv2(agent: TaskAgent, s: ConnectionSettings, http: HttpCl
     return new Ev2Client({ ...http, baseUrl: url, getToken: staticToken(token) });
   }
   const identity = azureRmIdentity(agent, s.azureSubscription!, http);
-  return new Ev2Client({
-    ...http,
-    baseUrl: s.ev2Url!,
-    getToken: entraIdToken(identity, normaliseScope(s.ev2Scope!)),
-  });
+  const entra = entraIdToken(identity, normaliseScope(s.ev2Scope!));
+  // An access token is as secret as the credential that got it.
+  const getToken = async (signal?: AbortSignal) => {
+    const token = await entra(signal);
+    agent.setSecret(token);
+    return token;
+  };
+  return new Ev2Client({ ...http, baseUrl: s.ev2Url!, getToken });
 }
 
 function azureRmIdentity(agent: TaskAgent, id: string, http: HttpClientOptions): AzureRmIdentity {

@@ -1,16 +1,23 @@
 /** Human-readable pieces shared by logs, summaries and cards. */
 
-/** 83 min → "1h 23m"; 250 s → "4m 10s"; 12 s → "12s"; under a second → "0.4s". */
+/**
+ * A duration the way people read it, in logs, summaries and cards: the two largest units,
+ * rounded down. `4m 10s`, `1h 23m`, `2d 5h`; under a second in tenths (`0.4s`: retry waits are
+ * that short); negative (clock skew between the agent and EV2) → `0s`; unknown (NaN, ∞) → `-`.
+ */
 export function formatDuration(ms: number): string {
-  if (!Number.isFinite(ms) || ms < 0) return "-";
-  if (ms < 1000) return `${(ms / 1000).toFixed(1)}s`;
-  const s = Math.round(ms / 1000);
-  const h = Math.floor(s / 3600);
-  const m = Math.floor((s % 3600) / 60);
-  const sec = s % 60;
-  if (h > 0) return `${h}h ${m}m`;
-  if (m > 0) return `${m}m ${sec}s`;
-  return `${sec}s`;
+  if (!Number.isFinite(ms)) return "-";
+  if (ms <= 0) return "0s";
+  if (ms < 1000) return `${Math.floor(ms / 100) / 10}s`;
+  const totalSeconds = Math.floor(ms / 1000);
+  const days = Math.floor(totalSeconds / 86_400);
+  const hours = Math.floor((totalSeconds % 86_400) / 3600);
+  const minutes = Math.floor((totalSeconds % 3600) / 60);
+  const seconds = totalSeconds % 60;
+  if (days > 0) return `${days}d ${hours}h`;
+  if (hours > 0) return `${hours}h ${minutes}m`;
+  if (minutes > 0) return `${minutes}m ${seconds}s`;
+  return `${seconds}s`;
 }
 
 export function durationBetween(

@@ -149,7 +149,7 @@ export async function runTeamsNotify(agent: TaskAgent): Promise<TaskOutcome> {
       if (!answer.notModified) rollout = answer.rollout;
     } catch (err) {
       if (isAbortError(err) || agent.cancellation.aborted) throw err;
-      const problem = `Could not read rollout ${s.rolloutId} from EV2: ${(err as Error).message}`;
+      const problem = `Could not read rollout ${s.rolloutId} from EV2: ${(err as Error).message.replace(/\.?$/, ".")}`;
       // A stress card does not need the rollout: send it without the rollout's facts.
       if (!stress || (s.notification !== "stressTest" && s.notification !== "auto")) {
         return report({ problem: `${problem} No card was sent.` });
@@ -168,10 +168,9 @@ export async function runTeamsNotify(agent: TaskAgent): Promise<TaskOutcome> {
     approvalUrl: approvalUrlFor(run),
     pipelineName: agent.getVariable("Build.DefinitionName") ?? agent.getVariable("Release.DefinitionName"),
   };
-  const about = rollout ? ` about rollout ${rollout.rolloutId} (${rollout.status})` : "";
-  agent.info(
-    `Posting a ${kind} card${about}${s.notification === "auto" ? " (chosen by auto)" : ""} to the Teams webhook.`,
-  );
+  const chosen = s.notification === "auto" ? " (chosen by auto)" : "";
+  const about = rollout ? ` about rollout ${rollout.rolloutId}, which is ${rollout.status},` : "";
+  agent.info(`Posting a ${kind} card${chosen}${about} to the Teams webhook.`);
   const sent = await notifyTeams(webhook.url, card, {
     signal: agent.cancellation,
     onRetry: httpOptionsFor(agent).onRetry,
@@ -209,13 +208,9 @@ function finish(agent: TaskAgent, f: Finish): TaskOutcome {
     const kept = cardFile
       ? ` The card is kept in the ${recordArtifactName} artifact as ${basename(cardFile)}.`
       : "";
-    message = `${why}${kept}`;
-    if (s.failOnError) {
-      result = "Failed";
-    } else {
-      result = "SucceededWithIssues";
-      agent.warning(`${message} The pipeline goes on (failOnError is false).`);
-    }
+    // The agent shows the result's message as the warning (or the error): no second line for it.
+    result = s.failOnError ? "Failed" : "SucceededWithIssues";
+    message = `${why}${kept}${s.failOnError ? "" : " The pipeline goes on (failOnError is false)."}`;
   }
 
   publishRecord(

@@ -46,13 +46,14 @@ export function describeStatuses(statuses: readonly string[]): string {
   return [...counts].map(([status, count]) => `${count} ${statusWords(status)}`).join(", ");
 }
 
-export function formatMs(ms: number): string {
-  if (!Number.isFinite(ms)) return "n/a";
+/** `null` (nothing was measured) and non-finite values read `n/a`. */
+export function formatMs(ms: number | null): string {
+  if (ms === null || !Number.isFinite(ms)) return "n/a";
   return ms < 10 ? `${ms.toFixed(1)} ms` : `${Math.round(ms)} ms`;
 }
 
-export function formatPercent(percent: number): string {
-  if (!Number.isFinite(percent)) return "n/a";
+export function formatPercent(percent: number | null): string {
+  if (percent === null || !Number.isFinite(percent)) return "n/a";
   return percent === 0 ? "0%" : `${percent.toFixed(2)}%`;
 }
 

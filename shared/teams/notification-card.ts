@@ -20,9 +20,9 @@ import {
   statusWords,
   usableUrl,
 } from "./card-text";
-import { formatDuration } from "./format-duration";
+import { formatDuration } from "../format";
 import { chooseNotificationKind, type NotificationChoice, type NotificationKind } from "./notification-kind";
-import { remediationFor } from "./remediation";
+import { remediationFor } from "../rollout/remediation";
 import {
   countRegions,
   elapsedMs,
@@ -37,7 +37,7 @@ import {
   type RolloutView,
   type StageView,
 } from "./rollout-view";
-import type { StressSummaryForCard } from "./stress-summary";
+import type { StressFiguresForCard, StressSummaryForCard } from "./stress-summary";
 import { buildTeamsMessage, teamsMessageBytes, teamsMessageLimitBytes } from "./teams-message";
 
 export interface NotificationCardInput {
@@ -536,15 +536,27 @@ function cancellationSection(rollout: RolloutView, limits: ListLimits): CardElem
   return elements;
 }
 
-function stressSection(stress: StressSummaryForCard, limits: ListLimits): CardElement[] {
+/** `p50 12.4 ms · p95 48 ms · p99 91.7 ms · errors 0% · 241.3 rps` */
+function stressFigures(f: StressFiguresForCard): string {
+  return `p50 ${formatMs(f.p50Ms)} · p95 ${formatMs(f.p95Ms)} · p99 ${formatMs(f.p99Ms)} · errors ${formatPercent(f.errorRate)} · ${formatRate(f.rps)}`;
+}
+
+function stressVerdict(stress: StressSummaryForCard): string {
   const failedThresholds = stress.thresholds.filter((t) => !t.passed).length;
-  const verdict = stress.passed
-    ? `Passed: ${plural(stress.thresholds.length, "threshold")} met`
-    : `Failed: ${failedThresholds} of ${plural(stress.thresholds.length, "threshold")} not met`;
-  const facts: Fact[] = [{ title: "Verdict", value: verdict }];
+  if (stress.passed) return `Passed: ${plural(stress.thresholds.length, "threshold")} met`;
+  if (stress.aborted && failedThresholds === 0) return "Failed: the run was stopped before the end";
+  const verdict = `Failed: ${failedThresholds} of ${plural(stress.thresholds.length, "threshold")} not met`;
+  return stress.aborted ? `${verdict} (the run was stopped before the end)` : verdict;
+}
+
+function stressSection(stress: StressSummaryForCard, limits: ListLimits): CardElement[] {
+  const facts: Fact[] = [{ title: "Verdict", value: stressVerdict(stress) }];
   if (stress.stageName) facts.push({ title: "Stage tested", value: clip(stress.stageName, valueChars) });
   if (stress.durationSeconds !== undefined)
     facts.push({ title: "Load for", value: formatDuration(stress.durationSeconds * 1000) });
+  // One endpoint's figures are the overall ones: show them once.
+  if (stress.overall && stress.endpoints.length !== 1)
+    facts.push({ title: "All endpoints", value: stressFigures(stress.overall) });
   const elements: CardElement[] = [sectionTitle("Stress test"), { type: "FactSet", facts, spacing: "small" }];
 
   if (stress.thresholds.length > 0) {
@@ -583,7 +595,7 @@ function stressSection(stress: StressSummaryForCard, limits: ListLimits): CardEl
       });
       elements.push({
         type: "TextBlock",
-        text: `p50 ${formatMs(e.p50Ms)} · p95 ${formatMs(e.p95Ms)} · p99 ${formatMs(e.p99Ms)} · errors ${formatPercent(e.errorRate)} · ${formatRate(e.rps)}`,
+        text: stressFigures(e),
         isSubtle: true,
         wrap: true,
         spacing: "none",

@@ -1,11 +1,13 @@
 import { buildNotificationCard, type NotificationCardInput } from "./notification-card";
 import { chooseNotificationKind, type NotificationKind } from "./notification-kind";
 import { postTeamsMessage, type PostTeamsMessageOptions, type TeamsDelivery } from "./post-message";
-import { buildTeamsMessage, teamsMessageBytes } from "./teams-message";
+import { buildTeamsMessage, teamsMessageBytes, type TeamsMessage } from "./teams-message";
 
 export interface TeamsNotificationResult extends TeamsDelivery {
   /** The kind posted (`auto` resolved). */
   kind: NotificationKind;
+  /** The envelope posted: kept as an artifact when it was not delivered. */
+  message: TeamsMessage;
   /** Size of the envelope sent. */
   bytes: number;
 }
@@ -24,5 +26,5 @@ export async function notifyTeams(
     card.kind === "auto" ? chooseNotificationKind(card.rollout, { stressResult: card.stress }) : card.kind;
   const message = buildTeamsMessage(buildNotificationCard({ ...card, kind }));
   const delivery = await postTeamsMessage(webhookUrl, message, options);
-  return { ...delivery, kind, bytes: teamsMessageBytes(message) };
+  return { ...delivery, kind, message, bytes: teamsMessageBytes(message) };
 }

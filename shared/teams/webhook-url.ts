@@ -2,7 +2,15 @@
  * Checks the TeamsNotify `webhookUrl` input. The URL carries its own credential (the `sig`
  * query parameter of a Workflows trigger), so no message here ever repeats any part of it.
  */
-export type WebhookUrlCheck = { ok: true; url: string; warning?: string } | { ok: false; error: string };
+export type WebhookUrlCheck =
+  | { ok: true; url: string; warning?: string }
+  | {
+      ok: false;
+      /** `webhookUrl is not a valid URL ...`: the whole message. */
+      error: string;
+      /** The same without the input's name and the final full stop, for `readInputs`' checks. */
+      problem: string;
+    };
 
 const validForms =
   "a Teams Workflows webhook URL such as https://<environment>.environment.api.powerplatform.com/powerautomate/automations/direct/workflows/... " +
@@ -11,30 +19,28 @@ const validForms =
 // Plain http is allowed only to the machine itself: the local webhook sink in tests and demos.
 const loopbackHosts: ReadonlySet<string> = new Set(["127.0.0.1", "localhost", "[::1]"]);
 
+/** `problem` reads after the input's name: `webhookUrl <problem>.` */
+function refuse(problem: string): WebhookUrlCheck {
+  return { ok: false, error: `webhookUrl ${problem}.`, problem };
+}
+
 export function validateWebhookUrl(raw: string | undefined): WebhookUrlCheck {
   const value = raw?.trim() ?? "";
-  if (value === "") return { ok: false, error: `webhookUrl is empty. Expected ${validForms}.` };
+  if (value === "") return refuse(`is empty. Expected ${validForms}`);
   let url: URL;
   try {
     url = new URL(value);
   } catch {
-    return {
-      ok: false,
-      error: `webhookUrl is not a valid URL (its value is not shown: it is a secret). Expected ${validForms}.`,
-    };
+    return refuse(`is not a valid URL (its value is not shown: it is a secret). Expected ${validForms}`);
   }
   const loopback = loopbackHosts.has(url.hostname);
   if (url.protocol !== "https:" && !(url.protocol === "http:" && loopback)) {
-    return {
-      ok: false,
-      error: `webhookUrl must be an https:// URL (plain http only to 127.0.0.1, localhost or [::1]). Expected ${validForms}.`,
-    };
+    return refuse(
+      `must be an https:// URL (plain http only to 127.0.0.1, localhost or [::1]). Expected ${validForms}`,
+    );
   }
   if (url.username || url.password) {
-    return {
-      ok: false,
-      error: `webhookUrl must not contain a user name or password. Expected ${validForms}.`,
-    };
+    return refuse(`must not contain a user name or password. Expected ${validForms}`);
   }
   if (/(^|\.)webhook\.office\.com$/i.test(url.hostname)) {
     return {

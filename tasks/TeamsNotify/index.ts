@@ -1,6 +1,4 @@
-import { runTask, TaskFailure } from "../../shared/agent/run-task";
+import { runTask } from "../../shared/agent/run-task";
+import { runTeamsNotify } from "../../shared/tasks/teams-task";
 
-// Not built yet: its own issue brings the implementation.
-void runTask("TeamsNotify", async () => {
-  throw new TaskFailure("TeamsNotify is not built yet in this version of the extension.");
-});
+void runTask("TeamsNotify", runTeamsNotify);

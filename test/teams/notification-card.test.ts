@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { rollout as rolloutSchema } from "../../shared/ev2/schemas";
-import type { AdaptiveCard, CardElement, Container } from "../../shared/teams/adaptive-card";
+import type { AdaptiveCard, Container } from "../../shared/teams/adaptive-card";
 import { buildNotificationCard, type NotificationCardInput } from "../../shared/teams/notification-card";
 import { notificationKinds, type NotificationKind } from "../../shared/teams/notification-kind";
 import type { RolloutView } from "../../shared/teams/rollout-view";
@@ -11,6 +11,7 @@ import {
   teamsMessageLimitBytes,
 } from "../../shared/teams/teams-message";
 import { adaptiveCardProblems, assertValidTeamsMessage } from "./adaptive-card-validator";
+import { cardText } from "./card-text-of";
 import {
   failedRollout,
   iso,
@@ -49,21 +50,6 @@ function inputFor(kind: NotificationKind): NotificationCardInput {
     case "cancelled":
       return { ...base, rollout: rejectedRollout() };
   }
-}
-
-/** Every text on the card, in order, for content assertions. */
-function cardText(card: AdaptiveCard): string {
-  const out: string[] = [];
-  const walk = (elements: CardElement[]) => {
-    for (const e of elements) {
-      if (e.type === "TextBlock") out.push(e.text);
-      else if (e.type === "FactSet") for (const f of e.facts) out.push(`${f.title}: ${f.value}`);
-      else walk(e.items);
-    }
-  };
-  walk(card.body);
-  for (const a of card.actions ?? []) out.push(`[${a.title}](${a.url})`);
-  return out.join("\n");
 }
 
 function headerStyle(card: AdaptiveCard): string | undefined {
@@ -123,7 +109,7 @@ describe("buildNotificationCard", () => {
     assert.match(text, /Region: region-2-2/);
     assert.match(text, /Error code: ServiceHealthCheckFailed/);
     assert.match(text, /returned 503 for 5 minutes/);
-    assert.match(text, /What to do:\*\* The service failed its health checks/);
+    assert.match(text, /What to do:\*\* The deployed service failed its health checks/);
   });
 
   it("lists earlier errors with their own hints, newest first, and counts the rest", () => {
@@ -164,7 +150,7 @@ describe("buildNotificationCard", () => {
     assert.match(text, /Rollout rejected at Stage3-Ring2/);
     assert.match(text, /Rejected by: release.manager@contoso.com/);
     assert.match(text, /Comment: Error budget exhausted in westus/);
-    assert.match(text, /An approver rejected the wait action/);
+    assert.match(text, /An approver rejected the rollout at a wait action/);
   });
 
   it("shows a plain cancellation without inventing a rejection", () => {

@@ -182,6 +182,7 @@ describe("postTeamsMessage (against the Teams webhook sink)", function () {
     assert.equal(result.delivered, true);
     assert.equal(result.attempts, 2);
     assert.equal(result.bytes, Buffer.byteLength(JSON.stringify(sink.received[1].body)));
+    assert.deepEqual(result.message, sink.received[1].body, "the message reported is the one posted");
     assertValidTeamsMessage(sink.received[1].body);
   });
 });

@@ -65,6 +65,9 @@ describe("validateWebhookUrl", () => {
       assert.equal(check.ok, false);
       if (check.ok) return;
       assert.match(check.error, expected);
+      // The problem reads after the input's name in readInputs' "Input 'webhookUrl' <problem>."
+      assert.equal(check.error, `webhookUrl ${check.problem}.`);
+      assert.doesNotMatch(check.problem, /^webhookUrl|\.$/);
       assert.match(
         check.error,
         /Expected a Teams Workflows webhook URL such as https:\/\/<environment>\.environment\.api\.powerplatform\.com\/.* or https:\/\/prod-00\.westus\.logic\.azure\.com\/workflows\//,

@@ -1,0 +1,56 @@
+import assert from "node:assert/strict";
+import { durationBetween, formatDuration, listWithMore, markdownTable } from "../../shared/format";
+
+describe("formatDuration", () => {
+  const table: Array<[number, string]> = [
+    [0, "0s"],
+    [50, "0s"],
+    [400, "0.4s"],
+    [999, "0.9s"],
+    [1000, "1s"],
+    [12_900, "12s"],
+    [59_999, "59s"],
+    [60_000, "1m 0s"],
+    [250_000, "4m 10s"],
+    [3_599_999, "59m 59s"],
+    [3_600_000, "1h 0m"],
+    [(83 * 60 + 59) * 1000, "1h 23m"],
+    [23 * 3_600_000 + 59 * 60_000, "23h 59m"],
+    [86_400_000, "1d 0h"],
+    [(2 * 24 + 5) * 3_600_000 + 1, "2d 5h"],
+    [-5000, "0s"],
+    [Number.NaN, "-"],
+    [Number.POSITIVE_INFINITY, "-"],
+  ];
+  for (const [ms, expected] of table) {
+    it(`${ms} ms → ${expected}`, () => assert.equal(formatDuration(ms), expected));
+  }
+});
+
+describe("durationBetween", () => {
+  const now = Date.parse("2025-03-01T10:10:00Z");
+  const table: Array<[string | null | undefined, string | null | undefined, number | undefined]> = [
+    ["2025-03-01T10:00:00Z", "2025-03-01T10:04:10Z", 250_000],
+    ["2025-03-01T10:00:00Z", null, 600_000],
+    ["2025-03-01T10:00:00Z", "2025-03-01T09:59:00Z", 0],
+    [undefined, "2025-03-01T10:04:10Z", undefined],
+    ["not a time", undefined, undefined],
+  ];
+  for (const [start, end, expected] of table) {
+    it(`${start} → ${end}: ${expected}`, () => assert.equal(durationBetween(start, end, now), expected));
+  }
+});
+
+describe("markdownTable and listWithMore", () => {
+  it("escapes pipes and newlines in cells", () => {
+    assert.equal(
+      markdownTable(["a", "b"], [["x|y", "line1\nline2"]]),
+      "| a | b |\n| --- | --- |\n| x\\|y | line1 line2 |",
+    );
+  });
+
+  it("counts what it leaves out", () => {
+    assert.equal(listWithMore(["a", "b", "c"], 3), "a, b, c");
+    assert.equal(listWithMore(["a", "b", "c", "d"], 2), "a, b and 2 more");
+  });
+});

@@ -1,0 +1,329 @@
+/**
+ * Stress engine benchmark: throughput and generator CPU per request against autocannon (and
+ * wrk when it is on PATH), plus the open model's accuracy against a service that freezes.
+ *
+ * The sample service runs in a child process and every generator run in another, so each
+ * generator's CPU is its own. Runs alternate between tools, in a different order each round;
+ * figures are medians over the rounds. On a shared machine the numbers move from run to run:
+ * compare the ratios, not the absolute values.
+ *
+ *   npx tsx bench/stress.ts [--duration 5] [--rounds 2] [--connections 10,100]
+ *   (or STRESS_BENCH_DURATION, STRESS_BENCH_ROUNDS, STRESS_BENCH_CONNECTIONS)
+ */
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
+import { join, resolve } from "node:path";
+import type { GeneratorJob, GeneratorMessage, GeneratorReport } from "./stress/generator-process";
+import type { TargetProcessMessage, TargetProcessReport } from "./stress/target-process";
+import type { TargetBehaviour } from "../sim/target-service";
+
+export interface StressBenchOptions {
+  /** Seconds per generator run; default 5. */
+  durationSeconds?: number;
+  /** Alternating rounds per connection count; default 2. */
+  rounds?: number;
+  /** Connection counts to compare at; default 10 and 100. */
+  connections?: number[];
+}
+
+type Tool = "engine" | "autocannon" | "wrk";
+
+interface Measurement extends GeneratorReport {
+  /** CPU the service spent per request during the run, microseconds (Linux only). */
+  serverCpuPerRequest?: number;
+}
+
+const ROOT = resolve(__dirname, "..");
+const CLOCK_TICKS_PER_SECOND = 100;
+
+/**
+ * With two or more CPUs and taskset, the service runs on CPU 0 and the generators on CPU 1:
+ * otherwise the scheduler sometimes puts both on one core and halves a run's throughput.
+ */
+const PINNING = availableParallelism() >= 2 && spawnSync("taskset", ["-V"]).error === undefined;
+const SERVICE_CPU = "0";
+const GENERATOR_CPU = "1";
+
+function pinned(cpu: string, command: string, args: string[]): [string, string[]] {
+  return PINNING ? ["taskset", ["-c", cpu, command, ...args]] : [command, args];
+}
+
+/** A TypeScript child with an IPC channel, on the given CPU when pinning. */
+function forkTs(file: string, args: string[], cpu: string): ChildProcess {
+  const [command, argv] = pinned(cpu, process.execPath, ["--import", "tsx", join(__dirname, file), ...args]);
+  return spawn(command, argv, { cwd: ROOT, stdio: ["ignore", "inherit", "inherit", "ipc"] });
+}
+
+/** user + system CPU of a process, microseconds; undefined where /proc is missing. */
+function processCpuMicros(pid: number): number | undefined {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+    return ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLOCK_TICKS_PER_SECOND;
+  } catch {
+    return undefined;
+  }
+}
+
+class TargetProcess {
+  private constructor(
+    private readonly child: ChildProcess,
+    readonly url: string,
+  ) {}
+
+  static async start(): Promise<TargetProcess> {
+    const child = forkTs("stress/target-process.ts", [], SERVICE_CPU);
+    const url = await new Promise<string>((resolveUrl, reject) => {
+      child.once("message", (m: TargetProcessReport) => (m.type === "ready" ? resolveUrl(m.url) : undefined));
+      child.once("exit", (code) => reject(new Error(`target service exited with ${code}`)));
+    });
+    return new TargetProcess(child, url);
+  }
+
+  cpuMicros(): number | undefined {
+    return this.child.pid === undefined ? undefined : processCpuMicros(this.child.pid);
+  }
+
+  async setBehaviour(change: Partial<TargetBehaviour>): Promise<void> {
+    await new Promise<void>((done) => {
+      this.child.once("message", () => done());
+      this.child.send({ type: "behaviour", change } satisfies TargetProcessMessage);
+    });
+  }
+
+  async stop(): Promise<void> {
+    await new Promise<void>((done) => {
+      this.child.once("exit", () => done());
+      this.child.send({ type: "close" } satisfies TargetProcessMessage);
+    });
+  }
+}
+
+function runGenerator(job: GeneratorJob, onStarted?: () => void): Promise<GeneratorReport> {
+  return new Promise((resolveReport, reject) => {
+    const child = forkTs("stress/generator-process.ts", [JSON.stringify(job)], GENERATOR_CPU);
+    child.on("message", (m: GeneratorMessage) => {
+      if (m.type === "started") onStarted?.();
+      else resolveReport(m.report);
+    });
+    child.once("exit", (code) =>
+      code === 0 ? undefined : reject(new Error(`${job.tool} run exited with ${code}`)),
+    );
+  });
+}
+
+function wrkAvailable(): boolean {
+  return spawnSync("wrk", ["--version"]).error === undefined;
+}
+
+/** wrk on one thread, its CPU read from the shell's `times` (children's user and system). */
+function runWrk(url: string, connections: number, durationSeconds: number): Promise<GeneratorReport> {
+  return new Promise((resolveReport, reject) => {
+    const [wrk, wrkArgs] = pinned(GENERATOR_CPU, "wrk", [
+      "-t1",
+      `-c${connections}`,
+      `-d${durationSeconds}s`,
+      "--latency",
+      url,
+    ]);
+    const script = `${[wrk, ...wrkArgs].map((a) => `'${a}'`).join(" ")} && times`;
+    const child = spawn("bash", ["-c", script], { stdio: ["ignore", "pipe", "inherit"] });
+    let out = "";
+    child.stdout.on("data", (chunk: Buffer) => (out += chunk.toString()));
+    child.once("exit", (code) => {
+      const total = /(\d+) requests in ([\d.]+)(m?s)/.exec(out);
+      const times = out
+        .trim()
+        .split("\n")
+        .at(-1)
+        ?.match(/(\d+)m([\d.]+)s/g);
+      if (code !== 0 || !total || !times || times.length < 2) {
+        reject(new Error(`wrk failed (exit ${code}): ${out}`));
+        return;
+      }
+      const seconds = Number(total[2]) / (total[3] === "ms" ? 1000 : 1);
+      const cpuSeconds = times
+        .map((t) => /(\d+)m([\d.]+)s/.exec(t)!)
+        .reduce((sum, m) => sum + Number(m[1]) * 60 + Number(m[2]), 0);
+      const percentile = (p: string) => {
+        const m = new RegExp(`^\\s+${p}%\\s+([\\d.]+)(us|ms|s)`, "m").exec(out);
+        return m ? Number(m[1]) * (m[2] === "us" ? 0.001 : m[2] === "s" ? 1000 : 1) : null;
+      };
+      const errors = /Non-2xx or 3xx responses: (\d+)/.exec(out);
+      resolveReport({
+        requests: Number(total[1]),
+        seconds,
+        requestsPerSecond: Number(total[1]) / seconds,
+        cpuMicros: cpuSeconds * 1e6,
+        errors: errors ? Number(errors[1]) : 0,
+        p50Ms: percentile("50"),
+        p99Ms: percentile("99"),
+      });
+    });
+  });
+}
+
+async function measure(
+  target: TargetProcess,
+  tool: Tool,
+  connections: number,
+  durationSeconds: number,
+): Promise<Measurement> {
+  const url = `${target.url}/eastus/api/orders`;
+  const serverBefore = target.cpuMicros();
+  const report =
+    tool === "wrk"
+      ? await runWrk(url, connections, durationSeconds)
+      : await runGenerator({ tool, url, connections, durationSeconds });
+  const serverAfter = target.cpuMicros();
+  return {
+    ...report,
+    ...(serverBefore !== undefined && serverAfter !== undefined
+      ? { serverCpuPerRequest: (serverAfter - serverBefore) / report.requests }
+      : {}),
+  };
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
+  return rows
+    .map((r) => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join("  "))
+    .join("\n");
+}
+
+async function compareThroughput(
+  target: TargetProcess,
+  tools: Tool[],
+  connections: number,
+  options: Required<StressBenchOptions>,
+) {
+  const runs = new Map<Tool, Measurement[]>(tools.map((t) => [t, []]));
+  for (let round = 0; round < options.rounds; round++) {
+    const order = tools.map((_, i) => tools[(i + round) % tools.length]);
+    for (const tool of order)
+      runs.get(tool)!.push(await measure(target, tool, connections, options.durationSeconds));
+  }
+  const summary = tools.map((tool) => {
+    const m = runs.get(tool)!;
+    return {
+      tool,
+      rps: median(m.map((r) => r.requestsPerSecond)),
+      cpu: median(m.map((r) => r.cpuMicros / r.requests)),
+      server: m.every((r) => r.serverCpuPerRequest !== undefined)
+        ? median(m.map((r) => r.serverCpuPerRequest!))
+        : undefined,
+      p99: median(m.map((r) => r.p99Ms ?? Number.NaN)),
+      errors: m.reduce((n, r) => n + r.errors, 0),
+      each: m.map((r) => Math.round(r.requestsPerSecond)).join("/"),
+    };
+  });
+  const reference = summary.find((s) => s.tool === "autocannon")!;
+  const rows = [
+    [
+      "tool",
+      "req/s",
+      "runs req/s",
+      "CPU µs/req",
+      "vs autocannon req/s",
+      "vs autocannon CPU/req",
+      "server µs/req",
+      "p99 ms",
+      "errors",
+    ],
+  ];
+  for (const s of summary) {
+    rows.push([
+      s.tool,
+      s.rps.toFixed(0),
+      s.each,
+      s.cpu.toFixed(1),
+      `${(s.rps / reference.rps).toFixed(2)}x`,
+      `${(s.cpu / reference.cpu).toFixed(2)}x`,
+      s.server === undefined ? "n/a" : s.server.toFixed(1),
+      Number.isNaN(s.p99) ? "n/a" : s.p99.toFixed(2),
+      String(s.errors),
+    ]);
+  }
+  console.log(
+    `\n${connections} connections, ${options.durationSeconds} s a run, median of ${options.rounds} alternating rounds:`,
+  );
+  console.log(table(rows));
+}
+
+async function checkOpenModelAccuracy(target: TargetProcess, durationSeconds: number): Promise<void> {
+  const rate = 1000;
+  const connections = 10;
+  const seconds = Math.max(durationSeconds, 5);
+  const stallMs = 1000;
+  const report = await runGenerator(
+    { tool: "engine", url: `${target.url}/eastus/api/orders`, connections, rate, durationSeconds: seconds },
+    // The freeze starts a second into the run, well inside the measured window.
+    () => void target.setBehaviour({ stall: { startsInMs: 1000, durationMs: stallMs } }),
+  );
+  await target.setBehaviour({ stall: undefined });
+  // Sends due during the freeze wait for its end: latencies spread evenly over 0..stall, a
+  // stall/duration share of all requests. The slowest 1% start 1% of the duration into it.
+  const expected = stallMs - 0.01 * report.seconds * 1000;
+  const corrected = report.p99Ms ?? Number.NaN;
+  const deviation = ((corrected - expected) / expected) * 100;
+  console.log(
+    `\nOpen-model accuracy: ${rate} req/s, ${connections} connections, ${seconds} s; the service freezes for ${stallMs} ms from 1 s in`,
+  );
+  console.log(
+    `  expected corrected p99 ≈ ${stallMs} − 1% × ${(report.seconds * 1000).toFixed(0)} ms = ${expected.toFixed(0)} ms`,
+  );
+  console.log(
+    `  measured corrected p99 ${corrected.toFixed(1)} ms (${deviation >= 0 ? "+" : ""}${deviation.toFixed(1)}%, ${Math.abs(deviation) <= 10 ? "within" : "OUTSIDE"} 10%); uncorrected p99 ${report.uncorrectedP99Ms?.toFixed(1)} ms; ${report.requests} requests, ${report.errors} errors`,
+  );
+}
+
+function optionsFrom(opts: StressBenchOptions): Required<StressBenchOptions> {
+  const arg = (name: string) => {
+    const i = process.argv.indexOf(`--${name}`);
+    return i > 0 ? process.argv[i + 1] : undefined;
+  };
+  const durationSeconds =
+    opts.durationSeconds ?? Number(arg("duration") ?? process.env.STRESS_BENCH_DURATION ?? 5);
+  const rounds = opts.rounds ?? Number(arg("rounds") ?? process.env.STRESS_BENCH_ROUNDS ?? 2);
+  const connections =
+    opts.connections ??
+    (arg("connections") ?? process.env.STRESS_BENCH_CONNECTIONS ?? "10,100").split(",").map(Number);
+  return { durationSeconds, rounds, connections };
+}
+
+export async function runStressBench(opts: StressBenchOptions = {}): Promise<void> {
+  const options = optionsFrom(opts);
+  const tools: Tool[] = ["engine", "autocannon"];
+  console.log("\n== Stress engine vs autocannon" + (wrkAvailable() ? " and wrk" : "") + " ==");
+  if (wrkAvailable()) tools.push("wrk");
+  else console.log("(wrk is not on PATH: skipped)");
+  console.log(
+    "CPU µs/req: generator process CPU (user + system) per completed request; server: the sample service's.",
+  );
+  console.log(
+    PINNING
+      ? "Service pinned to CPU 0, generators to CPU 1 (taskset)."
+      : "Not pinned to CPUs (no taskset or one CPU).",
+  );
+  const target = await TargetProcess.start();
+  try {
+    for (const connections of options.connections)
+      await compareThroughput(target, tools, connections, options);
+    await checkOpenModelAccuracy(target, options.durationSeconds);
+  } finally {
+    await target.stop();
+  }
+}
+
+if (require.main === module) {
+  runStressBench().catch((err: unknown) => {
+    console.error(err);
+    process.exitCode = 1;
+  });
+}

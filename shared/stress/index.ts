@@ -1,0 +1,76 @@
+/**
+ * The stress-test library behind StressTestStage: endpoints and thresholds from the task's
+ * inputs, the load engine, the result document, its merge, JUnit XML and the markdown summary.
+ */
+export { ERROR_KINDS, StressInputError, StressReadinessError, classifyRequestError } from "./errors";
+export type { ErrorKind, TransportErrorKind } from "./errors";
+export {
+  STRESS_DEFAULTS,
+  STRESS_LIMITS,
+  checkEndpointCount,
+  checkEndpointUrl,
+  connectionsSchema,
+  durationSecondsSchema,
+  pipeliningSchema,
+  rateSchema,
+  readinessTimeoutSecondsSchema,
+  requestsSchema,
+  stressLoadSettingsSchema,
+  timeoutMsSchema,
+  validateLoadSettings,
+  warmupSecondsSchema,
+} from "./settings";
+export type { StressLoadSettings } from "./settings";
+export {
+  DEFAULT_EXPECTED_STATUS,
+  HTTP_METHODS,
+  checkUniqueNames,
+  completeEndpoint,
+  describeExpectedStatus,
+  parseEndpointLines,
+  parseEndpointsFile,
+  resolveEndpoints,
+  substituteTokens,
+} from "./endpoints";
+export type {
+  EndpointSources,
+  EndpointSpec,
+  EndpointTokens,
+  HttpMethod,
+  StatusRange,
+  StressEndpoint,
+} from "./endpoints";
+export {
+  DEFAULT_THRESHOLDS_TEXT,
+  THRESHOLD_FORMS,
+  THRESHOLD_METRICS,
+  ThresholdSyntaxError,
+  checkThresholdScopes,
+  evaluateThresholds,
+  parseThresholdLine,
+  parseThresholds,
+} from "./thresholds";
+export type {
+  StressThreshold,
+  ThresholdMetric,
+  ThresholdObservables,
+  ThresholdOperator,
+  ThresholdUnit,
+  ThresholdVerdict,
+} from "./thresholds";
+export { decodeHistogram, encodeHistogram, summarizeLatency } from "./histogram";
+export type { LatencyHistogram, LatencySummary } from "./histogram";
+export type { OpenModelCounters, StressStats } from "./measurements";
+export { LATE_TOLERANCE_MS } from "./engine";
+export type { LoadProgress } from "./engine";
+export { waitUntilReady } from "./readiness";
+export type { ReadinessOptions } from "./readiness";
+export { STRESS_RESULT_KIND, STRESS_RESULT_SCHEMA_VERSION, stressOutputs } from "./result";
+export type { EndpointResult, StressLoadDescription, StressOutputs, StressResultDocument } from "./result";
+export { mergeResults, parseResultDocument } from "./merge";
+export type { MergeOptions } from "./merge";
+export { renderJUnitXml } from "./junit";
+export type { JUnitOptions } from "./junit";
+export { formatMs, renderMarkdownSummary } from "./summary";
+export { checkStressTestOptions, runStressTest } from "./stress-test";
+export type { StressTestOptions } from "./stress-test";

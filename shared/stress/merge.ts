@@ -1,0 +1,226 @@
+/**
+ * Scale-out: several jobs each run a share of the load; their result documents merge into one
+ * exact verdict. Counts and histograms add up (HdrHistogram buckets, so percentiles of the
+ * merge are those of one combined run); throughput adds up too, since the jobs ran side by side.
+ */
+import * as z from "zod";
+import { ERROR_KINDS, StressInputError, type ErrorKind } from "./errors";
+import { HTTP_METHODS } from "./endpoints";
+import { decodeHistogram } from "./histogram";
+import { addTotals, type EndpointTotals, type StressStats } from "./measurements";
+import {
+  STRESS_RESULT_KIND,
+  STRESS_RESULT_SCHEMA_VERSION,
+  buildResultDocument,
+  type EndpointResult,
+  type StressLoadDescription,
+  type StressResultDocument,
+} from "./result";
+import { parseThresholdLine, type StressThreshold } from "./thresholds";
+
+const count = z.number().nonnegative();
+const openModelSchema = z.object({
+  requestedRate: count,
+  scheduledSends: count,
+  sentRequests: count,
+  lateSends: count,
+  droppedSends: count,
+  lateToleranceMs: count,
+  achievedRate: count,
+});
+
+const statsSchema = z.object({
+  requests: count,
+  requestsPerSecond: count,
+  statusCodes: z.record(z.string(), count),
+  errors: z.object(Object.fromEntries(ERROR_KINDS.map((k) => [k, count])) as Record<ErrorKind, typeof count>),
+  histogram: z.string().min(1),
+  uncorrectedHistogram: z.string().min(1).optional(),
+  openModel: openModelSchema.optional(),
+});
+
+const documentSchema = z.object({
+  schemaVersion: z.literal(STRESS_RESULT_SCHEMA_VERSION, {
+    error: `schemaVersion must be ${STRESS_RESULT_SCHEMA_VERSION}; this file comes from another version of the stress test`,
+  }),
+  kind: z.literal(STRESS_RESULT_KIND, {
+    error: `kind must be "${STRESS_RESULT_KIND}": this is not a stress-test result`,
+  }),
+  aborted: z.boolean(),
+  startedAt: z.string(),
+  finishedAt: z.string(),
+  measuredSeconds: count,
+  jobs: z.number().int().positive(),
+  load: z.object({
+    model: z.enum(["closed", "open"]),
+    connections: count,
+    rate: count.optional(),
+    pipelining: count,
+    durationSeconds: count,
+    requests: count.optional(),
+    warmupSeconds: count,
+    timeoutMs: count,
+  }),
+  overall: statsSchema,
+  endpoints: z
+    .array(
+      statsSchema.extend({
+        name: z.string(),
+        url: z.string(),
+        method: z.enum(HTTP_METHODS),
+        expectedStatus: z.array(z.object({ min: z.number().int(), max: z.number().int() })).min(1),
+      }),
+    )
+    .min(1),
+  thresholdDefinitions: z.array(z.object({ line: z.number().int().positive(), text: z.string() })),
+});
+
+/**
+ * Reads a result file, checking what a merge relies on. `source` (the file name) starts every
+ * error message. The document is returned as read, with every field it had.
+ */
+export function parseResultDocument(text: string, source: string): StressResultDocument {
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (err) {
+    throw new StressInputError(`result file ${source}: not JSON: ${(err as Error).message}`, "resultFiles");
+  }
+  const parsed = documentSchema.safeParse(data);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new StressInputError(
+      `result file ${source}: ${issue.path.join(".") || "document"}: ${issue.message}`,
+      "resultFiles",
+    );
+  }
+  for (const [where, stats] of [
+    ["overall", parsed.data.overall],
+    ...parsed.data.endpoints.map((e) => [e.name, e] as const),
+  ] as const) {
+    try {
+      decodeHistogram(stats.histogram);
+      if (stats.uncorrectedHistogram) decodeHistogram(stats.uncorrectedHistogram);
+    } catch (err) {
+      throw new StressInputError(
+        `result file ${source}: ${where}: histogram cannot be read: ${(err as Error).message}`,
+        "resultFiles",
+      );
+    }
+  }
+  return data as StressResultDocument;
+}
+
+function totalsOf(stats: StressStats, measuredSeconds: number): EndpointTotals {
+  return {
+    requests: stats.requests,
+    statusCodes: { ...stats.statusCodes },
+    errors: { ...stats.errors },
+    histogram: decodeHistogram(stats.histogram),
+    ...(stats.uncorrectedHistogram
+      ? { uncorrectedHistogram: decodeHistogram(stats.uncorrectedHistogram) }
+      : {}),
+    measuredSeconds,
+    requestsPerSecond: stats.requestsPerSecond,
+    ...(stats.openModel
+      ? {
+          open: {
+            requestedRate: stats.openModel.requestedRate,
+            scheduledSends: stats.openModel.scheduledSends,
+            sentRequests: stats.openModel.sentRequests,
+            lateSends: stats.openModel.lateSends,
+            droppedSends: stats.openModel.droppedSends,
+            lateToleranceMs: stats.openModel.lateToleranceMs,
+          },
+        }
+      : {}),
+  };
+}
+
+function mergeLoad(docs: readonly StressResultDocument[]): StressLoadDescription {
+  const models = new Set(docs.map((d) => d.load.model));
+  if (models.size > 1) {
+    throw new StressInputError(
+      "result files mix closed-model and open-model runs; merge runs of one model",
+      "resultFiles",
+    );
+  }
+  const sum = (pick: (l: StressLoadDescription) => number | undefined) => {
+    const values = docs.map((d) => pick(d.load)).filter((v): v is number => v !== undefined);
+    return values.length === 0 ? undefined : values.reduce((a, b) => a + b, 0);
+  };
+  const max = (pick: (l: StressLoadDescription) => number) => Math.max(...docs.map((d) => pick(d.load)));
+  const rate = sum((l) => l.rate);
+  const requests = sum((l) => l.requests);
+  return {
+    model: docs[0].load.model,
+    connections: sum((l) => l.connections) ?? 0,
+    ...(rate === undefined ? {} : { rate }),
+    pipelining: max((l) => l.pipelining),
+    durationSeconds: max((l) => l.durationSeconds),
+    ...(requests === undefined ? {} : { requests }),
+    warmupSeconds: max((l) => l.warmupSeconds),
+    timeoutMs: max((l) => l.timeoutMs),
+  };
+}
+
+function thresholdsOf(docs: readonly StressResultDocument[]): StressThreshold[] {
+  const key = (d: StressResultDocument) => JSON.stringify(d.thresholdDefinitions);
+  if (docs.some((d) => key(d) !== key(docs[0]))) {
+    throw new StressInputError(
+      "result files were judged by different thresholds; give the thresholds to judge the merged result by",
+      "thresholds",
+    );
+  }
+  return docs[0].thresholdDefinitions.flatMap(({ line, text }) => {
+    const t = parseThresholdLine(text, line);
+    return t ? [t] : [];
+  });
+}
+
+export interface MergeOptions {
+  /** Judge the merge by these instead of the thresholds the documents carry (which must then agree). */
+  thresholds?: readonly StressThreshold[];
+}
+
+/**
+ * One result from several jobs' results. Endpoints are matched by name (their union is kept,
+ * in first-seen order); the verdict is evaluated anew on the merged figures.
+ */
+export function mergeResults(
+  docs: readonly StressResultDocument[],
+  options: MergeOptions = {},
+): StressResultDocument {
+  if (docs.length === 0) throw new StressInputError("no result files to merge", "resultFiles");
+  const thresholds = options.thresholds ? [...options.thresholds] : thresholdsOf(docs);
+  const byName = new Map<string, { endpoint: EndpointResult; parts: EndpointTotals[] }>();
+  for (const doc of docs) {
+    for (const e of doc.endpoints) {
+      const entry = byName.get(e.name);
+      if (entry && (entry.endpoint.url !== e.url || entry.endpoint.method !== e.method)) {
+        throw new StressInputError(
+          `result files disagree on endpoint "${e.name}": ${entry.endpoint.method} ${entry.endpoint.url} vs ${e.method} ${e.url}`,
+          "resultFiles",
+        );
+      }
+      const totals = totalsOf(e, doc.measuredSeconds);
+      if (entry) entry.parts.push(totals);
+      else byName.set(e.name, { endpoint: e, parts: [totals] });
+    }
+  }
+  const entries = [...byName.values()];
+  return buildResultDocument({
+    endpoints: entries.map((e) => e.endpoint),
+    totals: entries.map((e) => addTotals(e.parts)),
+    thresholds,
+    load: mergeLoad(docs),
+    aborted: docs.some((d) => d.aborted),
+    startedAt: docs.map((d) => d.startedAt).sort()[0],
+    finishedAt: docs
+      .map((d) => d.finishedAt)
+      .sort()
+      .at(-1)!,
+    measuredSeconds: Math.max(...docs.map((d) => d.measuredSeconds)),
+    jobs: docs.reduce((n, d) => n + d.jobs, 0),
+  });
+}

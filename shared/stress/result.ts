@@ -1,0 +1,135 @@
+/**
+ * The result document of a stress test (`schemaVersion: 1`): figures per endpoint and overall,
+ * threshold verdicts, and the latency histograms encoded so that results of parallel jobs
+ * merge exactly.
+ */
+import type { HttpMethod, StatusRange, StressEndpoint } from "./endpoints";
+import { addTotals, statsFromTotals, type EndpointTotals, type StressStats } from "./measurements";
+import type { StressLoadSettings } from "./settings";
+import { evaluateThresholds, type StressThreshold, type ThresholdVerdict } from "./thresholds";
+
+export const STRESS_RESULT_SCHEMA_VERSION = 1;
+export const STRESS_RESULT_KIND = "stressTestResult";
+
+export interface StressLoadDescription {
+  model: "closed" | "open";
+  /** Over all jobs when merged. */
+  connections: number;
+  /** Open model: requests per second asked for, over all endpoints (and jobs when merged). */
+  rate?: number;
+  pipelining: number;
+  durationSeconds: number;
+  /** Measured request count asked for, when the run was bounded by count. */
+  requests?: number;
+  warmupSeconds: number;
+  timeoutMs: number;
+}
+
+export interface EndpointResult extends StressStats {
+  name: string;
+  url: string;
+  method: HttpMethod;
+  expectedStatus: StatusRange[];
+}
+
+export interface StressResultDocument {
+  schemaVersion: typeof STRESS_RESULT_SCHEMA_VERSION;
+  kind: typeof STRESS_RESULT_KIND;
+  /** Every threshold held and the run was not aborted. */
+  passed: boolean;
+  /** Cancelled before the end: the figures cover the part that ran. */
+  aborted: boolean;
+  startedAt: string;
+  finishedAt: string;
+  /** Seconds the figures cover (warm-up excluded); the longest job's when merged. */
+  measuredSeconds: number;
+  /** How many runs the document combines (1 unless merged). */
+  jobs: number;
+  load: StressLoadDescription;
+  overall: StressStats;
+  endpoints: EndpointResult[];
+  /** The threshold lines the verdicts come from, to evaluate them again after a merge. */
+  thresholdDefinitions: { line: number; text: string }[];
+  thresholds: ThresholdVerdict[];
+}
+
+export interface ResultInputs {
+  endpoints: readonly Pick<StressEndpoint, "name" | "url" | "method" | "expectedStatus">[];
+  /** Per endpoint, in the same order. */
+  totals: readonly EndpointTotals[];
+  thresholds: readonly StressThreshold[];
+  load: StressLoadDescription;
+  aborted: boolean;
+  startedAt: string;
+  finishedAt: string;
+  measuredSeconds: number;
+  jobs: number;
+}
+
+export function describeLoad(settings: StressLoadSettings): StressLoadDescription {
+  return {
+    model: settings.rate === undefined ? "closed" : "open",
+    connections: settings.connections,
+    ...(settings.rate === undefined ? {} : { rate: settings.rate }),
+    pipelining: settings.pipelining,
+    durationSeconds: settings.durationSeconds,
+    ...(settings.requests === undefined ? {} : { requests: settings.requests }),
+    warmupSeconds: settings.warmupSeconds,
+    timeoutMs: settings.timeoutMs,
+  };
+}
+
+/** Figures, overall totals and verdicts from per-endpoint totals: one path for runs and merges. */
+export function buildResultDocument(inputs: ResultInputs): StressResultDocument {
+  const endpoints: EndpointResult[] = inputs.endpoints.map((e, i) => ({
+    name: e.name,
+    url: e.url,
+    method: e.method,
+    expectedStatus: e.expectedStatus.map((r) => ({ ...r })),
+    ...statsFromTotals(inputs.totals[i]),
+  }));
+  const overall = statsFromTotals(addTotals(inputs.totals));
+  const thresholds = evaluateThresholds(
+    inputs.thresholds,
+    overall,
+    endpoints.map((e) => ({ name: e.name, url: e.url, observed: e })),
+  );
+  return {
+    schemaVersion: STRESS_RESULT_SCHEMA_VERSION,
+    kind: STRESS_RESULT_KIND,
+    passed: !inputs.aborted && thresholds.every((t) => t.passed),
+    aborted: inputs.aborted,
+    startedAt: inputs.startedAt,
+    finishedAt: inputs.finishedAt,
+    measuredSeconds: Number(inputs.measuredSeconds.toFixed(3)),
+    jobs: inputs.jobs,
+    load: inputs.load,
+    overall,
+    endpoints,
+    thresholdDefinitions: inputs.thresholds.map((t) => ({ line: t.line, text: t.text })),
+    thresholds,
+  };
+}
+
+/** The task's output variables, from a result document. null where nothing was measured. */
+export interface StressOutputs {
+  passed: boolean;
+  /** Percent 0-100. */
+  errorRate: number | null;
+  p50Ms: number | null;
+  p95Ms: number | null;
+  p99Ms: number | null;
+  requestsPerSecond: number;
+}
+
+export function stressOutputs(doc: StressResultDocument): StressOutputs {
+  const latency = doc.overall.latencyMs;
+  return {
+    passed: doc.passed,
+    errorRate: doc.overall.errorRatePercent,
+    p50Ms: latency?.p50 ?? null,
+    p95Ms: latency?.p95 ?? null,
+    p99Ms: latency?.p99 ?? null,
+    requestsPerSecond: doc.overall.requestsPerSecond,
+  };
+}

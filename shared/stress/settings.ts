@@ -1,0 +1,166 @@
+/**
+ * The safety limits and the validated load settings of a stress test. The task turns its inputs
+ * into a plain object and calls `validateLoadSettings`; every message names the input and the
+ * valid range, so the pipeline log says what to change.
+ */
+import * as z from "zod";
+import { StressInputError } from "./errors";
+
+export const STRESS_LIMITS = {
+  connections: { min: 1, max: 1000 },
+  rate: { max: 100_000 },
+  durationSeconds: { max: 600 },
+  warmupSeconds: { max: 300 },
+  requests: { max: 60_000_000 },
+  timeoutMs: { min: 1, max: 600_000 },
+  readinessTimeoutSeconds: { max: 3600 },
+  pipelining: { min: 1, max: 16 },
+  endpoints: { max: 10 },
+} as const;
+
+export const STRESS_DEFAULTS = {
+  connections: 10,
+  /** With a request count the duration is only a cap, so it defaults to the longest allowed. */
+  durationSeconds: 30,
+  warmupSeconds: 0,
+  timeoutMs: 10_000,
+  readinessTimeoutSeconds: 60,
+  pipelining: 1,
+} as const;
+
+/** How much load, for how long. `rate` set means the open model; unset, the closed model. */
+export interface StressLoadSettings {
+  /** Keep-alive connections (closed model) or the most connections in use at once (open model). */
+  connections: number;
+  /** Requests per second over all endpoints, sent at a constant arrival rate (open model). */
+  rate?: number;
+  /** Measured seconds; with `requests` the longest the run may take. Warm-up comes on top. */
+  durationSeconds: number;
+  /** Stop after this many measured requests (over all endpoints) instead of after the duration. */
+  requests?: number;
+  /** Seconds of load before measuring starts; those requests are not in the results. */
+  warmupSeconds: number;
+  /** Per request: the longest wait for the answer's headers, and between body chunks. */
+  timeoutMs: number;
+  /** Each endpoint must answer with an expected status within this; 0 skips the check. */
+  readinessTimeoutSeconds: number;
+  /** Requests in flight on one connection (HTTP/1.1 pipelining); 1 = none. */
+  pipelining: number;
+}
+
+function number(
+  input: string,
+  { min, max, whole, exclusiveMin }: { min: number; max: number; whole: boolean; exclusiveMin?: boolean },
+) {
+  const range = exclusiveMin ? `greater than ${min} and at most ${max}` : `from ${min} to ${max}`;
+  const valid = `${input} must be ${whole ? "a whole number" : "a number"} ${range}`;
+  const got = (input: unknown) => ` (got ${JSON.stringify(input)})`;
+  let schema = z.number({ error: (iss) => valid + got(iss.input) });
+  if (whole) schema = schema.int({ error: (iss) => valid + got(iss.input) });
+  schema = exclusiveMin
+    ? schema.gt(min, { error: (iss) => valid + got(iss.input) })
+    : schema.min(min, { error: (iss) => valid + got(iss.input) });
+  return schema.max(max, { error: (iss) => valid + got(iss.input) });
+}
+
+const L = STRESS_LIMITS;
+
+export const connectionsSchema = number("connections", {
+  min: L.connections.min,
+  max: L.connections.max,
+  whole: true,
+});
+export const rateSchema = number("rate", { min: 0, max: L.rate.max, whole: false, exclusiveMin: true });
+export const durationSecondsSchema = number("durationSeconds", {
+  min: 0,
+  max: L.durationSeconds.max,
+  whole: false,
+  exclusiveMin: true,
+});
+export const requestsSchema = number("requests", { min: 1, max: L.requests.max, whole: true });
+export const warmupSecondsSchema = number("warmupSeconds", {
+  min: 0,
+  max: L.warmupSeconds.max,
+  whole: false,
+});
+export const timeoutMsSchema = number("timeoutMs", {
+  min: L.timeoutMs.min,
+  max: L.timeoutMs.max,
+  whole: true,
+});
+export const readinessTimeoutSecondsSchema = number("readinessTimeoutSeconds", {
+  min: 0,
+  max: L.readinessTimeoutSeconds.max,
+  whole: false,
+});
+export const pipeliningSchema = number("pipelining", {
+  min: L.pipelining.min,
+  max: L.pipelining.max,
+  whole: true,
+});
+
+/** Settings as the task reads them: numbers already converted, unset inputs left out. */
+export const stressLoadSettingsSchema = z
+  .object({
+    connections: connectionsSchema.default(STRESS_DEFAULTS.connections),
+    rate: rateSchema.optional(),
+    durationSeconds: durationSecondsSchema.optional(),
+    requests: requestsSchema.optional(),
+    warmupSeconds: warmupSecondsSchema.default(STRESS_DEFAULTS.warmupSeconds),
+    timeoutMs: timeoutMsSchema.default(STRESS_DEFAULTS.timeoutMs),
+    readinessTimeoutSeconds: readinessTimeoutSecondsSchema.default(STRESS_DEFAULTS.readinessTimeoutSeconds),
+    pipelining: pipeliningSchema.default(STRESS_DEFAULTS.pipelining),
+  })
+  .transform((s): StressLoadSettings => ({
+    ...s,
+    durationSeconds:
+      s.durationSeconds ??
+      (s.requests === undefined ? STRESS_DEFAULTS.durationSeconds : L.durationSeconds.max),
+  }));
+
+/** Only http and https, with a host; anything else names the input and the URL. */
+export function checkEndpointUrl(url: string, input = "endpoints"): void {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new StressInputError(
+      `${input}: "${url}" is not a URL; expected e.g. https://contoso.com/api/health`,
+      input,
+    );
+  }
+  if (parsed.protocol !== "http:" && parsed.protocol !== "https:") {
+    throw new StressInputError(
+      `${input}: "${url}" uses ${parsed.protocol.slice(0, -1)}; only http and https URLs can be loaded`,
+      input,
+    );
+  }
+  if (parsed.username || parsed.password) {
+    throw new StressInputError(
+      `${input}: "${parsed.host}${parsed.pathname}" carries credentials in the URL; pass a bearer token or an Authorization header instead`,
+      input,
+    );
+  }
+}
+
+export function checkEndpointCount(count: number, input = "endpoints"): void {
+  if (count < 1)
+    throw new StressInputError(`${input}: no endpoint given; give 1 to ${L.endpoints.max} URLs`, input);
+  if (count > L.endpoints.max) {
+    throw new StressInputError(
+      `${input}: ${count} endpoints given; at most ${L.endpoints.max} are allowed`,
+      input,
+    );
+  }
+}
+
+/** Validates settings read from the task's inputs; throws one StressInputError listing every problem. */
+export function validateLoadSettings(raw: unknown): StressLoadSettings {
+  const parsed = stressLoadSettingsSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issues = parsed.error.issues;
+    const message = issues.map((issue) => issue.message).join("; ");
+    throw new StressInputError(message, String(issues[0]?.path[0] ?? "settings"));
+  }
+  return parsed.data;
+}

@@ -1,0 +1,94 @@
+/**
+ * One stress test from validated options to a result document: check everything that can be
+ * checked before sending anything, wait for the endpoints to be ready, load them, judge.
+ */
+import { checkUniqueNames, type StressEndpoint } from "./endpoints";
+import { StressInputError } from "./errors";
+import { runLoad, type LoadProgress } from "./engine";
+import { EndpointRecorder } from "./measurements";
+import { waitUntilReady } from "./readiness";
+import { buildResultDocument, describeLoad, type StressResultDocument } from "./result";
+import {
+  checkEndpointCount,
+  checkEndpointUrl,
+  validateLoadSettings,
+  type StressLoadSettings,
+} from "./settings";
+import { checkThresholdScopes, type StressThreshold } from "./thresholds";
+
+export interface StressTestOptions extends StressLoadSettings {
+  endpoints: StressEndpoint[];
+  /** Parsed thresholds (parseThresholds gives the defaults for an empty input). */
+  thresholds: StressThreshold[];
+  /** Cancels promptly; the result then covers what ran and says aborted. */
+  signal?: AbortSignal;
+  /** About once a second during the load. */
+  onProgress?: (progress: LoadProgress) => void;
+  /** Told about each readiness probe that did not succeed yet. */
+  onNotReady?: (endpoint: StressEndpoint, outcome: string, elapsedSeconds: number) => void;
+}
+
+/** Everything that can be wrong before a request is sent; throws StressInputError. */
+export function checkStressTestOptions(options: StressTestOptions): void {
+  validateLoadSettings(options);
+  checkEndpointCount(options.endpoints.length);
+  for (const e of options.endpoints) checkEndpointUrl(e.url);
+  checkUniqueNames(options.endpoints);
+  if (options.connections < options.endpoints.length) {
+    throw new StressInputError(
+      `connections (${options.connections}) must be at least the number of endpoints (${options.endpoints.length}): each endpoint gets connections of its own`,
+      "connections",
+    );
+  }
+  checkThresholdScopes(options.thresholds, options.endpoints);
+}
+
+/**
+ * Runs a stress test. Rejects with StressInputError before any request for bad options, and
+ * with StressReadinessError when an endpoint is not ready in time; otherwise resolves with the
+ * result document (also when thresholds fail or the run was aborted).
+ */
+export async function runStressTest(options: StressTestOptions): Promise<StressResultDocument> {
+  checkStressTestOptions(options);
+  const settings = validateLoadSettings(options);
+  const startedAt = new Date();
+  const ready = await waitUntilReady(options.endpoints, {
+    timeoutSeconds: settings.readinessTimeoutSeconds,
+    requestTimeoutMs: settings.timeoutMs,
+    signal: options.signal,
+    onNotReady: options.onNotReady,
+  });
+  if (!ready) {
+    // Cancelled while waiting: a result with nothing measured, marked aborted.
+    return buildResultDocument({
+      endpoints: options.endpoints,
+      totals: options.endpoints.map((e) =>
+        new EndpointRecorder(e.expectedStatus, settings.rate !== undefined).totals(0),
+      ),
+      thresholds: options.thresholds,
+      load: describeLoad(settings),
+      aborted: true,
+      startedAt: startedAt.toISOString(),
+      finishedAt: new Date().toISOString(),
+      measuredSeconds: 0,
+      jobs: 1,
+    });
+  }
+  const outcome = await runLoad({
+    ...settings,
+    endpoints: options.endpoints,
+    signal: options.signal,
+    onProgress: options.onProgress,
+  });
+  return buildResultDocument({
+    endpoints: options.endpoints,
+    totals: outcome.totals,
+    thresholds: options.thresholds,
+    load: describeLoad(settings),
+    aborted: outcome.aborted,
+    startedAt: outcome.startedAt.toISOString(),
+    finishedAt: outcome.finishedAt.toISOString(),
+    measuredSeconds: outcome.measuredSeconds,
+    jobs: 1,
+  });
+}

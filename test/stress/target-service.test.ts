@@ -1,0 +1,83 @@
+import assert from "node:assert/strict";
+import { startTargetService, type TargetService } from "../../sim/target-service";
+
+describe("sample target service", () => {
+  let service: TargetService;
+  const get = async (path: string, init?: RequestInit) => {
+    const res = await fetch(`${service.url}${path}`, init);
+    return { status: res.status, body: await res.text() };
+  };
+
+  before(async () => {
+    service = await startTargetService();
+  });
+  afterEach(() => service.resetBehaviour());
+  after(async () => {
+    await service.close();
+  });
+
+  it("serves health, per-region health and orders on 127.0.0.1", async () => {
+    assert.match(service.url, /^http:\/\/127\.0\.0\.1:\d+$/);
+    assert.deepEqual(await get("/health"), { status: 200, body: '{"status":"ok"}' });
+    assert.deepEqual(await get("/westus/health"), { status: 200, body: '{"status":"ok"}' });
+    const orders = await get("/eastus/api/orders");
+    assert.equal(orders.status, 200);
+    assert.equal(JSON.parse(orders.body).region, "eastus");
+    assert.deepEqual(await get("/westeurope/api/orders", { method: "POST", body: "12345" }), {
+      status: 201,
+      body: '{"region":"westeurope","received":5}',
+    });
+    assert.equal((await get("/eastus/api/orders", { method: "PATCH" })).status, 405);
+    assert.equal((await get("/mars/api/orders")).status, 404);
+    assert.equal((await get("/eastus/api/other")).status, 404);
+  });
+
+  it("answers an exact, evenly spread share with the error status", async () => {
+    service.setBehaviour({ errorShare: 0.05 });
+    const statuses: number[] = [];
+    for (let i = 0; i < 100; i++) statuses.push((await get("/eastus/api/orders")).status);
+    const failed = statuses.flatMap((s, i) => (s === 500 ? [i] : []));
+    assert.deepEqual(failed, [19, 39, 59, 79, 99]);
+    assert.equal(service.stats().errorsInjected, 5);
+  });
+
+  it("applies a region's behaviour to that region only, until reset", async () => {
+    service.setBehaviour({ errorShare: 1, errorStatus: 503 }, "westus");
+    assert.equal((await get("/westus/api/orders")).status, 503);
+    assert.equal((await get("/eastus/api/orders")).status, 200);
+    service.resetBehaviour();
+    assert.equal((await get("/westus/api/orders")).status, 200);
+  });
+
+  it("answers 503 everywhere while unavailable", async () => {
+    service.setBehaviour({ available: false });
+    assert.equal((await get("/health")).status, 503);
+    assert.equal((await get("/eastus/api/orders")).status, 503);
+  });
+
+  it("adds the injected latency", async () => {
+    service.setBehaviour({ latencyMs: 60 });
+    const started = performance.now();
+    await get("/eastus/api/orders");
+    assert.ok(performance.now() - started >= 55);
+  });
+
+  it("holds every answer due during a stall until it ends", async () => {
+    service.setBehaviour({ stall: { startsInMs: 0, durationMs: 300 } });
+    const started = performance.now();
+    await get("/eastus/api/orders");
+    const held = performance.now() - started;
+    assert.ok(held >= 250, `held ${held} ms`);
+    const after = performance.now();
+    await get("/eastus/api/orders");
+    assert.ok(performance.now() - after < 250);
+  });
+
+  it("rejects behaviour it cannot have", () => {
+    assert.throws(() => service.setBehaviour({ errorShare: 2 }), /errorShare must be within 0..1 \(got 2\)/);
+    assert.throws(
+      () => service.setBehaviour({ latencyMs: 1 }, "mars"),
+      /unknown region "mars"; regions: eastus, westus, westeurope/,
+    );
+  });
+});

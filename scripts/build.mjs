@@ -34,6 +34,18 @@ function lazyPackagesPlugin(used) {
     },
   };
 }
+const bundleOptions = {
+  bundle: true,
+  platform: "node",
+  target: "node20",
+  format: "cjs",
+  minify: true,
+  legalComments: "none",
+  logLevel: "warning",
+  // Optional native/cloud extras of dependencies that these tasks never use.
+  external: ["@azure/msal-node-extensions", "keytar", "dtrace-provider"],
+};
+
 const only = process.argv.slice(2);
 const tasks = readdirSync(join(root, "tasks")).filter((t) => existsSync(join(root, "tasks", t, "task.json")));
 
@@ -53,28 +65,13 @@ await Promise.all(
           plugins: [lazyPackagesPlugin(used)],
           entryPoints: [join(src, "index.ts")],
           outfile: join(out, target),
-          bundle: true,
-          platform: "node",
-          target: "node20",
-          format: "cjs",
-          minify: true,
-          legalComments: "none",
-          logLevel: "warning",
-          // Optional native/cloud extras of dependencies that these tasks never use.
-          external: ["@azure/msal-node-extensions", "keytar", "dtrace-provider"],
+          ...bundleOptions,
         });
         for (const pkg of used) {
           await build({
             stdin: { contents: `module.exports = require(${JSON.stringify(pkg)});`, resolveDir: root },
             outfile: join(out, lazyPackages[pkg]),
-            bundle: true,
-            platform: "node",
-            target: "node20",
-            format: "cjs",
-            minify: true,
-            legalComments: "none",
-            logLevel: "warning",
-            external: ["@azure/msal-node-extensions", "keytar", "dtrace-provider"],
+            ...bundleOptions,
           });
         }
       }

@@ -199,11 +199,7 @@ async function resolveArtifactVersion(client: Ev2Client, s: TriggerSettings, why
   if (wanted !== "latest") {
     const pinned = versions.find((v) => v.versionNumber === s.artifactVersion);
     if (!pinned) {
-      const known =
-        versions
-          .slice(0, 5)
-          .map((v) => v.versionNumber)
-          .join(", ") || "none";
+      const known = newest(versions.map((v) => v.versionNumber));
       throw new Ev2Error({
         operation: "start rollout",
         code: "ArtifactVersionNotFound",
@@ -268,11 +264,7 @@ async function resolveStageMapVersion(client: Ev2Client, s: TriggerSettings, why
   if (s.stageMapVersion.toLowerCase() !== "latest") {
     const pinned = versions.find((v) => v.version === s.stageMapVersion);
     if (!pinned) {
-      const known =
-        versions
-          .slice(0, 5)
-          .map((v) => v.version)
-          .join(", ") || "none";
+      const known = newest(versions.map((v) => v.version));
       throw new Ev2Error({
         operation: "start rollout",
         code: "StageMapVersionNotFound",
@@ -296,6 +288,9 @@ async function resolveStageMapVersion(client: Ev2Client, s: TriggerSettings, why
   );
   return active.version;
 }
+
+/** The first few of a newest-first list, for "newest registered: ..." in messages. */
+const newest = (versions: string[]): string => versions.slice(0, 5).join(", ") || "none";
 
 async function tryGetRollout(client: Ev2Client, rolloutId: string): Promise<Rollout | undefined> {
   try {

@@ -47,3 +47,25 @@ export const rolloutInputs = {
 export async function simulator(scenario: string, clockSpeed = 600): Promise<Simulator> {
   return startSimulator({ scenario, clockSpeed, tokens: [TOKEN] });
 }
+
+/** Starts a rollout of the scenarios' service directly through the client (a test's "given"). */
+export async function startTestRollout(sim: Simulator, key: string, stageMapVersion = "v3"): Promise<string> {
+  const { Ev2Client } = await import("../../shared/ev2/client");
+  const { staticToken } = await import("../../shared/ev2/auth");
+  const client = new Ev2Client({ baseUrl: sim.url, getToken: staticToken(TOKEN) });
+  const started = await client.startRollout(
+    "Microsoft.Contoso.Orders",
+    "orders-api",
+    {
+      stageMapName: "OrdersStageMap",
+      stageMapVersion,
+      artifactVersionNumber: "1.3.2",
+      environment: "PPE",
+      selectionScope: [],
+      exclusionScope: [],
+      tags: {},
+    },
+    key,
+  );
+  return started.rolloutId;
+}

@@ -1,29 +1,10 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { staticToken } from "../../shared/ev2/auth";
-import { Ev2Client } from "../../shared/ev2/client";
 import type { Simulator } from "../../sim/ev2";
 import { runBuiltTask, startBuiltTask } from "../support/run-built-task";
-import { ev2Setup, simulator, TOKEN } from "./ev2-fixture";
+import { ev2Setup, simulator, startTestRollout } from "./ev2-fixture";
 
-async function startRollout(sim: Simulator, key = "follow-test"): Promise<string> {
-  const client = new Ev2Client({ baseUrl: sim.url, getToken: staticToken(TOKEN) });
-  const started = await client.startRollout(
-    "Microsoft.Contoso.Orders",
-    "orders-api",
-    {
-      stageMapName: "OrdersStageMap",
-      stageMapVersion: "v3",
-      artifactVersionNumber: "1.3.2",
-      environment: "PPE",
-      selectionScope: [],
-      exclusionScope: [],
-      tags: {},
-    },
-    key,
-  );
-  return started.rolloutId;
-}
+const startRollout = (sim: Simulator) => startTestRollout(sim, "follow-test");
 
 describe("FollowRollout (built task, as the agent runs it)", function () {
   this.timeout(60_000);

@@ -2,14 +2,12 @@ import assert from "node:assert/strict";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { staticToken } from "../../shared/ev2/auth";
-import { Ev2Client } from "../../shared/ev2/client";
 import type { AdoServer } from "../../sim/ado/server";
 import { addBuild, addPipelineApproval, addProject, guidFrom } from "../../sim/ado/state";
 import type { Simulator } from "../../sim/ev2";
 import { alice, jobToken, projectName, startSeededAdo } from "../ado/ado-fixture";
 import { runBuiltTask } from "../support/run-built-task";
-import { ev2Setup, simulator, TOKEN } from "./ev2-fixture";
+import { ev2Setup, simulator, startTestRollout } from "./ev2-fixture";
 
 function stressResult(passed: boolean): string {
   const dir = mkdtempSync(join(tmpdir(), "gate-evidence-"));
@@ -49,22 +47,7 @@ describe("GateApproval (built task, as the agent runs it)", function () {
       addBuild(project, 4711, [{ identifier: "Deploy_PPE", approvalIds: [approvalId] }]);
       addPipelineApproval(project, approvalId, [{ by: alice, comment: "Canary metrics look good" }]);
     });
-    const client = new Ev2Client({ baseUrl: sim.url, getToken: staticToken(TOKEN) });
-    const started = await client.startRollout(
-      "Microsoft.Contoso.Orders",
-      "orders-api",
-      {
-        stageMapName: "OrdersStageMap",
-        stageMapVersion: "v3",
-        artifactVersionNumber: "1.3.2",
-        environment: "PPE",
-        selectionScope: [],
-        exclusionScope: [],
-        tags: {},
-      },
-      "gate-test",
-    );
-    rolloutId = started.rolloutId;
+    rolloutId = await startTestRollout(sim, "gate-test");
   });
   afterEach(async () => {
     await sim.close();

@@ -1,11 +1,9 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { staticToken } from "../../shared/ev2/auth";
-import { Ev2Client } from "../../shared/ev2/client";
 import type { Simulator } from "../../sim/ev2";
 import { evaluateServerExpression, substituteMacros } from "../support/server-expression";
-import { simulator, TOKEN } from "./ev2-fixture";
+import { simulator, startTestRollout, TOKEN } from "./ev2-fixture";
 
 const root = join(__dirname, "..", "..");
 const task = JSON.parse(readFileSync(join(root, "tasks", "Ev2RolloutGate", "task.json"), "utf8"));
@@ -40,22 +38,7 @@ describe("Ev2RolloutGate (agentless release gate): URL and success expression ag
 
   async function start(scenario: string): Promise<string> {
     sim = await simulator(scenario, 0);
-    const client = new Ev2Client({ baseUrl: sim.url, getToken: staticToken(TOKEN) });
-    const started = await client.startRollout(
-      "Microsoft.Contoso.Orders",
-      "orders-api",
-      {
-        stageMapName: "OrdersStageMap",
-        stageMapVersion: "v3",
-        artifactVersionNumber: "1.3.2",
-        environment: "PPE",
-        selectionScope: [],
-        exclusionScope: [],
-        tags: {},
-      },
-      "release-gate",
-    );
-    return started.rolloutId;
+    return startTestRollout(sim, "release-gate");
   }
 
   it("is an agentless gate over the EV2 connection", () => {

@@ -1,0 +1,199 @@
+/**
+ * `npm run demo [-- --scenario failing-region]`: the whole extension end to end on this
+ * machine. Starts on 127.0.0.1 the EV2 simulator (fast clock), the sample orders service with
+ * per-region endpoints, a Teams webhook sink and the Azure DevOps REST slice, then plays
+ * examples/azure-pipelines.yml — the file users copy into Azure DevOps — through the local
+ * pipeline runner, and checks the run ended as the scenario expects.
+ */
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join, relative, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { formatDuration } from "../shared/format";
+import { runPipeline } from "../pipeline/runner";
+import type { PipelineEvent, PipelineRunResult } from "../pipeline/run-events";
+import { startSimulatedServices } from "../pipeline/simulated-services";
+import { createTimeline, formatRunSummary } from "../pipeline/timeline";
+import { addPipelineApproval, adoIdentity, guidFrom } from "../sim/ado/state";
+import { startTargetService } from "../sim/target-service";
+import { startTeamsSink, type ReceivedTeamsMessage } from "../sim/teams-sink";
+import { demoScenarios, findStep, type DemoCheck } from "./scenarios";
+
+const root = resolve(__dirname, "..");
+const pipelineFile = join(root, "examples", "azure-pipelines.yml");
+/** The demo must be over well within two minutes, whatever happens. */
+const demoTimeLimitMs = 110_000;
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    args: process.argv.slice(2),
+    options: {
+      scenario: { type: "string", default: "healthy" },
+      out: { type: "string", default: join(root, ".demo") },
+      "no-color": { type: "boolean" },
+    },
+  });
+  const scenario = demoScenarios[values.scenario!];
+  if (!scenario) {
+    process.stderr.write(
+      `Unknown scenario '${values.scenario}'. Scenarios: ${Object.keys(demoScenarios).join(", ")}.\n`,
+    );
+    return 2;
+  }
+  const color = Boolean(process.stdout.isTTY) && !values["no-color"] && !process.env.NO_COLOR;
+  const write = (text: string) => process.stdout.write(text);
+  const bold = (t: string) => (color ? `\u001b[1m${t}\u001b[0m` : t);
+  const show = (p: string) => relative(process.cwd(), p) || ".";
+
+  // The gate's Azure DevOps approval, as a release manager would have given it on the stage.
+  const approvalId = guidFrom("demo approval Rollout_PPE");
+  const services = await startSimulatedServices({
+    scenario: scenario.ev2Scenario,
+    clockSpeed: 300,
+    buildId: 1842,
+    stages: [{ identifier: "Rollout_PPE", name: "Roll out orders-api to PPE", approvalIds: [approvalId] }],
+  });
+  addPipelineApproval(services.project, approvalId, [
+    {
+      by: adoIdentity("Priya Patel", "priya.patel@contoso.com"),
+      comment: "PPE canary looks good, go ahead.",
+    },
+  ]);
+  const regions = services.ev2.scenario.serviceGroups
+    .flatMap((g) => g.services)
+    .flatMap((s) => s.stageMaps)
+    .flatMap((m) => m.stages)
+    .flatMap((s) => s.regions.map((r) => r.name));
+  const target = await startTargetService({ regions: [...new Set(regions)] });
+  const sink = await startTeamsSink();
+  scenario.setUp(target);
+
+  write(`${bold(`EV2 rollout demo · scenario ${scenario.name}`)}\n${scenario.description}.\n\n`);
+  write(`  EV2 simulator       ${services.ev2.url}  (scenario ${scenario.ev2Scenario}, 300× clock)\n`);
+  write(`  orders-api          ${target.url}/{region}/api/orders  (${target.regions.join(", ")})\n`);
+  write(`  Teams webhook sink  ${new URL(sink.url).origin}\n`);
+  write(
+    `  Azure DevOps        ${services.ado.url}  (project ${services.project.name}, repo ${services.repository.name} at ${services.commit.slice(0, 8)})\n\n`,
+  );
+
+  const timeline = createTimeline({ write, color });
+  const timeLimit = AbortSignal.timeout(demoTimeLimitMs);
+  let run: PipelineRunResult;
+  try {
+    run = await runPipeline({
+      file: pipelineFile,
+      outputDirectory: values.out!,
+      workingDirectory: root,
+      ...services.runOptions,
+      run: {
+        ...services.runOptions.run,
+        requestedFor: "Dana Developer",
+        requestedForEmail: "dana.developer@contoso.com",
+      },
+      variables: {
+        ...services.runOptions.variables,
+        // What a user sets at queue time: where the service is, and a short stress test.
+        ordersApiBaseUrl: target.url,
+        stressTestSeconds: "5",
+      },
+      secretVariables: { teamsWebhookUrl: sink.url },
+      connectionHint: "The demo points every EV2 service connection at the simulator.",
+      signal: timeLimit,
+      // The summary comes after the cards are written, so it can list them.
+      onEvent: (e: PipelineEvent) => (e.type === "runFinished" ? undefined : timeline(e)),
+    });
+  } finally {
+    await Promise.all([target.close(), sink.close()]);
+  }
+  const cards = writeCards(sink.received, join(run.outputDirectory, "teams-cards"));
+  const rolloutId = findStep(run, "Rollout_PPE", "rollout", "trigger")?.outputs.rolloutId;
+  const rollout = services.ev2.rollouts().find((r) => r.rolloutId === rolloutId);
+  const branches = services.repository.refs.filter((r) => r.name.startsWith("refs/heads/ev2/"));
+  await services.close();
+
+  write(
+    formatRunSummary(run, { color, extraFiles: [{ label: "Teams cards", paths: cards.map((c) => c.file) }] }),
+  );
+  write(`\n${bold("Rollout")}\n`);
+  if (rollout) {
+    write(`  ${rollout.rolloutId}: ${rollout.status}\n`);
+    for (const stage of rollout.stages)
+      write(
+        `  ${stage.name.padEnd(14)} ${stage.status.padEnd(10)} ${stage.regions.map((r) => `${r.name} ${r.status}`).join(", ")}\n`,
+      );
+    for (const error of rollout.errors ?? []) write(`  ! ${error.errorCode}: ${error.message}\n`);
+  } else {
+    write("  No rollout was started.\n");
+  }
+  for (const b of branches)
+    write(
+      `  Tracking branch ${b.name.replace("refs/heads/", "")} at ${b.objectId.slice(0, 8)} in ${services.repository.name}\n`,
+    );
+  if (run.files.summary) write(`  Rollout summaries: ${show(run.files.summary)}\n`);
+  write(`\n${bold("Teams cards")}\n`);
+  if (cards.length === 0) write("  none posted\n");
+  for (const c of cards) write(`  ${c.title} → ${show(c.file)}\n`);
+
+  const checks = scenario.expect({ run, rollout, cards: sink.received });
+  if (timeLimit.aborted)
+    checks.push({
+      what: `the demo finished within ${formatDuration(demoTimeLimitMs)}`,
+      ok: false,
+      seen: "stopped at the limit",
+    });
+  write(`\n${bold(`Scenario ${scenario.name}: what must have happened`)}\n`);
+  for (const c of checks) write(`  ${formatCheck(c, color)}\n`);
+  const ok = checks.every((c) => c.ok);
+  write(
+    `\n${bold(ok ? "The demo ended as the scenario expects." : "The demo did NOT end as the scenario expects.")}\n`,
+  );
+  return ok ? 0 : 1;
+}
+
+function formatCheck(c: DemoCheck, color: boolean): string {
+  const paint = (code: string, t: string) => (color ? `\u001b[${code}m${t}\u001b[0m` : t);
+  return c.ok ? paint("32", `✔ ${c.what}`) : paint("31", `✖ ${c.what} (saw ${c.seen})`);
+}
+
+/** Each card the sink received, as the JSON Teams got; titled by the card's first line. */
+function writeCards(received: ReceivedTeamsMessage[], dir: string): Array<{ title: string; file: string }> {
+  if (received.length > 0) mkdirSync(dir, { recursive: true });
+  return received.map((message, i) => {
+    const title = cardTitle(message.body) ?? `card ${i + 1}`;
+    const slug = title
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, "-")
+      .replace(/^-|-$/g, "")
+      .slice(0, 40);
+    const file = join(dir, `${String(i + 1).padStart(2, "0")}-${slug || "card"}.json`);
+    writeFileSync(file, `${JSON.stringify(message.body, null, 2)}\n`);
+    return { title, file };
+  });
+}
+
+function cardTitle(body: unknown): string | undefined {
+  const content = (body as { attachments?: Array<{ content?: unknown }> })?.attachments?.[0]?.content;
+  const find = (node: unknown): string | undefined => {
+    if (Array.isArray(node)) {
+      for (const n of node) {
+        const found = find(n);
+        if (found) return found;
+      }
+      return undefined;
+    }
+    if (node && typeof node === "object") {
+      const o = node as Record<string, unknown>;
+      if (o.type === "TextBlock" && typeof o.text === "string") return o.text;
+      return find(o.body ?? o.items ?? o.columns);
+    }
+    return undefined;
+  };
+  return find(content);
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(2);
+  },
+);

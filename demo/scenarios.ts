@@ -1,0 +1,139 @@
+/**
+ * The demo's scenarios: how the sample service behaves in each region and how the run of
+ * examples/azure-pipelines.yml must end. Both play the same pipeline file; only the world
+ * around it changes.
+ */
+import type { RolloutView } from "../sim/ev2";
+import type { TargetService } from "../sim/target-service";
+import type { ReceivedTeamsMessage } from "../sim/teams-sink";
+import type { PipelineRunResult, StepRecord } from "../pipeline/run-events";
+
+export interface DemoOutcome {
+  run: PipelineRunResult;
+  /** The rollout the pipeline started, as EV2 has it at the end. */
+  rollout?: RolloutView;
+  cards: ReceivedTeamsMessage[];
+}
+
+export interface DemoCheck {
+  what: string;
+  ok: boolean;
+  /** What was seen instead, when not ok. */
+  seen?: string;
+}
+
+export interface DemoScenario {
+  name: string;
+  description: string;
+  /** The EV2 simulator scenario (sim/scenarios/<name>.json). */
+  ev2Scenario: string;
+  /** Regions that misbehave. */
+  failingRegions: string[];
+  setUp(target: TargetService): void;
+  expect(outcome: DemoOutcome): DemoCheck[];
+}
+
+export function findStep(
+  run: PipelineRunResult,
+  stage: string,
+  job: string,
+  step: string,
+): StepRecord | undefined {
+  return run.stages
+    .find((s) => s.name === stage)
+    ?.jobs.find((j) => j.name === job)
+    ?.steps.find((s) => s.name === step);
+}
+
+function check(what: string, seen: unknown, expected: unknown): DemoCheck {
+  return seen === expected
+    ? { what, ok: true }
+    : { what, ok: false, seen: seen === undefined ? "nothing" : String(seen) };
+}
+
+const step = (o: DemoOutcome, name: string) => findStep(o.run, "Rollout_PPE", "rollout", name);
+
+/** Every region answers quickly and correctly. */
+const healthy: DemoScenario = {
+  name: "healthy",
+  description: "every region of orders-api answers well: the gate approves and the rollout completes",
+  ev2Scenario: "gated",
+  failingRegions: [],
+  setUp(target) {
+    target.setBehaviour({ latencyMs: 4, latencyJitterMs: 8 });
+  },
+  expect(o) {
+    return [
+      check("the stress test passed", step(o, "stress")?.outputs.passed, "true"),
+      check("the gate approved the EV2 wait action", step(o, "gate")?.outputs.decision, "approved"),
+      check("the rollout completed", o.rollout?.status, "Completed"),
+      check("the completion card was delivered", step(o, "notify")?.outputs.delivered, "true"),
+      check("one Teams card was posted", o.cards.length, 1),
+      check(
+        "the failure stage did not run",
+        o.run.stages.find((s) => s.name === "Notify_failure")?.result,
+        "Skipped",
+      ),
+      check("the pipeline succeeded", o.run.result, "Succeeded"),
+    ];
+  },
+};
+
+/** uksouth answers a quarter of its requests with 503, slowly. */
+const failingRegion: DemoScenario = {
+  name: "failing-region",
+  description:
+    "orders-api misbehaves in uksouth (a quarter of requests answer 503): the stress test fails, the gate rejects, EV2 cancels the rollout and the failure card goes out",
+  ev2Scenario: "gated",
+  failingRegions: ["uksouth"],
+  setUp(target) {
+    target.setBehaviour({ latencyMs: 4, latencyJitterMs: 8 });
+    target.setBehaviour(
+      { errorShare: 0.25, errorStatus: 503, latencyMs: 40, latencyJitterMs: 40 },
+      "uksouth",
+    );
+  },
+  expect(o) {
+    const failureCard = findStep(o.run, "Notify_failure", "teams", "notify");
+    return [
+      check("the stress test failed", step(o, "stress")?.outputs.passed, "false"),
+      check("the gate rejected the EV2 wait action", step(o, "gate")?.outputs.decision, "rejected"),
+      check("EV2 cancelled the rollout", o.rollout?.status, "Cancelled"),
+      check("the rollout was not followed further", step(o, "toEnd")?.result, "Skipped"),
+      check("the failure card was delivered", failureCard?.outputs.delivered, "true"),
+      check("one Teams card was posted", o.cards.length, 1),
+      check("the pipeline failed", o.run.result, "Failed"),
+    ];
+  },
+};
+
+/** EV2's own health check fails uksouth: the rollout fails before the gate is reached. */
+const ev2Failure: DemoScenario = {
+  name: "ev2-failure",
+  description:
+    "EV2's own health check fails uksouth in Stage2-Pilot: the rollout fails before the gate, nothing is stress-tested and the failure card goes out",
+  ev2Scenario: "failing-region",
+  failingRegions: ["uksouth"],
+  setUp(target) {
+    target.setBehaviour({ latencyMs: 4, latencyJitterMs: 8 });
+  },
+  expect(o) {
+    const failureCard = findStep(o.run, "Notify_failure", "teams", "notify");
+    return [
+      check("following to the gate failed", step(o, "toGate")?.result, "Failed"),
+      check("the failed stage is named", step(o, "toGate")?.outputs.failedStage, "Stage2-Pilot"),
+      check("nothing was stress-tested", step(o, "stress")?.result, "Skipped"),
+      check("no gate was decided", step(o, "gate")?.result, "Skipped"),
+      check("EV2 failed the rollout", o.rollout?.status, "Failed"),
+      check("the failure card was delivered", failureCard?.outputs.delivered, "true"),
+      check("one Teams card was posted", o.cards.length, 1),
+      check("the pipeline failed", o.run.result, "Failed"),
+    ];
+  },
+};
+
+export const demoScenarios: Record<string, DemoScenario> = {
+  [healthy.name]: healthy,
+  [failingRegion.name]: failingRegion,
+  [ev2Failure.name]: ev2Failure,
+};

@@ -1,0 +1,119 @@
+/**
+ * `--sim`: the services a pipeline talks to, simulated on 127.0.0.1 — the EV2 simulator (fast
+ * clock) behind every EV2 service connection, and the Azure DevOps REST slice behind
+ * System.AccessToken (a project, the repository with the commit being deployed, the build).
+ */
+import { randomBytes } from "node:crypto";
+import { startAdoServer, type AdoServer } from "../sim/ado/server";
+import {
+  addBuild,
+  addProject,
+  addRepository,
+  commitIdFrom,
+  createAdoState,
+  guidFrom,
+  projectBuildServiceIdentity,
+  type AdoProjectState,
+  type AdoRepositoryState,
+  type StageTimelineSeed,
+} from "../sim/ado/state";
+import { startSimulator, type Simulator } from "../sim/ev2";
+import type { ConnectionResolver, PipelineRunOptions, RunIdentity } from "./runner";
+
+/** The type of the extension's EV2 service connection (task.json `connectedService:ev2rollout`). */
+export const ev2ConnectionType = "ev2rollout";
+
+export interface SimulatedServicesOptions {
+  /** A bundled EV2 scenario name (sim/scenarios/<name>.json), a path, or a scenario object. */
+  scenario: Parameters<typeof startSimulator>[0]["scenario"];
+  /** Simulated seconds per real second; default 600 (a 20-minute rollout in 2 seconds). */
+  clockSpeed?: number;
+  organization?: string;
+  project?: string;
+  repository?: string;
+  buildId?: number;
+  /** Stages of the build's timeline, e.g. with approvals for GateApproval to find. */
+  stages?: StageTimelineSeed[];
+}
+
+export interface SimulatedServices {
+  ev2: Simulator;
+  ado: AdoServer;
+  project: AdoProjectState;
+  repository: AdoRepositoryState;
+  /** The commit the run deploys (Build.SourceVersion). */
+  commit: string;
+  /** What to give `runPipeline` so the run uses these services. */
+  runOptions: Pick<PipelineRunOptions, "connections" | "accessToken" | "run" | "secrets" | "variables">;
+  close(): Promise<void>;
+}
+
+/** Every EV2 service connection, whatever its name, points at `url` with `token`. */
+export function everyEv2Connection(url: string, token: string): ConnectionResolver {
+  return (_name, type) =>
+    type.toLowerCase() === ev2ConnectionType
+      ? { url, scheme: "Token", parameters: { apitoken: token } }
+      : undefined;
+}
+
+export async function startSimulatedServices(options: SimulatedServicesOptions): Promise<SimulatedServices> {
+  const ev2Token = `sim-${randomBytes(12).toString("hex")}`;
+  const accessToken = `ado-${randomBytes(16).toString("hex")}`;
+  const organization = options.organization ?? "contoso";
+  const projectName = options.project ?? "Orders";
+  const buildId = options.buildId ?? Math.floor(Date.now() / 1000) % 100_000_000;
+  const commit = commitIdFrom(`${projectName} build ${buildId}`);
+
+  const ev2 = await startSimulator({
+    scenario: options.scenario,
+    clockSpeed: options.clockSpeed ?? 600,
+    tokens: [ev2Token],
+  });
+  const state = createAdoState({
+    organization,
+    tokens: { [accessToken]: projectBuildServiceIdentity(projectName, organization) },
+  });
+  const project = addProject(state, projectName);
+  const repository = addRepository(project, options.repository ?? "orders-api", {
+    refs: [{ name: "refs/heads/main", objectId: commit }],
+    commits: [commit, commitIdFrom(`${projectName} previous commit`)],
+  });
+  addBuild(project, buildId, options.stages ?? []);
+  let ado: AdoServer;
+  try {
+    ado = await startAdoServer({ state });
+  } catch (err) {
+    await ev2.close();
+    throw err;
+  }
+
+  const run: Partial<RunIdentity> = {
+    collectionUri: ado.url,
+    collectionId: guidFrom(`collection:${organization}`),
+    project: project.name,
+    projectId: project.id,
+    buildId: String(buildId),
+    repositoryId: repository.id,
+    repositoryName: repository.name,
+    sourceVersion: commit,
+    sourceBranch: "refs/heads/main",
+  };
+  return {
+    ev2,
+    ado,
+    project,
+    repository,
+    commit,
+    runOptions: {
+      connections: everyEv2Connection(ev2.url, ev2Token),
+      accessToken,
+      run,
+      secrets: [ev2Token, accessToken],
+      // The simulator runs a rollout in seconds: poll it faster than the 5 s floor real EV2 gets.
+      variables: { "Ev2.PollingIntervalMsOverride": "100" },
+    },
+    close: async () => {
+      await Promise.all([ev2.close(), ado.close()]);
+    },
+  };
+}

@@ -1,0 +1,127 @@
+import assert from "node:assert/strict";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { runPipeline } from "../../pipeline/runner";
+import { startSimulatedServices, type SimulatedServices } from "../../pipeline/simulated-services";
+import { builtTasksDirectory } from "../../pipeline/task-process";
+import { recorder } from "./fake-tasks";
+
+// Only documented inputs, as a user writes them.
+const pipeline = `
+variables:
+  environment: PPE
+stages:
+- stage: Start
+  jobs:
+  - job: start
+    steps:
+    - task: TriggerEv2Rollout@1
+      name: trigger
+      inputs:
+        ev2Connection: ev2-orders-ppe
+        serviceGroupName: Microsoft.Contoso.Orders
+        serviceId: orders-api
+        stageMapName: OrdersStageMap
+        environment: $(environment)
+        createTrackingBranch: true
+- stage: Follow
+  jobs:
+  - job: follow
+    variables:
+      rolloutId: $[ stageDependencies.Start.start.outputs['trigger.rolloutId'] ]
+    steps:
+    - task: FollowRollout@1
+      name: follow
+      inputs:
+        ev2Connection: ev2-orders-ppe
+        rolloutId: $(rolloutId)
+        until: completion
+- stage: Failed
+  condition: failed()
+  jobs:
+  - job: never
+    steps:
+    - task: FollowRollout@1
+      inputs:
+        ev2Connection: ev2-orders-ppe
+        rolloutId: none
+`;
+
+describe("local pipeline runner: the built tasks against the EV2 simulator", function () {
+  this.timeout(30_000);
+  let services: SimulatedServices;
+  let dir: string;
+
+  before(function () {
+    if (!existsSync(join(builtTasksDirectory, "FollowRollout", "index.js")))
+      throw new Error("The tasks are not built: run npm run build first.");
+  });
+  beforeEach(async () => {
+    services = await startSimulatedServices({ scenario: "small", clockSpeed: 1200, buildId: 4242 });
+    dir = mkdtempSync(join(tmpdir(), "pipeline-sim-"));
+    writeFileSync(join(dir, "azure-pipelines.yml"), pipeline);
+  });
+  afterEach(() => services.close());
+
+  const play = (out: string) => {
+    const rec = recorder();
+    const done = runPipeline({
+      file: join(dir, "azure-pipelines.yml"),
+      outputDirectory: join(dir, out),
+      ...services.runOptions,
+      onEvent: rec.onEvent,
+    });
+    return done.then((result) => ({ result, text: rec.text() }));
+  };
+
+  it("triggers in one stage and follows in the next to completion; a re-run of the build attaches", async () => {
+    const { result, text } = await play("out");
+    assert.equal(result.result, "Succeeded", text);
+    const [start, follow, failed] = result.stages;
+    const trigger = start.jobs[0].steps[0];
+    const followStep = follow.jobs[0].steps[0];
+    assert.equal(failed.result, "Skipped");
+    assert.equal(failed.reason, "condition failed() is false");
+
+    const rollouts = services.ev2.rollouts();
+    assert.equal(rollouts.length, 4, "three from the scenario's history, one started");
+    const started = rollouts.at(-1)!;
+    assert.equal(trigger.outputs.rolloutId, started.rolloutId);
+    assert.equal(started.status, "Completed");
+    assert.equal(followStep.outputs.rolloutStatus, "Completed");
+    assert.equal(followStep.outputs.completedStages, "Stage1-Canary,Stage2-Pilot,Stage3-Broad");
+    assert.equal(trigger.outputs.trackingBranch, "ev2/PPE/1.3.2-4242");
+    assert.equal(
+      services.repository.refs.find((r) => r.name === "refs/heads/ev2/PPE/1.3.2-4242")?.objectId,
+      services.commit,
+    );
+
+    assert.match(
+      text,
+      /Stage Start\n {2}Job start\n {4}▶ 1\. Trigger EV2 rollout of orders-api to PPE \[TriggerEv2Rollout@1 · trigger\]/,
+    );
+    assert.match(text, /↳ trigger\.rolloutId = [0-9a-f-]{36}/);
+    assert.match(text, / {8}▾ Stage Stage2-Pilot\n/);
+    assert.equal(result.files.records.length, 2);
+    const records = result.files.records.map(
+      (f) =>
+        JSON.parse(readFileSync(f, "utf8")) as {
+          task: string;
+          run: { buildId: string; stageName: string; jobName: string };
+        },
+    );
+    assert.deepEqual(
+      records.map((r) => `${r.task} ${r.run.buildId} ${r.run.stageName}/${r.run.jobName}`),
+      ["TriggerEv2Rollout 4242 Start/start", "FollowRollout 4242 Follow/follow"],
+    );
+    assert.match(readFileSync(result.files.summary!, "utf8"), /### EV2 rollout started[\s\S]*Stage3-Broad/);
+    for (const secret of services.runOptions.secrets!) assert.ok(!text.includes(secret));
+
+    // The same build again (a re-run): the trigger attaches to the rollout it started.
+    const again = await play("out-again");
+    assert.equal(again.result.result, "Succeeded", again.text);
+    assert.equal(again.result.stages[0].jobs[0].steps[0].outputs.rolloutId, started.rolloutId);
+    assert.equal(services.ev2.rollouts().length, 4);
+  });
+});

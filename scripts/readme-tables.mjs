@@ -7,12 +7,20 @@ import { join } from "node:path";
 const root = new URL("..", import.meta.url).pathname;
 const readmePath = join(root, "README.md");
 
-const cell = (s) => String(s ?? "").replace(/\|/g, "\\|").replace(/\r?\n/g, " ");
+const cell = (s) =>
+  String(s ?? "")
+    .replace(/\|/g, "\\|")
+    .replace(/\r?\n/g, " ");
 
 export function tablesFor(task) {
   const t = JSON.parse(readFileSync(join(root, "tasks", task, "task.json"), "utf8"));
   const rows = t.inputs.map((i) => {
-    const type = i.type === "pickList" ? Object.keys(i.options).map((o) => `\`${o}\``).join(" \\| ") : i.type.replace(/^connectedService:/, "connection: ");
+    const type =
+      i.type === "pickList"
+        ? Object.keys(i.options)
+            .map((o) => `\`${o}\``)
+            .join(" \\| ")
+        : i.type.replace(/^connectedService:/, "connection: ");
     const def = i.defaultValue === undefined || i.defaultValue === "" ? "" : `\`${cell(i.defaultValue)}\``;
     return `| \`${i.name}\` | ${cell(type)} | ${i.required ? "yes" : ""} | ${def} | ${cell(i.helpMarkDown)} |`;
   });
@@ -22,13 +30,21 @@ export function tablesFor(task) {
     ...rows,
   ];
   if (t.outputVariables?.length) {
-    out.push("", "| Output variable | Meaning |", "| --- | --- |", ...t.outputVariables.map((o) => `| \`${o.name}\` | ${cell(o.description)} |`));
+    out.push(
+      "",
+      "| Output variable | Meaning |",
+      "| --- | --- |",
+      ...t.outputVariables.map((o) => `| \`${o.name}\` | ${cell(o.description)} |`),
+    );
   }
   return out.join("\n");
 }
 
 export function renderReadme(text) {
-  return text.replace(/(<!-- task-tables:(\w+) -->)[\s\S]*?(<!-- \/task-tables -->)/g, (_m, open, task, close) => `${open}\n${tablesFor(task)}\n${close}`);
+  return text.replace(
+    /(<!-- task-tables:(\w+) -->)[\s\S]*?(<!-- \/task-tables -->)/g,
+    (_m, open, task, close) => `${open}\n${tablesFor(task)}\n${close}`,
+  );
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

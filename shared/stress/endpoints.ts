@@ -21,6 +21,8 @@ export interface StressEndpoint {
   /** Label in reports and the key for per-endpoint thresholds and for merging; unique. */
   name: string;
   url: string;
+  /** The URL as written, when `{region}` or `{stage}` was filled in: matches a baseline's endpoints across stages. */
+  template?: string;
   method: HttpMethod;
   /** May hold secrets (Authorization): never written to results or logs. */
   headers: Record<string, string>;
@@ -295,6 +297,7 @@ export function completeEndpoint(
         ? url
         : `${method} ${url}`,
     url,
+    ...(url === spec.url ? {} : { template: spec.url }),
     method,
     headers,
     expectedStatus: spec.expectedStatus

@@ -47,10 +47,17 @@ export {
   ThresholdSyntaxError,
   checkThresholdScopes,
   evaluateThresholds,
+  isDistributionThreshold,
+  isRelativeThreshold,
+  needsBaseline,
   parseThresholdLine,
   parseThresholds,
 } from "./thresholds";
 export type {
+  BaselineFigures,
+  DistributionThreshold,
+  LimitThreshold,
+  ScopeBaseline,
   StressThreshold,
   ThresholdMetric,
   ThresholdObservables,
@@ -73,4 +80,20 @@ export { renderJUnitXml } from "./junit";
 export type { JUnitOptions } from "./junit";
 export { formatMs, renderMarkdownSummary } from "./summary";
 export { checkStressTestOptions, runStressTest } from "./stress-test";
+export { COMPARED_FIGURES, checkBaselineThresholds, compareWithBaseline } from "./baseline";
+export type {
+  BaselineComparison,
+  BaselineSource,
+  ComparedFigure,
+  FigureChange,
+  ScopeComparison,
+} from "./baseline";
+export {
+  DISTRIBUTION_ALPHA,
+  MIN_DISTRIBUTION_SAMPLES,
+  NEGLIGIBLE_EFFECT,
+  compareDistributions,
+  describeDistribution,
+} from "./distribution";
+export type { DistributionComparison } from "./distribution";
 export type { StressTestOptions } from "./stress-test";

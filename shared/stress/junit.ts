@@ -1,7 +1,10 @@
 /**
  * JUnit XML for PublishTestResults: one test case per threshold and scope (overall, or an
- * endpoint), failures saying what was observed against what limit.
+ * endpoint), failures saying what was observed against what limit. With a baseline, one more
+ * case per scope carries the changes and the distribution test in its output; it passes, since
+ * only thresholds decide.
  */
+import { describeScopeComparison, scopeLabel } from "./baseline-report";
 import type { StressResultDocument } from "./result";
 import type { ThresholdVerdict } from "./thresholds";
 
@@ -40,6 +43,19 @@ export function renderJUnitXml(doc: StressResultDocument, options: JUnitOptions 
       const detail = `thresholds line ${v.line} "${v.threshold}" failed for ${scopeName(v)}: ${v.message}`;
       cases.push(
         `${head}\n      <failure message="${escapeXml(v.message)}" type="threshold">${escapeXml(detail)}</failure>\n    </testcase>`,
+      );
+    }
+  }
+  if (doc.baseline) {
+    const source = `Baseline: ${doc.baseline.source} (run started ${doc.baseline.startedAt}).`;
+    for (const scope of [doc.baseline.overall, ...doc.baseline.endpoints]) {
+      const out = [
+        source,
+        ...doc.baseline.notes.map((n) => `Note: ${n}.`),
+        ...describeScopeComparison(scope),
+      ];
+      cases.push(
+        `    <testcase classname="${escapeXml(suiteName)}" name="${escapeXml(`${scopeLabel(scope)}: compared with baseline`)}" time="${seconds}">\n      <system-out>${escapeXml(out.join("\n"))}</system-out>\n    </testcase>`,
       );
     }
   }

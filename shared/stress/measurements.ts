@@ -7,6 +7,7 @@ import type { StatusRange } from "./endpoints";
 import {
   HIGHEST_LATENCY_US,
   createLatencyHistogram,
+  decodeHistogram,
   encodeHistogram,
   summarizeLatency,
   sumHistograms,
@@ -213,4 +214,31 @@ export function statsFromTotals(t: EndpointTotals): StressStats {
     stats.openModel = { ...t.open, achievedRate: round(t.open.requestedRate === 0 ? 0 : achieved, 3) };
   }
   return stats;
+}
+
+/** The raw totals behind figures read from a result document (histograms decoded), to add up again. */
+export function totalsFromStats(stats: StressStats, measuredSeconds: number): EndpointTotals {
+  return {
+    requests: stats.requests,
+    statusCodes: { ...stats.statusCodes },
+    errors: { ...stats.errors },
+    histogram: decodeHistogram(stats.histogram),
+    ...(stats.uncorrectedHistogram
+      ? { uncorrectedHistogram: decodeHistogram(stats.uncorrectedHistogram) }
+      : {}),
+    measuredSeconds,
+    requestsPerSecond: stats.requestsPerSecond,
+    ...(stats.openModel
+      ? {
+          open: {
+            requestedRate: stats.openModel.requestedRate,
+            scheduledSends: stats.openModel.scheduledSends,
+            sentRequests: stats.openModel.sentRequests,
+            lateSends: stats.openModel.lateSends,
+            droppedSends: stats.openModel.droppedSends,
+            lateToleranceMs: stats.openModel.lateToleranceMs,
+          },
+        }
+      : {}),
+  };
 }

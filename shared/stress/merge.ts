@@ -4,10 +4,11 @@
  * merge are those of one combined run); throughput adds up too, since the jobs ran side by side.
  */
 import * as z from "zod";
+import { checkBaselineThresholds, type BaselineSource } from "./baseline";
 import { ERROR_KINDS, StressInputError, type ErrorKind } from "./errors";
 import { HTTP_METHODS } from "./endpoints";
 import { decodeHistogram } from "./histogram";
-import { addTotals, type EndpointTotals, type StressStats } from "./measurements";
+import { addTotals, totalsFromStats, type EndpointTotals } from "./measurements";
 import {
   STRESS_RESULT_KIND,
   STRESS_RESULT_SCHEMA_VERSION,
@@ -67,6 +68,7 @@ const documentSchema = z.object({
       statsSchema.extend({
         name: z.string(),
         url: z.string(),
+        template: z.string().optional(),
         method: z.enum(HTTP_METHODS),
         expectedStatus: z.array(z.object({ min: z.number().int(), max: z.number().int() })).min(1),
       }),
@@ -76,22 +78,27 @@ const documentSchema = z.object({
 });
 
 /**
- * Reads a result file, checking what a merge relies on. `source` (the file name) starts every
- * error message. The document is returned as read, with every field it had.
+ * Reads a result file, checking what a merge (or a comparison) relies on. `source` (the file
+ * name) starts every error message; `input` is the task input the file came from. The document
+ * is returned as read, with every field it had.
  */
-export function parseResultDocument(text: string, source: string): StressResultDocument {
+export function parseResultDocument(
+  text: string,
+  source: string,
+  input = "resultFiles",
+): StressResultDocument {
   let data: unknown;
   try {
     data = JSON.parse(text);
   } catch (err) {
-    throw new StressInputError(`result file ${source}: not JSON: ${(err as Error).message}`, "resultFiles");
+    throw new StressInputError(`result file ${source}: not JSON: ${(err as Error).message}`, input);
   }
   const parsed = documentSchema.safeParse(data);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     throw new StressInputError(
       `result file ${source}: ${issue.path.join(".") || "document"}: ${issue.message}`,
-      "resultFiles",
+      input,
     );
   }
   for (const [where, stats] of [
@@ -104,37 +111,11 @@ export function parseResultDocument(text: string, source: string): StressResultD
     } catch (err) {
       throw new StressInputError(
         `result file ${source}: ${where}: histogram cannot be read: ${(err as Error).message}`,
-        "resultFiles",
+        input,
       );
     }
   }
   return data as StressResultDocument;
-}
-
-function totalsOf(stats: StressStats, measuredSeconds: number): EndpointTotals {
-  return {
-    requests: stats.requests,
-    statusCodes: { ...stats.statusCodes },
-    errors: { ...stats.errors },
-    histogram: decodeHistogram(stats.histogram),
-    ...(stats.uncorrectedHistogram
-      ? { uncorrectedHistogram: decodeHistogram(stats.uncorrectedHistogram) }
-      : {}),
-    measuredSeconds,
-    requestsPerSecond: stats.requestsPerSecond,
-    ...(stats.openModel
-      ? {
-          open: {
-            requestedRate: stats.openModel.requestedRate,
-            scheduledSends: stats.openModel.scheduledSends,
-            sentRequests: stats.openModel.sentRequests,
-            lateSends: stats.openModel.lateSends,
-            droppedSends: stats.openModel.droppedSends,
-            lateToleranceMs: stats.openModel.lateToleranceMs,
-          },
-        }
-      : {}),
-  };
 }
 
 function mergeLoad(docs: readonly StressResultDocument[]): StressLoadDescription {
@@ -181,6 +162,8 @@ function thresholdsOf(docs: readonly StressResultDocument[]): StressThreshold[] 
 export interface MergeOptions {
   /** Judge the merge by these instead of the thresholds the documents carry (which must then agree). */
   thresholds?: readonly StressThreshold[];
+  /** Compare the merged result with this run; required by thresholds such as `p95 < 1.2x baseline`. */
+  baseline?: BaselineSource;
 }
 
 /**
@@ -193,6 +176,7 @@ export function mergeResults(
 ): StressResultDocument {
   if (docs.length === 0) throw new StressInputError("no result files to merge", "resultFiles");
   const thresholds = options.thresholds ? [...options.thresholds] : thresholdsOf(docs);
+  checkBaselineThresholds(thresholds, options.baseline);
   const byName = new Map<string, { endpoint: EndpointResult; parts: EndpointTotals[] }>();
   for (const doc of docs) {
     for (const e of doc.endpoints) {
@@ -203,7 +187,7 @@ export function mergeResults(
           "resultFiles",
         );
       }
-      const totals = totalsOf(e, doc.measuredSeconds);
+      const totals = totalsFromStats(e, doc.measuredSeconds);
       if (entry) entry.parts.push(totals);
       else byName.set(e.name, { endpoint: e, parts: [totals] });
     }
@@ -222,5 +206,6 @@ export function mergeResults(
       .at(-1)!,
     measuredSeconds: Math.max(...docs.map((d) => d.measuredSeconds)),
     jobs: docs.reduce((n, d) => n + d.jobs, 0),
+    baseline: options.baseline,
   });
 }

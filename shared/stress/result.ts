@@ -3,6 +3,7 @@
  * threshold verdicts, and the latency histograms encoded so that results of parallel jobs
  * merge exactly.
  */
+import { compareWithBaseline, type BaselineComparison, type BaselineSource } from "./baseline";
 import type { HttpMethod, StatusRange, StressEndpoint } from "./endpoints";
 import { addTotals, statsFromTotals, type EndpointTotals, type StressStats } from "./measurements";
 import type { StressLoadSettings } from "./settings";
@@ -28,6 +29,8 @@ export interface StressLoadDescription {
 export interface EndpointResult extends StressStats {
   name: string;
   url: string;
+  /** The URL as written, when it had `{region}` or `{stage}`: matches endpoints across stages. */
+  template?: string;
   method: HttpMethod;
   expectedStatus: StatusRange[];
 }
@@ -51,10 +54,12 @@ export interface StressResultDocument {
   /** The threshold lines the verdicts come from, to evaluate them again after a merge. */
   thresholdDefinitions: { line: number; text: string }[];
   thresholds: ThresholdVerdict[];
+  /** Set when the run was compared with a baseline run: changes per scope and the distribution test. */
+  baseline?: BaselineComparison;
 }
 
 export interface ResultInputs {
-  endpoints: readonly Pick<StressEndpoint, "name" | "url" | "method" | "expectedStatus">[];
+  endpoints: readonly Pick<StressEndpoint, "name" | "url" | "template" | "method" | "expectedStatus">[];
   /** Per endpoint, in the same order. */
   totals: readonly EndpointTotals[];
   thresholds: readonly StressThreshold[];
@@ -64,6 +69,8 @@ export interface ResultInputs {
   finishedAt: string;
   measuredSeconds: number;
   jobs: number;
+  /** Compare with this run: relative thresholds are judged against it. */
+  baseline?: BaselineSource;
 }
 
 export function describeLoad(settings: StressLoadSettings): StressLoadDescription {
@@ -84,15 +91,28 @@ export function buildResultDocument(inputs: ResultInputs): StressResultDocument 
   const endpoints: EndpointResult[] = inputs.endpoints.map((e, i) => ({
     name: e.name,
     url: e.url,
+    ...(e.template === undefined ? {} : { template: e.template }),
     method: e.method,
     expectedStatus: e.expectedStatus.map((r) => ({ ...r })),
     ...statsFromTotals(inputs.totals[i]),
   }));
-  const overall = statsFromTotals(addTotals(inputs.totals));
+  const overallTotals = addTotals(inputs.totals);
+  const overall = statsFromTotals(overallTotals);
+  const compared =
+    inputs.baseline &&
+    compareWithBaseline(
+      {
+        overall: { stats: overall, histogram: overallTotals.histogram },
+        endpoints: endpoints.map((e, i) => ({ ...e, stats: e, histogram: inputs.totals[i].histogram })),
+        model: inputs.load.model,
+      },
+      inputs.baseline,
+    );
   const thresholds = evaluateThresholds(
     inputs.thresholds,
     overall,
-    endpoints.map((e) => ({ name: e.name, url: e.url, observed: e })),
+    endpoints.map((e) => ({ name: e.name, url: e.url, template: e.template, observed: e })),
+    compared?.figures,
   );
   return {
     schemaVersion: STRESS_RESULT_SCHEMA_VERSION,
@@ -108,6 +128,7 @@ export function buildResultDocument(inputs: ResultInputs): StressResultDocument 
     endpoints,
     thresholdDefinitions: inputs.thresholds.map((t) => ({ line: t.line, text: t.text })),
     thresholds,
+    ...(compared ? { baseline: compared.comparison } : {}),
   };
 }
 

@@ -2,6 +2,7 @@
  * One stress test from validated options to a result document: check everything that can be
  * checked before sending anything, wait for the endpoints to be ready, load them, judge.
  */
+import { checkBaselineThresholds, type BaselineSource } from "./baseline";
 import { checkUniqueNames, type StressEndpoint } from "./endpoints";
 import { StressInputError } from "./errors";
 import { runLoad, type LoadProgress } from "./engine";
@@ -20,6 +21,8 @@ export interface StressTestOptions extends StressLoadSettings {
   endpoints: StressEndpoint[];
   /** Parsed thresholds (parseThresholds gives the defaults for an empty input). */
   thresholds: StressThreshold[];
+  /** A baseline run to compare with; required by thresholds such as `p95 < 1.2x baseline`. */
+  baseline?: BaselineSource;
   /** Cancels promptly; the result then covers what ran and says aborted. */
   signal?: AbortSignal;
   /** About once a second during the load. */
@@ -41,6 +44,7 @@ export function checkStressTestOptions(options: StressTestOptions): void {
     );
   }
   checkThresholdScopes(options.thresholds, options.endpoints);
+  checkBaselineThresholds(options.thresholds, options.baseline);
 }
 
 /**
@@ -72,6 +76,7 @@ export async function runStressTest(options: StressTestOptions): Promise<StressR
       finishedAt: new Date().toISOString(),
       measuredSeconds: 0,
       jobs: 1,
+      baseline: options.baseline,
     });
   }
   const outcome = await runLoad({
@@ -90,5 +95,6 @@ export async function runStressTest(options: StressTestOptions): Promise<StressR
     finishedAt: outcome.finishedAt.toISOString(),
     measuredSeconds: outcome.measuredSeconds,
     jobs: 1,
+    baseline: options.baseline,
   });
 }

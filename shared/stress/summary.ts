@@ -2,6 +2,14 @@
  * The markdown summary for the run's Extensions tab: verdict, load, thresholds, endpoints and a
  * readable latency distribution (percentile table and a text bar chart).
  */
+import {
+  CHANGE_COLUMNS,
+  changeColumnLabel,
+  describeMatch,
+  formatChange,
+  formatDistributionShort,
+  scopeLabel,
+} from "./baseline-report";
 import { countInBands, decodeHistogram, type LatencySummary } from "./histogram";
 import type { StressStats } from "./measurements";
 import type { StressResultDocument } from "./result";
@@ -137,6 +145,45 @@ export function renderLatencyChart(histogramBase64: string): string[] {
   });
 }
 
+function baselineSection(doc: StressResultDocument): string[] {
+  const b = doc.baseline!;
+  const lines = [
+    "### Compared with the baseline",
+    "",
+    `Baseline \`${escapeCell(b.source)}\`, run started ${b.startedAt}${b.jobs > 1 ? ` (${b.jobs} jobs merged)` : ""}. ` +
+      "The distribution test (Mann-Whitney U over every request) is reported here; it fails the run only through a `latency not slower than baseline` threshold.",
+    "",
+  ];
+  for (const note of b.notes) lines.push(`> ⚠️ ${note}.`, "");
+  lines.push(
+    `| Scope | ${CHANGE_COLUMNS.map(changeColumnLabel).join(" | ")} | Latency distribution |`,
+    `|---|${CHANGE_COLUMNS.map(() => "---:").join("|")}|---|`,
+  );
+  for (const scope of [b.overall, ...b.endpoints]) {
+    const label = scope.scope === "overall" ? "overall" : `\`${escapeCell(scopeLabel(scope))}\``;
+    const cells =
+      scope.matchedBy === "none"
+        ? CHANGE_COLUMNS.map(() => "–")
+        : CHANGE_COLUMNS.map((f) => escapeCell(formatChange(f, scope.figures[f])));
+    const distribution =
+      scope.matchedBy === "none"
+        ? escapeCell(describeMatch(scope))
+        : formatDistributionShort(scope.distribution);
+    lines.push(`| ${label} | ${cells.join(" | ")} | ${escapeCell(distribution)} |`);
+  }
+  const pooled = b.endpoints.filter((s) => s.matchedBy === "url" && s.baselineEndpoints.length > 1);
+  if (pooled.length > 0) {
+    lines.push(
+      "",
+      `Endpoints matched by URL are compared with the baseline's endpoints of the same URL as written (${pooled
+        .map((s) => `\`${escapeCell(scopeLabel(s))}\` ↔ ${s.baselineEndpoints.length} endpoints`)
+        .join(", ")}), pooled.`,
+    );
+  }
+  lines.push("");
+  return lines;
+}
+
 export function renderMarkdownSummary(doc: StressResultDocument, title = "Stress test"): string {
   const o = doc.overall;
   const verdict = doc.aborted ? "⚠️ aborted" : doc.passed ? "✅ passed" : "❌ failed";
@@ -156,6 +203,8 @@ export function renderMarkdownSummary(doc: StressResultDocument, title = "Stress
   lines.push("### Thresholds", "", "| | Scope | Threshold | Observed |", "|---|---|---|---|");
   for (const v of doc.thresholds) lines.push(thresholdRow(v));
   lines.push("");
+
+  if (doc.baseline) lines.push(...baselineSection(doc));
 
   lines.push(
     "### Endpoints",

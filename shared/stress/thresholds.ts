@@ -4,10 +4,20 @@
  *   error_rate < 1%        p95 < 500ms        rps > 100
  *   https://x/health: p95 < 200ms
  *
+ * and, against a baseline run (see baseline.ts):
+ *
+ *   p95 < 1.2x baseline    error_rate < baseline + 0.5%    latency not slower than baseline
+ *
  * A line without an endpoint is checked overall and, when there are several endpoints, for each
  * of them too (a region twice as slow as the rest must not hide in the average); `rps` only
  * overall, since each endpoint's throughput is just its share of the configured load.
  */
+import {
+  DISTRIBUTION_ALPHA,
+  NEGLIGIBLE_EFFECT,
+  describeDistribution,
+  type DistributionComparison,
+} from "./distribution";
 import { StressInputError } from "./errors";
 
 export const THRESHOLD_METRICS = [
@@ -25,21 +35,67 @@ export const THRESHOLD_METRICS = [
 ] as const;
 export type ThresholdMetric = (typeof THRESHOLD_METRICS)[number];
 export type ThresholdOperator = "<" | "<=" | ">" | ">=";
-/** Canonical units the limits are kept in. */
-export type ThresholdUnit = "ms" | "%" | "req/s";
+/** Canonical units the limits are kept in; "δ" is Cliff's delta, the distribution test's effect size. */
+export type ThresholdUnit = "ms" | "%" | "req/s" | "δ";
 
-export interface StressThreshold {
+interface ThresholdLine {
   /** 1-based line in the thresholds text. */
   line: number;
   /** The line as written, trimmed. */
   text: string;
   /** Endpoint name or URL the line is limited to; unset = overall (and each endpoint). */
   endpoint?: string;
+}
+
+/** A limit on one figure: fixed (`p95 < 500ms`) or relative to the baseline (`p95 < 1.2x baseline`). */
+export interface LimitThreshold extends ThresholdLine {
   metric: ThresholdMetric;
   operator: ThresholdOperator;
-  /** In `unit`: ms for latencies, percent for rates, requests per second for rps. */
+  /**
+   * In `unit`: ms for latencies, percent for rates, requests per second for rps. With
+   * `baseline` set, what is added to the baseline's share (`baseline + 0.5%` → 0.5).
+   */
   limit: number;
   unit: ThresholdUnit;
+  /**
+   * Relative to a baseline run: the limit is `factor` times the baseline's figure of the same
+   * metric and scope, plus `limit`. `p95 < 1.2x baseline` → factor 1.2, limit 0.
+   */
+  baseline?: { factor: number };
+}
+
+/**
+ * `latency not slower than baseline` (or `than 1.1x baseline`): the latency distributions
+ * compared whole (one-sided Mann-Whitney U against the baseline's latencies times `factor`).
+ * Fails only when the run is slower both significantly (p < `alpha`) and by more than a
+ * negligible effect (Cliff's delta of at least `limit`).
+ */
+export interface DistributionThreshold extends ThresholdLine {
+  metric: "latency";
+  operator: "<";
+  /** The smallest Cliff's delta that counts as slower. */
+  limit: number;
+  unit: "δ";
+  alpha: number;
+  /** A margin on the baseline: 1.1 tolerates latencies up to 10% above it. */
+  factor: number;
+}
+
+export type StressThreshold = LimitThreshold | DistributionThreshold;
+
+export function isDistributionThreshold(t: StressThreshold): t is DistributionThreshold {
+  return t.metric === "latency";
+}
+
+export function isRelativeThreshold(
+  t: StressThreshold,
+): t is LimitThreshold & { baseline: { factor: number } } {
+  return !isDistributionThreshold(t) && t.baseline !== undefined;
+}
+
+/** Thresholds that need a baseline run to be judged. */
+export function needsBaseline(t: StressThreshold): boolean {
+  return isDistributionThreshold(t) || t.baseline !== undefined;
 }
 
 /** Applied when the thresholds input is empty. */
@@ -48,7 +104,9 @@ export const DEFAULT_THRESHOLDS_TEXT = "success_rate >= 95%\np95 < 500ms";
 export const THRESHOLD_FORMS =
   "valid forms: '<metric> <op> <value><unit>' or '<endpoint name or URL>: <metric> <op> <value><unit>'; " +
   "metrics: error_rate, success_rate (unit %), avg|mean, min, max, p50, p90, p95, p99, p99.9 (unit us, ms or s), rps (no unit); " +
-  "operators: <, <=, >, >=; e.g. 'error_rate < 1%', 'p95 < 500ms', 'p99 < 1s', 'rps > 100', 'https://contoso.com/health: p95 < 200ms'";
+  "operators: <, <=, >, >=; e.g. 'error_rate < 1%', 'p95 < 500ms', 'p99 < 1s', 'rps > 100', 'https://contoso.com/health: p95 < 200ms'; " +
+  "against a baseline: '<metric> <op> <factor>x baseline', '<metric> <op> baseline + <value><unit>' (or both), 'latency not slower than [<factor>x] baseline'; " +
+  "e.g. 'p95 < 1.2x baseline', 'error_rate < baseline + 0.5%', 'rps > 0.9x baseline'";
 
 export class ThresholdSyntaxError extends StressInputError {
   override name = "ThresholdSyntaxError";
@@ -61,8 +119,26 @@ export class ThresholdSyntaxError extends StressInputError {
   }
 }
 
-const CONDITION = /^([a-z_]+|p\d+(?:\.\d+)?)\s*(<=|>=|<|>|==|=)\s*(-?\d+(?:\.\d+)?|\.\d+)\s*([a-zµ%/]*)$/i;
+const METRIC = String.raw`([a-z_]+|p\d+(?:\.\d+)?)`;
+const NUMBER = String.raw`(\d+(?:\.\d+)?|\.\d+)`;
+const CONDITION = new RegExp(
+  String.raw`^${METRIC}\s*(<=|>=|<|>|==|=)\s*(-?\d+(?:\.\d+)?|\.\d+)\s*([a-zµ%/]*)$`,
+  "i",
+);
+/** `p95 < 1.2x baseline`, `error_rate < baseline + 0.5%`, `p95 < 1.1x baseline + 5ms`. */
+const RELATIVE = new RegExp(
+  String.raw`^${METRIC}\s*(<=|>=|<|>|==|=)\s*(?:${NUMBER}\s*[x×*]\s*)?baseline(?:\s*([+-])\s*${NUMBER}\s*([a-zµ%/]*))?$`,
+  "i",
+);
+const DISTRIBUTION = new RegExp(
+  String.raw`^(\S+)\s+(?:is\s+)?not\s+slower\s+than\s+(?:${NUMBER}\s*[x×*]\s*)?(?:the\s+)?baseline$`,
+  "i",
+);
 const SCOPED = /^(.+?)\s*:\s*([^:]+)$/;
+
+function isCondition(text: string): boolean {
+  return CONDITION.test(text) || RELATIVE.test(text) || DISTRIBUTION.test(text);
+}
 
 const LATENCY_METRICS = new Set<string>(["avg", "min", "max", "p50", "p90", "p95", "p99", "p99.9"]);
 const TIME_UNITS: Record<string, number> = { us: 0.001, µs: 0.001, ms: 1, s: 1000 };
@@ -73,62 +149,106 @@ function canonicalMetric(name: string): ThresholdMetric | undefined {
   return (THRESHOLD_METRICS as readonly string[]).includes(lower) ? (lower as ThresholdMetric) : undefined;
 }
 
+/** A value in a metric's canonical unit: ms for latencies, % for rates, req/s for rps. */
+function canonicalValue(
+  metric: ThresholdMetric,
+  metricText: string,
+  operator: string,
+  value: number,
+  unitText: string,
+  fail: (reason: string) => never,
+): { value: number; unit: ThresholdUnit } {
+  const unit = unitText.toLowerCase();
+  if (LATENCY_METRICS.has(metric)) {
+    const factor = TIME_UNITS[unit];
+    if (factor === undefined)
+      fail(`${metricText} needs a time unit: us, ms or s (e.g. ${metricText} < 500ms)`);
+    return { value: value * factor, unit: "ms" };
+  }
+  if (metric === "rps") {
+    if (unit !== "" && unit !== "/s") fail("rps takes a plain number (e.g. rps > 100)");
+    return { value, unit: "req/s" };
+  }
+  if (unit !== "%") fail(`${metricText} is a percentage: write e.g. ${metricText} ${operator} 1%`);
+  if (value > 100) fail("a percentage is at most 100%");
+  return { value, unit: "%" };
+}
+
+function checkOperator(operator: string, fail: (reason: string) => never): ThresholdOperator {
+  if (operator === "=" || operator === "==")
+    fail(`"${operator}" is not an operator here (use <, <=, > or >=)`);
+  return operator as ThresholdOperator;
+}
+
 /** Parses one line; `undefined` for blank lines and # comments. */
 export function parseThresholdLine(raw: string, line: number): StressThreshold | undefined {
   const text = raw.trim();
   if (text === "" || text.startsWith("#")) return undefined;
+  const fail = (reason: string): never => {
+    throw new ThresholdSyntaxError(line, text, reason);
+  };
   let endpoint: string | undefined;
   let condition = text;
-  let m = CONDITION.exec(text);
-  if (!m) {
+  if (!isCondition(text)) {
     const scoped = SCOPED.exec(text);
-    if (scoped && CONDITION.test(scoped[2].trim())) {
+    if (scoped && isCondition(scoped[2].trim())) {
       endpoint = scoped[1];
       condition = scoped[2].trim();
-      m = CONDITION.exec(condition);
     }
   }
-  if (!m) throw new ThresholdSyntaxError(line, text, "not a threshold");
-  const [, metricText, operator, valueText, unitText] = m;
-  const metric = canonicalMetric(metricText);
-  if (!metric) throw new ThresholdSyntaxError(line, text, `unknown metric "${metricText}"`);
-  if (operator === "=" || operator === "==") {
-    throw new ThresholdSyntaxError(line, text, `"${operator}" is not an operator here (use <, <=, > or >=)`);
-  }
-  const value = Number(valueText);
-  if (value < 0) throw new ThresholdSyntaxError(line, text, "the value must not be negative");
-  const unit = unitText.toLowerCase();
-  const base = {
-    line,
-    text,
-    ...(endpoint === undefined ? {} : { endpoint }),
-    metric,
-    operator: operator as ThresholdOperator,
-  };
-  if (LATENCY_METRICS.has(metric)) {
-    const factor = TIME_UNITS[unit];
-    if (factor === undefined) {
-      throw new ThresholdSyntaxError(
-        line,
-        text,
-        `${metricText} needs a time unit: us, ms or s (e.g. ${metricText} < 500ms)`,
+  const base = { line, text, ...(endpoint === undefined ? {} : { endpoint }) };
+
+  const distribution = DISTRIBUTION.exec(condition);
+  if (distribution) {
+    if (distribution[1].toLowerCase() !== "latency") {
+      fail(
+        `"not slower than baseline" compares whole latency distributions: write "latency not slower than baseline"; to bound one figure, write e.g. "${distribution[1]} < 1.1x baseline"`,
       );
     }
-    return { ...base, limit: value * factor, unit: "ms" };
+    const factor = distribution[2] === undefined ? 1 : Number(distribution[2]);
+    if (!(factor > 0)) fail("the factor must be greater than 0 (e.g. latency not slower than 1.1x baseline)");
+    return {
+      ...base,
+      metric: "latency",
+      operator: "<",
+      limit: NEGLIGIBLE_EFFECT,
+      unit: "δ",
+      alpha: DISTRIBUTION_ALPHA,
+      factor,
+    };
   }
-  if (metric === "rps") {
-    if (unit !== "" && unit !== "/s")
-      throw new ThresholdSyntaxError(line, text, "rps takes a plain number (e.g. rps > 100)");
-    return { ...base, limit: value, unit: "req/s" };
+
+  const relative = RELATIVE.exec(condition);
+  if (relative) {
+    const [, metricText, operatorText, factorText, sign, offsetText, unitText] = relative;
+    const metric = canonicalMetric(metricText) ?? fail(`unknown metric "${metricText}"`);
+    const operator = checkOperator(operatorText, fail);
+    const factor = factorText === undefined ? 1 : Number(factorText);
+    if (!(factor > 0)) fail("the factor must be greater than 0 (e.g. 1.2x baseline)");
+    if (offsetText === undefined) {
+      const unit = LATENCY_METRICS.has(metric) ? "ms" : metric === "rps" ? "req/s" : "%";
+      return { ...base, metric, operator, limit: 0, unit, baseline: { factor } };
+    }
+    const offset = canonicalValue(metric, metricText, operatorText, Number(offsetText), unitText, fail);
+    return {
+      ...base,
+      metric,
+      operator,
+      limit: sign === "-" ? -offset.value : offset.value,
+      unit: offset.unit,
+      baseline: { factor },
+    };
   }
-  if (unit !== "%")
-    throw new ThresholdSyntaxError(
-      line,
-      text,
-      `${metricText} is a percentage: write e.g. ${metricText} ${operator} 1%`,
-    );
-  if (value > 100) throw new ThresholdSyntaxError(line, text, "a percentage is at most 100%");
-  return { ...base, limit: value, unit: "%" };
+
+  const m = CONDITION.exec(condition);
+  if (!m) return fail("not a threshold");
+  const [, metricText, operatorText, valueText, unitText] = m;
+  const metric = canonicalMetric(metricText) ?? fail(`unknown metric "${metricText}"`);
+  const operator = checkOperator(operatorText, fail);
+  const value = Number(valueText);
+  if (value < 0) fail("the value must not be negative");
+  const limit = canonicalValue(metric, metricText, operatorText, value, unitText, fail);
+  return { ...base, metric, operator, limit: limit.value, unit: limit.unit };
 }
 
 /**
@@ -155,6 +275,15 @@ export function thresholdCondition(t: StressThreshold): string {
 export interface ThresholdTarget {
   name: string;
   url: string;
+  /** The URL as written (`https://orders-{region}.contoso.com/health`): a line may name that too. */
+  template?: string;
+}
+
+/** A scoped line names an endpoint by its name, its URL, or its URL as written with tokens. */
+function targets(t: StressThreshold, e: ThresholdTarget): boolean {
+  return (
+    e.name === t.endpoint || e.url === t.endpoint || (e.template !== undefined && e.template === t.endpoint)
+  );
 }
 
 /** Every scoped line must name a loaded endpoint (by name or URL); throws naming the line. */
@@ -164,7 +293,7 @@ export function checkThresholdScopes(
 ): void {
   for (const t of thresholds) {
     if (t.endpoint === undefined) continue;
-    if (!endpoints.some((e) => e.name === t.endpoint || e.url === t.endpoint)) {
+    if (!endpoints.some((e) => targets(t, e))) {
       throw new StressInputError(
         `thresholds line ${t.line} "${t.text}": "${t.endpoint}" is none of the endpoints loaded (${endpoints.map((e) => e.name).join(", ")})`,
         "thresholds",
@@ -197,15 +326,37 @@ export interface ThresholdVerdict {
   scope: "overall" | "endpoint";
   /** Set when scope is "endpoint". */
   endpoint?: string;
-  metric: ThresholdMetric;
+  metric: ThresholdMetric | "latency";
   operator: ThresholdOperator;
-  limit: number;
+  /** The limit applied; for a relative threshold, worked out from the baseline (null: no baseline figure). */
+  limit: number | null;
   unit: ThresholdUnit;
-  /** null when there was nothing to measure (no request answered): the threshold fails. */
+  /**
+   * null when there was nothing to measure (no request answered): the threshold fails. For
+   * `latency not slower than baseline`, Cliff's delta (current slower: towards 1).
+   */
   observed: number | null;
+  /** Relative thresholds: the baseline's figure the limit comes from (null: it had none). */
+  baseline?: number | null;
+  /** `latency not slower than baseline`: the test behind the verdict. */
+  distribution?: DistributionComparison | null;
   passed: boolean;
   /** "p95 612.4 ms, limit < 500 ms" */
   message: string;
+}
+
+/** What a scope's baseline offers the thresholds: its figures and the distribution test against it. */
+export interface ScopeBaseline {
+  /** null when the baseline has nothing for this scope (an endpoint it did not load). */
+  observed: ThresholdObservables | null;
+  /** The latency test against the baseline's latencies times `factor`; null when either side has none. */
+  compareLatency(factor: number): DistributionComparison | null;
+}
+
+/** The baseline of each scope: overall, and by the current run's endpoint names. */
+export interface BaselineFigures {
+  overall: ScopeBaseline;
+  endpoints: ReadonlyMap<string, ScopeBaseline>;
 }
 
 function observe(metric: ThresholdMetric, o: ThresholdObservables): number | null {
@@ -239,22 +390,14 @@ function holds(observed: number, operator: ThresholdOperator, limit: number): bo
 }
 
 export function formatMetricValue(value: number, unit: ThresholdUnit): string {
-  const rounded = Number(value.toFixed(unit === "ms" ? 3 : 2)).toString();
+  const rounded = Number(value.toFixed(unit === "ms" || unit === "δ" ? 3 : 2)).toString();
+  if (unit === "δ") return rounded;
   return unit === "%" ? `${rounded}%` : `${rounded} ${unit}`;
 }
 
-function verdict(
-  t: StressThreshold,
-  o: ThresholdObservables,
-  scope: "overall" | { endpoint: string },
-): ThresholdVerdict {
-  const observed = observe(t.metric, o);
-  const passed = observed !== null && holds(observed, t.operator, t.limit);
-  const limitText = `${t.operator} ${formatMetricValue(t.limit, t.unit)}`;
-  const message =
-    observed === null
-      ? `${t.metric}: nothing to measure (no request ${t.metric.endsWith("rate") ? "completed" : "answered"}), limit ${limitText}`
-      : `${t.metric} ${formatMetricValue(observed, t.unit)}, limit ${limitText}`;
+type Scope = "overall" | { endpoint: string };
+
+function verdictBase(t: StressThreshold, scope: Scope) {
   return {
     line: t.line,
     threshold: thresholdCondition(t),
@@ -263,35 +406,114 @@ function verdict(
       : { scope: "endpoint" as const, endpoint: scope.endpoint }),
     metric: t.metric,
     operator: t.operator,
-    limit: t.limit,
     unit: t.unit,
+  };
+}
+
+function nothingMeasured(metric: ThresholdMetric): string {
+  return `${metric}: nothing to measure (no request ${metric.endsWith("rate") ? "completed" : "answered"})`;
+}
+
+/** The baseline part of a relative limit, as written: "1.2x baseline 100 ms", "baseline 0.2% + 0.5%". */
+function describeRelativeLimit(t: LimitThreshold & { baseline: { factor: number } }, base: number): string {
+  const factor = t.baseline.factor === 1 ? "" : `${t.baseline.factor}x `;
+  const offset =
+    t.limit === 0 ? "" : ` ${t.limit < 0 ? "-" : "+"} ${formatMetricValue(Math.abs(t.limit), t.unit)}`;
+  return `${factor}baseline ${formatMetricValue(base, t.unit)}${offset}`;
+}
+
+function limitVerdict(
+  t: LimitThreshold,
+  o: ThresholdObservables,
+  scope: Scope,
+  scopeBaseline: ScopeBaseline | undefined,
+): ThresholdVerdict {
+  const observed = observe(t.metric, o);
+  let limit: number | null = t.limit;
+  let relativeTo = "";
+  let base: number | null | undefined;
+  if (isRelativeThreshold(t)) {
+    base = scopeBaseline?.observed ? observe(t.metric, scopeBaseline.observed) : null;
+    limit = base === null ? null : t.baseline.factor * base + t.limit;
+    if (base !== null) relativeTo = ` (${describeRelativeLimit(t, base)})`;
+  }
+  const passed = observed !== null && limit !== null && holds(observed, t.operator, limit);
+  let message: string;
+  if (limit === null) {
+    message = `${t.metric}: the baseline has no ${t.metric} for ${scope === "overall" ? "the run" : "this endpoint"}, so there is no limit${observed === null ? "" : ` (observed ${formatMetricValue(observed, t.unit)})`}`;
+  } else {
+    const limitText = `${t.operator} ${formatMetricValue(limit, t.unit)}${relativeTo}`;
+    message =
+      observed === null
+        ? `${nothingMeasured(t.metric)}, limit ${limitText}`
+        : `${t.metric} ${formatMetricValue(observed, t.unit)}, limit ${limitText}`;
+  }
+  return {
+    ...verdictBase(t, scope),
+    limit,
     observed,
+    ...(base === undefined ? {} : { baseline: base }),
     passed,
     message,
   };
 }
 
+function distributionVerdict(
+  t: DistributionThreshold,
+  scope: Scope,
+  scopeBaseline: ScopeBaseline | undefined,
+): ThresholdVerdict {
+  const d = scopeBaseline?.compareLatency(t.factor) ?? null;
+  const base = { ...verdictBase(t, scope), limit: t.limit, distribution: d };
+  if (d === null || !d.comparable) {
+    const why =
+      d?.note ?? `the baseline has no latencies for ${scope === "overall" ? "the run" : "this endpoint"}`;
+    return {
+      ...base,
+      observed: null,
+      passed: false,
+      message: `latency: cannot be compared with the baseline: ${why}`,
+    };
+  }
+  const slower = (d.pSlower ?? 1) < t.alpha && d.cliffsDelta >= t.limit;
+  return {
+    ...base,
+    observed: d.cliffsDelta,
+    passed: !slower,
+    message: `latency ${describeDistribution(d)}; ${slower ? "slower than the baseline" : "not slower than the baseline"} (slower means p < ${t.alpha} and δ ≥ ${t.limit})`,
+  };
+}
+
 /**
  * Checks every threshold where it applies (see the module comment). Verdicts come in
- * threshold order, overall first, then endpoints in the order given.
+ * threshold order, overall first, then endpoints in the order given. Thresholds against the
+ * baseline need `baseline`; without it they fail as having no limit.
  */
 export function evaluateThresholds(
   thresholds: readonly StressThreshold[],
   overall: ThresholdObservables,
   endpoints: readonly (ThresholdTarget & { observed: ThresholdObservables })[],
+  baseline?: BaselineFigures,
 ): ThresholdVerdict[] {
   const verdicts: ThresholdVerdict[] = [];
+  const judge = (t: StressThreshold, o: ThresholdObservables, scope: Scope) => {
+    const scopeBaseline = scope === "overall" ? baseline?.overall : baseline?.endpoints.get(scope.endpoint);
+    verdicts.push(
+      isDistributionThreshold(t)
+        ? distributionVerdict(t, scope, scopeBaseline)
+        : limitVerdict(t, o, scope, scopeBaseline),
+    );
+  };
   for (const t of thresholds) {
     if (t.endpoint !== undefined) {
       for (const e of endpoints) {
-        if (e.name === t.endpoint || e.url === t.endpoint)
-          verdicts.push(verdict(t, e.observed, { endpoint: e.name }));
+        if (targets(t, e)) judge(t, e.observed, { endpoint: e.name });
       }
       continue;
     }
-    verdicts.push(verdict(t, overall, "overall"));
+    judge(t, overall, "overall");
     if (endpoints.length > 1 && t.metric !== "rps") {
-      for (const e of endpoints) verdicts.push(verdict(t, e.observed, { endpoint: e.name }));
+      for (const e of endpoints) judge(t, e.observed, { endpoint: e.name });
     }
   }
   return verdicts;

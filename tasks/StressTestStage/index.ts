@@ -1,6 +1,4 @@
-import { runTask, TaskFailure } from "../../shared/agent/run-task";
+import { runTask } from "../../shared/agent/run-task";
+import { runStressTestStage } from "../../shared/tasks/stress-task";
 
-// Not built yet: its own issue brings the implementation.
-void runTask("StressTestStage", async () => {
-  throw new TaskFailure("StressTestStage is not built yet in this version of the extension.");
-});
+void runTask("StressTestStage", runStressTestStage);

@@ -168,6 +168,7 @@ endpoints:
         {
           name: "https://westus.contoso.com/health",
           url: "https://westus.contoso.com/health",
+          template: "https://{region}.contoso.com/health",
           method: "GET",
           headers: { authorization: "Bearer t0ken" },
           expectedStatus: [{ min: 200, max: 399 }],
@@ -175,6 +176,7 @@ endpoints:
         {
           name: "POST https://westus.contoso.com/api",
           url: "https://westus.contoso.com/api",
+          template: "https://{region}.contoso.com/api",
           method: "POST",
           headers: { authorization: "Bearer t0ken" },
           body: "{}",
@@ -183,11 +185,21 @@ endpoints:
         {
           name: "https://westus.contoso.com/own",
           url: "https://westus.contoso.com/own",
+          template: "https://{region}.contoso.com/own",
           method: "GET",
           headers: { authorization: "Basic abc" },
           expectedStatus: [{ min: 200, max: 399 }],
         },
       ]);
+    });
+
+    it("keeps the URL as written only when a token was filled in", async () => {
+      const [plain, templated] = await resolveEndpoints({
+        lines: "https://contoso.com/health\nhttps://{region}.contoso.com/health",
+        tokens: { region: "uksouth" },
+      });
+      assert.equal("template" in plain, false);
+      assert.equal(templated.template, "https://{region}.contoso.com/health");
     });
 
     it("rejects non-http URLs, credentials in URLs, too many or no endpoints, and duplicates", async () => {

@@ -6,12 +6,33 @@ export default tseslint.config(
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
-    languageOptions: { globals: { process: "readonly", console: "readonly", setTimeout: "readonly", clearTimeout: "readonly", Buffer: "readonly", URL: "readonly", globalThis: "readonly" } },
+    languageOptions: {
+      globals: {
+        process: "readonly",
+        console: "readonly",
+        setTimeout: "readonly",
+        clearTimeout: "readonly",
+        Buffer: "readonly",
+        URL: "readonly",
+        globalThis: "readonly",
+      },
+    },
     rules: {
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
       "no-restricted-imports": [
         "error",
-        { paths: [{ name: "azure-pipelines-task-lib", message: "Only shared/agent/tasklib-agent.ts imports task-lib." }, { name: "azure-pipelines-task-lib/task", message: "Only shared/agent/tasklib-agent.ts imports task-lib." }] },
+        {
+          paths: [
+            {
+              name: "azure-pipelines-task-lib",
+              message: "Only shared/agent/tasklib-agent.ts imports task-lib.",
+            },
+            {
+              name: "azure-pipelines-task-lib/task",
+              message: "Only shared/agent/tasklib-agent.ts imports task-lib.",
+            },
+          ],
+        },
       ],
     },
   },

@@ -13,6 +13,8 @@ describe("README.md", () => {
   });
 
   it("has input and output tables that match every task.json", () => {
-    execFileSync(process.execPath, [join(root, "scripts", "readme-tables.mjs"), "--check"], { stdio: "pipe" });
+    execFileSync(process.execPath, [join(root, "scripts", "readme-tables.mjs"), "--check"], {
+      stdio: "pipe",
+    });
   });
 });

@@ -17,8 +17,10 @@ export interface TaskAgent {
   getEndpointAuthorization(id: string): EndpointAuthorization | undefined;
   getEndpointData(id: string, key: string): string | undefined;
 
-  /** Masks `value` in every later line of the log. */
+  /** Masks `value` (and its encoded forms, see SecretMask) in every later line of the log. */
   setSecret(value: string): void;
+  /** `text` with every registered secret masked: for files the task publishes. */
+  redact(text: string): string;
   setOutput(name: string, value: string): void;
   setResult(result: TaskResult, message: string): void;
 

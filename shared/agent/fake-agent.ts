@@ -1,5 +1,6 @@
 import * as os from "node:os";
 import type { EndpointAuthorization, TaskAgent, TaskResult } from "./agent";
+import { SecretMask } from "./secret-mask";
 
 export interface FakeAgentSetup {
   inputs?: Record<string, string | undefined>;
@@ -19,6 +20,7 @@ export class FakeAgent implements TaskAgent {
   readonly artifacts: Array<{ name: string; path: string }> = [];
   readonly progress: Array<{ percent: number; activity: string }> = [];
   result: { result: TaskResult; message: string } | undefined;
+  private readonly mask = new SecretMask();
   private readonly controller = new AbortController();
   readonly cancellation = this.controller.signal;
 
@@ -48,6 +50,10 @@ export class FakeAgent implements TaskAgent {
   }
   setSecret(value: string): void {
     if (value) this.secrets.push(value);
+    this.mask.add(value);
+  }
+  redact(text: string): string {
+    return this.mask.redact(text);
   }
   setOutput(name: string, value: string): void {
     this.outputs[name] = value;

@@ -157,6 +157,9 @@ export interface ReadInputsOptions<T> {
   check?: (settings: T) => Array<[input: string, message: string]>;
 }
 
+/** The typed settings `readInputs` returns for a shape. */
+export type InputValues<S extends Record<string, Field<unknown>>> = { [K in keyof S]: z.output<S[K]> };
+
 /**
  * Reads every input the shape names, validates them together and returns the typed settings,
  * or throws one InputError listing each bad input, its problem and the valid form.
@@ -164,8 +167,8 @@ export interface ReadInputsOptions<T> {
 export function readInputs<S extends Record<string, Field<unknown>>>(
   agent: TaskAgent,
   shape: S,
-  options: ReadInputsOptions<{ [K in keyof S]: z.output<S[K]> }> = {},
-): { [K in keyof S]: z.output<S[K]> } {
+  options: ReadInputsOptions<InputValues<S>> = {},
+): InputValues<S> {
   const raw: Record<string, string | undefined> = {};
   for (const name of Object.keys(shape)) {
     raw[name] = agent.getInput(name);

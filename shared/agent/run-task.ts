@@ -37,7 +37,8 @@ export async function runTask(
   return outcome;
 }
 
-function failureMessage(taskName: string, err: unknown, agent: TaskAgent | undefined): string {
+/** The one line a failure is reported with (also for records published before the error is rethrown). */
+export function failureMessage(taskName: string, err: unknown, agent: TaskAgent | undefined): string {
   if (isAbortError(err) || agent?.cancellation.aborted) return `${taskName} was cancelled.`;
   if (err instanceof Error) {
     if (err.stack) agent?.debug(err.stack);

@@ -3,6 +3,7 @@ import * as os from "node:os";
 import { agentEnvironment, envKey } from "./agent-environment";
 import * as tl from "azure-pipelines-task-lib/task";
 import type { EndpointAuthorization, TaskAgent, TaskResult } from "./agent";
+import { SecretMask } from "./secret-mask";
 
 /**
  * Text that came from outside (EV2 messages, HTTP bodies, endpoint answers) must never reach the
@@ -18,6 +19,7 @@ export class TaskLibAgent implements TaskAgent {
   readonly cancellation = this.controller.signal;
 
   private readonly secretVariables: Set<string>;
+  private readonly mask = new SecretMask();
 
   constructor() {
     const names = parseNames(agentEnvironment.VSTS_SECRET_VARIABLES);
@@ -65,34 +67,41 @@ export class TaskLibAgent implements TaskAgent {
     return nonBlank(agentEnvironment[`ENDPOINT_DATA_${id}_${key.toUpperCase()}`]);
   }
   setSecret(value: string): void {
-    if (value) tl.setSecret(value);
+    for (const form of this.mask.add(value)) tl.setSecret(form);
+  }
+  redact(text: string): string {
+    return this.mask.redact(text);
+  }
+  /** What may be shown: no secret in any form, no logging command from outside. */
+  private shown(text: string): string {
+    return neutraliseLoggingCommands(this.mask.redact(text));
   }
   setOutput(name: string, value: string): void {
     tl.setVariable(name, value, false, true);
   }
   setResult(result: TaskResult, message: string): void {
-    tl.setResult(tl.TaskResult[result], neutraliseLoggingCommands(message), true);
+    tl.setResult(tl.TaskResult[result], this.shown(message), true);
   }
   info(message: string): void {
-    console.log(neutraliseLoggingCommands(message));
+    console.log(this.shown(message));
   }
   debug(message: string): void {
-    tl.debug(neutraliseLoggingCommands(message));
+    tl.debug(this.shown(message));
   }
   warning(message: string): void {
-    tl.warning(neutraliseLoggingCommands(message));
+    tl.warning(this.shown(message));
   }
   error(message: string): void {
-    tl.error(neutraliseLoggingCommands(message));
+    tl.error(this.shown(message));
   }
   beginGroup(title: string): void {
-    console.log(`##[group]${neutraliseLoggingCommands(title)}`);
+    console.log(`##[group]${this.shown(title)}`);
   }
   endGroup(): void {
     console.log("##[endgroup]");
   }
   setProgress(percent: number, activity: string): void {
-    tl.setProgress(Math.max(0, Math.min(100, Math.round(percent))), neutraliseLoggingCommands(activity));
+    tl.setProgress(Math.max(0, Math.min(100, Math.round(percent))), this.shown(activity));
   }
   uploadSummary(path: string): void {
     tl.uploadSummary(path);

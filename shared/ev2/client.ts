@@ -38,6 +38,20 @@ export interface CancelResult {
 
 const enc = encodeURIComponent;
 
+/** JSON bodies already parsed while deciding whether to retry, so each answer is parsed once. */
+const parsedBodies = new WeakMap<HttpResponse, unknown>();
+
+/** A 2xx whose body is not JSON (cut off, or a proxy's page) is a transient fault: retried. */
+function faultIn(res: HttpResponse): string | undefined {
+  if (res.status < 200 || res.status >= 300 || res.status === 204) return undefined;
+  try {
+    parsedBodies.set(res, JSON.parse(res.body));
+    return undefined;
+  } catch {
+    return `HTTP ${res.status} with ${describeBody(res)}`;
+  }
+}
+
 /** The EV2 contract (`ev2-rest-contract.md`) over HTTP; every call goes through the one retry policy. */
 export class Ev2Client {
   private readonly baseUrl: string;
@@ -197,6 +211,7 @@ export class Ev2Client {
           // Every POST of the contract is safe to repeat (idempotency key, or a decision/cancel
           // that is treated as done when the server says it already is).
           retryNetworkErrors: true,
+          faultIn,
         },
         this.options,
       );
@@ -249,9 +264,9 @@ export class Ev2Client {
   }
 
   private parse<T extends z.ZodType>(res: HttpResponse, shape: T, operation: string): z.infer<T> {
-    let json: unknown;
+    let json: unknown = parsedBodies.get(res);
     try {
-      json = JSON.parse(res.body);
+      if (!parsedBodies.has(res)) json = JSON.parse(res.body);
     } catch {
       throw new Ev2ProtocolError({
         operation,

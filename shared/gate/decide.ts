@@ -11,7 +11,14 @@ export async function awaitWaitAction(
   client: Ev2Client,
   rolloutId: string,
   actionId: string | undefined,
-  opts: { timeoutMs: number; pollingMs: number; signal: AbortSignal; onWait: (message: string) => void },
+  opts: {
+    timeoutMs: number;
+    pollingMs: number;
+    signal: AbortSignal;
+    onWait: (message: string) => void;
+    /** Recognises an action this same step decided in an earlier attempt (its comment names the run). */
+    decidedByThisStep?: (action: WaitAction) => boolean;
+  },
 ): Promise<{ rollout: Rollout; action: WaitAction }> {
   const started = Date.now();
   let announced = false;
@@ -25,6 +32,14 @@ export async function awaitWaitAction(
     } else {
       const waiting = r.waitActions.filter((w) => w.status === "Waiting");
       if (waiting.length === 1) return { rollout: r, action: waiting[0] };
+      if (waiting.length === 0 && opts.decidedByThisStep) {
+        // A re-run after this step decided (e.g. the agent was lost right after the POST): the
+        // rollout moved on, so report that decision rather than wait for a gate that is not ours.
+        const ours = [...r.waitActions]
+          .reverse()
+          .find((w) => w.status !== "Waiting" && opts.decidedByThisStep!(w));
+        if (ours) return { rollout: r, action: ours };
+      }
       if (waiting.length > 1) {
         throw new Ev2Error({
           operation: `find the wait action of rollout ${rolloutId}`,

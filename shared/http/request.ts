@@ -21,6 +21,12 @@ export interface HttpRequest {
   operation: string;
   /** Safe to send again after a network failure (GETs, and POSTs the server de-duplicates). */
   retryNetworkErrors: boolean;
+  /**
+   * Says why an answer the status calls fine is still a transient fault (e.g. a 200 whose JSON
+   * was cut off by a dropped proxy connection), so it is retried like a 502; undefined when the
+   * answer is usable. Only for requests that are safe to repeat.
+   */
+  faultIn?: (response: HttpResponse) => string | undefined;
 }
 
 export interface HttpResponse {
@@ -144,9 +150,14 @@ export async function sendWithRetry(
     let response: HttpResponse | undefined;
     try {
       response = await sendOnce(req, timeoutMs, options.signal);
-      if (!retryableStatuses.has(response.status)) return response;
-      reason = `HTTP ${response.status}`;
-      retryAfterMs = parseRetryAfterMs(response.headers["retry-after"]);
+      if (retryableStatuses.has(response.status)) {
+        reason = `HTTP ${response.status}`;
+        retryAfterMs = parseRetryAfterMs(response.headers["retry-after"]);
+      } else {
+        const fault = req.faultIn?.(response);
+        if (fault === undefined) return response;
+        reason = fault;
+      }
     } catch (err) {
       if (options.signal?.aborted) throw new AbortedError();
       const timedOut = err instanceof Error && (err.name === "TimeoutError" || err.name === "AbortError");

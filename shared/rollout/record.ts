@@ -82,10 +82,10 @@ export function publishRecord(
     mkdirSync(dir, { recursive: true });
     const job = (record.run.jobName ?? "job").replace(/[^A-Za-z0-9_-]/g, "_");
     const file = join(dir, `${job}-${record.task}-${stamp}.json`);
-    writeFileSync(file, JSON.stringify(record, null, 2));
+    writeFileSync(file, agent.redact(JSON.stringify(record, null, 2)));
     agent.uploadArtifact(recordArtifactName, file);
     const summary = join(agent.tempDirectory(), `${record.task}-${stamp}-summary.md`);
-    writeFileSync(summary, summaryMarkdown);
+    writeFileSync(summary, agent.redact(summaryMarkdown));
     agent.uploadSummary(summary);
     return file;
   } catch (err) {

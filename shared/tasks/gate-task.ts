@@ -1,7 +1,9 @@
 import { findApprover, type ApproverFinding } from "../ado";
 import type { TaskAgent } from "../agent/agent";
-import { field, readInputs } from "../agent/inputs";
-import type { TaskOutcome } from "../agent/run-task";
+import { field, readInputs, type InputValues } from "../agent/inputs";
+import { failureMessage, type TaskOutcome } from "../agent/run-task";
+import type { Ev2Client } from "../ev2/client";
+import type { HttpClientOptions } from "../http/request";
 import { checkConnection, connectEv2, connectionInputs } from "../ev2/connection";
 import type { WaitAction } from "../ev2/schemas";
 import { markdownTable } from "../format";
@@ -49,12 +51,42 @@ export async function runGate(agent: TaskAgent): Promise<TaskOutcome> {
   const http = httpOptionsFor(agent);
   const client = connectEv2(agent, s, http);
   const run = readRunIdentity(agent);
+  try {
+    return await gate(agent, s, client, run, http, startedAt);
+  } catch (err) {
+    // Cancelled or failed before a result: the record still says what happened, for the evidence trail.
+    const message = failureMessage("GateApproval", err, agent);
+    const record = { task: "GateApproval", startedAt, endedAt: new Date().toISOString(), result: "Failed" };
+    publishRecord(
+      agent,
+      {
+        schemaVersion: 1,
+        ...record,
+        message,
+        run,
+        rolloutId: s.rolloutId,
+        details: { requested: s.decision },
+      },
+      `### EV2 gate: failed\n\n${message}\n`,
+    );
+    throw err;
+  }
+}
 
+async function gate(
+  agent: TaskAgent,
+  s: InputValues<typeof gateInputs>,
+  client: Ev2Client,
+  run: RunIdentity,
+  http: HttpClientOptions,
+  startedAt: string,
+): Promise<TaskOutcome> {
   const { rollout, action } = await awaitWaitAction(client, s.rolloutId, s.actionId, {
     timeoutMs: s.waitTimeoutMinutes * 60_000,
     pollingMs: pollingIntervalMs(agent, 15_000),
     signal: agent.cancellation,
     onWait: (m) => agent.info(m),
+    decidedByThisStep: (w) => !!run.runUrl && (w.comment ?? "").includes(stepTag(run)),
   });
   agent.info(`Wait action ${action.actionId} before stage ${action.stage}: ${action.status}.`);
 
@@ -78,7 +110,7 @@ export async function runGate(agent: TaskAgent): Promise<TaskOutcome> {
     const because = failed.length
       ? failed.map((e) => `${e.source}: ${e.detail}`).join("; ")
       : `${evidence.length} piece(s) of evidence held`;
-    comment = [s.comment, `Evaluated: ${because}.`].filter(Boolean).join(" ");
+    comment = [s.comment, `Evaluated: ${because}.`, `(${stepTag(run)})`].filter(Boolean).join(" ");
     if (failed.length === 0) decision = "Approve";
     else if (s.onUnhealthy === "reject") decision = "Reject";
     else {
@@ -98,9 +130,7 @@ export async function runGate(agent: TaskAgent): Promise<TaskOutcome> {
       ? `${approver.decidedBy.displayName} <${approver.decidedBy.uniqueName}>`
       : approver.decidedBy.displayName;
     const source = approver.source === "requester" ? "the run's requester" : "Azure DevOps approval";
-    comment = [approver.comment, s.comment, `(${source}${run.runUrl ? `, ${run.runUrl}` : ""})`]
-      .filter(Boolean)
-      .join(" ");
+    comment = [approver.comment, s.comment, `(${source}, ${stepTag(run)})`].filter(Boolean).join(" ");
   }
 
   const result = await client.decideWaitAction(s.rolloutId, action.actionId, {
@@ -178,6 +208,13 @@ export async function runGate(agent: TaskAgent): Promise<TaskOutcome> {
     );
     return { result: o.result, message: o.message };
   }
+}
+
+/** Names the run and stage in the decision's comment: people see where it came from, re-runs find it. */
+function stepTag(run: RunIdentity): string {
+  return [run.runUrl ?? "Azure Pipelines", run.stageName && `stage ${run.stageName}`]
+    .filter(Boolean)
+    .join(", ");
 }
 
 function alreadyDecided(action: WaitAction, requested: "approve" | "reject" | "evaluate") {

@@ -71,15 +71,13 @@ function missingSources(s: TeamsSettings): Array<[string, string]> {
 }
 
 /**
- * Forms of the webhook URL an error text could quote: masked too. The `sig` query parameter is
- * the URL's credential on its own.
+ * The webhook URL is registered when read (and its encoded forms with it, see SecretMask); its
+ * `sig` query parameter is the URL's credential on its own, and an error text may quote it alone.
  */
 function registerWebhookSecrets(agent: TaskAgent, url: string): void {
-  const forms = new Set([encodeURIComponent(url)]);
   const sig = new URL(url).searchParams.get("sig");
   // Short values would mask ordinary words all over the log.
-  if (sig && sig.length >= 16) forms.add(sig);
-  for (const form of forms) if (form !== url) agent.setSecret(form);
+  if (sig && sig.length >= 16) agent.setSecret(sig);
 }
 
 /** Reads a StressTestStage result file; any problem is an input error (nothing is sent). */
@@ -251,7 +249,7 @@ function keepCard(agent: TaskAgent, message: TeamsMessage, f: Finish): string | 
     mkdirSync(dir, { recursive: true });
     const job = (f.run.jobName ?? "job").replace(/[^A-Za-z0-9_-]/g, "_");
     const file = join(dir, `${job}-TeamsNotify-${f.startedAt.replace(/[:.]/g, "-")}-card.json`);
-    writeFileSync(file, JSON.stringify(message, null, 2));
+    writeFileSync(file, agent.redact(JSON.stringify(message, null, 2)));
     agent.uploadArtifact(recordArtifactName, file);
     return file;
   } catch (err) {

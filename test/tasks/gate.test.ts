@@ -85,7 +85,7 @@ describe("GateApproval (built task, as the agent runs it)", function () {
     assert.equal(action.decidedBy, "Alice Approver <alice@contoso.com>");
     assert.match(
       action.comment ?? "",
-      /^Canary metrics look good Release 42 \(Azure DevOps approval, http:\/\/127\.0\.0\.1:\d+\/DefaultCollection\/Contoso\/_build\/results\?buildId=4711\)$/,
+      /^Canary metrics look good Release 42 \(Azure DevOps approval, http:\/\/127\.0\.0\.1:\d+\/DefaultCollection\/Contoso\/_build\/results\?buildId=4711, stage Deploy_PPE\)$/,
     );
     assert.ok(!run.visibleText.includes(jobToken));
 

@@ -1,0 +1,307 @@
+/**
+ * What the reliability and security suite shares: the services a flow talks to (EV2 simulator,
+ * fake Azure DevOps, Teams sink), the pipeline setup the agent would give each step, which task
+ * bundles exist yet, and the counts the suite prints at the end for the README.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { join, resolve } from "node:path";
+import type { AdoServer } from "../../sim/ado/server";
+import { addBuild, addPipelineApproval, addProject, guidFrom } from "../../sim/ado/state";
+import { startSimulator, type RecordedRequest, type Simulator } from "../../sim/ev2";
+import { startTeamsSink, type TeamsSink } from "../../sim/teams-sink";
+import { alice, jobToken, projectName, startSeededAdo } from "../ado/ado-fixture";
+import type { TaskRun, TaskRunSetup } from "../support/run-built-task";
+import { runVariables, TOKEN } from "../tasks/ev2-fixture";
+
+export { jobToken, TOKEN };
+
+/** The comment Alice left on the Azure DevOps approval: GateApproval carries it into EV2. */
+export const approvalComment = "Canary metrics look good";
+export const approver = "Alice Approver <alice@contoso.com>";
+
+// ---------------------------------------------------------------------------------------------
+// Which tasks are built. Tasks still being wired ship a bundle that fails with "not built yet";
+// the suite leaves them out until their bundle stops saying so, so adding one is adding rows.
+
+const tasksDirectory = resolve(__dirname, "..", "..", "dist", "tasks");
+
+export function taskIsBuilt(task: string): boolean {
+  const entry = join(tasksDirectory, task, "index.js");
+  return existsSync(entry) && !/is not built yet/.test(readFileSync(entry, "utf8"));
+}
+
+/** The task.json inputs of a task, by name: the bad-input table checks it names only real ones. */
+export function manifestInputs(task: string): Set<string> {
+  const manifest = JSON.parse(
+    readFileSync(resolve(__dirname, "..", "..", "tasks", task, "task.json"), "utf8"),
+  );
+  return new Set((manifest.inputs as Array<{ name: string }>).map((i) => i.name));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Counts printed at the end of the run (README's reliability section quotes them).
+
+export const chaosCounts = {
+  /** Faults the simulators injected that the flow rode out (EV2, Azure DevOps, Teams). */
+  faultsAbsorbed: 0,
+  faultsByKind: {} as Record<string, number>,
+  retryAfterWaitsChecked: 0,
+  sigkills: 0,
+  killSeeds: 0,
+  cancels: 0,
+  badInputCases: 0,
+  secretRuns: 0,
+  injectionRuns: 0,
+  fuzzCases: 0,
+};
+
+export function countFault(kind: string, n = 1): void {
+  chaosCounts.faultsAbsorbed += n;
+  chaosCounts.faultsByKind[kind] = (chaosCounts.faultsByKind[kind] ?? 0) + n;
+}
+
+let reportRegistered = false;
+/** Prints the counts once, after every test of the run (a root-level hook). */
+export function registerCountsReport(): void {
+  if (reportRegistered || typeof after !== "function") return;
+  reportRegistered = true;
+  after(() => {
+    const c = chaosCounts;
+    const kinds = Object.entries(c.faultsByKind)
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([k, n]) => `${k} ${n}`)
+      .join(", ");
+    const lines = [
+      `chaos: faults absorbed ${c.faultsAbsorbed}${kinds ? ` (${kinds})` : ""}; Retry-After waits checked ${c.retryAfterWaitsChecked}`,
+      `chaos: SIGKILLs ${c.sigkills} over ${c.killSeeds} seeds; SIGINT cancels ${c.cancels}`,
+      `chaos: bad-input cases ${c.badInputCases}; secret runs ${c.secretRuns}; injection runs ${c.injectionRuns}; fuzz cases ${c.fuzzCases}`,
+    ];
+    // The suite's one deliberate console output: the figures the README quotes.
+    for (const line of lines) console.log(line);
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// The services of one flow.
+
+export interface FlowServices {
+  sim: Simulator;
+  /** The EV2 API token the simulator accepts (the service connection's secret). */
+  token: string;
+  ado: AdoServer;
+  sink: TeamsSink;
+  /** Rollouts the scenario's history seeded: not started by the flow. */
+  seeded: Set<string>;
+  /** Rollouts started since the services came up. */
+  started(): string[];
+  close(): Promise<void>;
+}
+
+export interface FlowServicesOptions {
+  scenario?: string;
+  clockSpeed?: number;
+  /** Seed of the simulator's probabilistic faults. */
+  seed?: number;
+  sinkResponses?: number[];
+  sinkRetryAfter?: number;
+  /** Comment of the Azure DevOps approval (GateApproval carries it into EV2). */
+  approvalComment?: string;
+  /** The EV2 API token the simulator accepts; default the fixture's. */
+  token?: string;
+}
+
+export const approvalId = guidFrom("approval:Deploy_PPE");
+
+export async function startFlowServices(options: FlowServicesOptions = {}): Promise<FlowServices> {
+  const token = options.token ?? TOKEN;
+  const sim = await startSimulator({
+    scenario: options.scenario ?? "gated",
+    clockSpeed: options.clockSpeed ?? 600,
+    tokens: [token],
+    seed: options.seed ?? 1,
+  });
+  const ado = await startSeededAdo((state) => {
+    const project = addProject(state, projectName);
+    addBuild(project, 4711, [{ identifier: "Deploy_PPE", approvalIds: [approvalId] }]);
+    addPipelineApproval(project, approvalId, [
+      { by: alice, comment: options.approvalComment ?? approvalComment },
+    ]);
+  });
+  const sink = await startTeamsSink({ responses: options.sinkResponses, retryAfter: options.sinkRetryAfter });
+  const seeded = new Set(sim.rollouts().map((r) => r.rolloutId));
+  return {
+    sim,
+    token,
+    ado,
+    sink,
+    seeded,
+    started: () => sim.rollouts().flatMap((r) => (seeded.has(r.rolloutId) ? [] : [r.rolloutId])),
+    async close() {
+      await Promise.all([sim.close(), ado.close(), sink.close()]);
+    },
+  };
+}
+
+/**
+ * The setup the agent gives a step of the flow's job: the EV2 service connection, the run's
+ * variables (System.Debug on), the job's access token as a secret and the fake Azure DevOps.
+ */
+export function flowSetup(
+  services: Pick<FlowServices, "sim" | "ado" | "token">,
+  inputs: TaskRunSetup["inputs"],
+  more: Partial<TaskRunSetup> = {},
+): TaskRunSetup {
+  return {
+    timeoutMs: 90_000,
+    ...more,
+    inputs: { connectionType: "ev2", ev2Connection: "ev2conn", ...inputs },
+    endpoints: {
+      ev2conn: { url: services.sim.url, scheme: "Token", parameters: { apitoken: services.token } },
+      ...more.endpoints,
+    },
+    variables: {
+      ...runVariables(),
+      "System.CollectionUri": services.ado.url,
+      "System.TeamProject": projectName,
+      ...more.variables,
+    },
+    secretVariables: { "System.AccessToken": jobToken, ...more.secretVariables },
+  };
+}
+
+export const rolloutInputs = {
+  serviceGroupName: "Microsoft.Contoso.Orders",
+  serviceId: "orders-api",
+  stageMapName: "OrdersStageMap",
+  environment: "PPE",
+};
+
+// ---------------------------------------------------------------------------------------------
+// Steps and the requests each sent.
+
+export interface StepWindow {
+  name: string;
+  task: string;
+  /** Date.now() before the process started and after it exited. */
+  from: number;
+  to: number;
+  run?: TaskRun;
+}
+
+/** The EV2 requests a step sent: the steps of a flow run one after another. */
+export function requestsOf(requests: readonly RecordedRequest[], step: StepWindow): RecordedRequest[] {
+  return requests.filter((r) => r.at >= step.from && r.at <= step.to);
+}
+
+export interface RetryAfterBreach {
+  step: string;
+  throttled: RecordedRequest | { at: number; path: string };
+  next: { at: number; path: string };
+  waitedMs: number;
+}
+
+/**
+ * Every answer that carried `Retry-After: retryAfterSeconds` (the statuses a sequence names;
+ * 429 by default) against the next request the same client sent: it must not come sooner.
+ * Returns the breaches and how many waits were checked. Node's timers may fire up to a
+ * millisecond early, hence the small tolerance.
+ */
+export function retryAfterBreaches(
+  sequences: Array<{
+    step: string;
+    requests: ReadonlyArray<{ at: number; status: number; path: string }>;
+    /** Statuses answered with Retry-After in this sequence; default [429]. */
+    statuses?: number[];
+  }>,
+  retryAfterSeconds: number,
+): { breaches: RetryAfterBreach[]; checked: number } {
+  const breaches: RetryAfterBreach[] = [];
+  let checked = 0;
+  for (const { step, requests, statuses = [429] } of sequences) {
+    requests.forEach((r, i) => {
+      if (!statuses.includes(r.status)) return;
+      const next = requests[i + 1];
+      if (!next) return;
+      checked++;
+      const waitedMs = next.at - r.at;
+      if (waitedMs < retryAfterSeconds * 1000 - 2) breaches.push({ step, throttled: r, next, waitedMs });
+    });
+  }
+  return { breaches, checked };
+}
+
+/** Small deterministic PRNG (mulberry32) for the suite's own random choices. */
+export function seeded(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// A hostile server: answers whatever the test says, to see what the tasks make of it.
+
+export interface HostileRequest {
+  at: number;
+  method: string;
+  url: string;
+  headers: Record<string, string>;
+  body: string;
+}
+
+export interface HostileAnswer {
+  status: number;
+  headers?: Record<string, string>;
+  body?: string;
+}
+
+export interface HostileServer {
+  url: string;
+  requests: HostileRequest[];
+  close(): Promise<void>;
+}
+
+/** Real HTTP on 127.0.0.1 answering each request with `answer(request)`. */
+export async function startHostileServer(
+  answer: (req: HostileRequest) => HostileAnswer,
+): Promise<HostileServer> {
+  const requests: HostileRequest[] = [];
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      const headers: Record<string, string> = {};
+      for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers[k] = String(v);
+      const request = {
+        at: Date.now(),
+        method: req.method ?? "GET",
+        url: req.url ?? "/",
+        headers,
+        body: Buffer.concat(chunks).toString("utf8"),
+      };
+      requests.push(request);
+      const a = answer(request);
+      res.writeHead(a.status, { "content-type": "application/json; charset=utf-8", ...a.headers });
+      res.end(a.body ?? "");
+    });
+  });
+  await new Promise<void>((ok, fail) => {
+    server.once("error", fail);
+    server.listen(0, "127.0.0.1", () => ok());
+  });
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    requests,
+    close: () =>
+      new Promise<void>((ok) => {
+        server.close(() => ok());
+        server.closeAllConnections();
+      }),
+  };
+}

@@ -16,7 +16,7 @@ import { createTimeline, formatRunSummary } from "../pipeline/timeline";
 import { addPipelineApproval, adoIdentity, guidFrom } from "../sim/ado/state";
 import { startTargetService } from "../sim/target-service";
 import { startTeamsSink, type ReceivedTeamsMessage } from "../sim/teams-sink";
-import { demoScenarios, findStep, type DemoCheck } from "./scenarios";
+import { cardTitle, demoScenarios, findStep, type DemoCheck } from "./scenarios";
 
 const root = resolve(__dirname, "..");
 const pipelineFile = join(root, "examples", "azure-pipelines.yml");
@@ -168,26 +168,6 @@ function writeCards(received: ReceivedTeamsMessage[], dir: string): Array<{ titl
     writeFileSync(file, `${JSON.stringify(message.body, null, 2)}\n`);
     return { title, file };
   });
-}
-
-function cardTitle(body: unknown): string | undefined {
-  const content = (body as { attachments?: Array<{ content?: unknown }> })?.attachments?.[0]?.content;
-  const find = (node: unknown): string | undefined => {
-    if (Array.isArray(node)) {
-      for (const n of node) {
-        const found = find(n);
-        if (found) return found;
-      }
-      return undefined;
-    }
-    if (node && typeof node === "object") {
-      const o = node as Record<string, unknown>;
-      if (o.type === "TextBlock" && typeof o.text === "string") return o.text;
-      return find(o.body ?? o.items ?? o.columns);
-    }
-    return undefined;
-  };
-  return find(content);
 }
 
 main().then(

@@ -51,6 +51,33 @@ function check(what: string, seen: unknown, expected: unknown): DemoCheck {
     : { what, ok: false, seen: seen === undefined ? "nothing" : String(seen) };
 }
 
+function checkMatch(what: string, seen: string, expected: RegExp): DemoCheck {
+  return expected.test(seen) ? { what, ok: true } : { what, ok: false, seen: seen || "nothing" };
+}
+
+/** A card's title: the text of its first TextBlock. */
+export function cardTitle(body: unknown): string | undefined {
+  const content = (body as { attachments?: Array<{ content?: unknown }> })?.attachments?.[0]?.content;
+  const find = (node: unknown): string | undefined => {
+    if (Array.isArray(node)) {
+      for (const n of node) {
+        const found = find(n);
+        if (found) return found;
+      }
+      return undefined;
+    }
+    if (node && typeof node === "object") {
+      const o = node as Record<string, unknown>;
+      if (o.type === "TextBlock" && typeof o.text === "string") return o.text;
+      return find(o.body ?? o.items ?? o.columns);
+    }
+    return undefined;
+  };
+  return find(content);
+}
+
+const cardTitles = (o: DemoOutcome) => o.cards.map((c) => cardTitle(c.body) ?? "(untitled)").join("; ");
+
 const step = (o: DemoOutcome, name: string) => findStep(o.run, "Rollout_PPE", "rollout", name);
 
 /** Every region answers quickly and correctly. */
@@ -69,6 +96,7 @@ const healthy: DemoScenario = {
       check("the rollout completed", o.rollout?.status, "Completed"),
       check("the completion card was delivered", step(o, "notify")?.outputs.delivered, "true"),
       check("one Teams card was posted", o.cards.length, 1),
+      checkMatch("it says the rollout completed", cardTitles(o), /completed/i),
       check(
         "the failure stage did not run",
         o.run.stages.find((s) => s.name === "Notify_failure")?.result,
@@ -102,6 +130,7 @@ const failingRegion: DemoScenario = {
       check("the rollout was not followed further", step(o, "toEnd")?.result, "Skipped"),
       check("the failure card was delivered", failureCard?.outputs.delivered, "true"),
       check("one Teams card was posted", o.cards.length, 1),
+      checkMatch("it says the rollout failed or was cancelled", cardTitles(o), /failed|cancelled/i),
       check("the pipeline failed", o.run.result, "Failed"),
     ];
   },
@@ -127,6 +156,7 @@ const ev2Failure: DemoScenario = {
       check("EV2 failed the rollout", o.rollout?.status, "Failed"),
       check("the failure card was delivered", failureCard?.outputs.delivered, "true"),
       check("one Teams card was posted", o.cards.length, 1),
+      checkMatch("it says the rollout failed or was cancelled", cardTitles(o), /failed|cancelled/i),
       check("the pipeline failed", o.run.result, "Failed"),
     ];
   },

@@ -79,7 +79,7 @@ describe("task manifests", () => {
   }
 
   it("keeps the public input and output names of tasks-interface.md", () => {
-    const iface = readFileSync(join(root, "..", "shared", "tasks-interface.md"), "utf8");
+    const iface = readFileSync(join(root, "docs", "tasks-interface.md"), "utf8");
     for (const [task, section] of [
       ["TriggerEv2Rollout", "## TriggerEv2Rollout"],
       ["FollowRollout", "## FollowRollout"],

@@ -8,7 +8,8 @@ import type { Rollout } from "../ev2/schemas";
 import { markdownTable } from "../format";
 import { isAbortError } from "../http/retry";
 import { publishRecord, readRunIdentity, recordArtifactName, type RunIdentity } from "../rollout/record";
-import type { NotificationCardInput } from "../teams/notification-card";
+import type { Ev2Client } from "../ev2/client";
+import type { NotificationCardInput, RollbackForCard } from "../teams/notification-card";
 import {
   chooseNotificationKind,
   notificationChoices,
@@ -30,6 +31,11 @@ export const teamsInputs = {
     expected: "an EV2 rollout id such as $(trigger.rolloutId)",
   }),
   stressResultFile: field.text(),
+  rollbackOf: field.text({
+    pattern: /^[A-Za-z0-9._:-]{1,128}$/,
+    expected: "the EV2 rollout id that was rolled back, such as $(badRolloutId)",
+  }),
+  timeToSafetySeconds: field.optionalNumber({ min: 0, max: 7 * 24 * 3600, unit: "seconds" }),
   failOnError: field.boolean(false),
 };
 
@@ -37,10 +43,20 @@ type TeamsSettings = {
   notification: NotificationChoice;
   rolloutId?: string;
   stressResultFile?: string;
+  rollbackOf?: string;
 };
 
 /** Which of rolloutId and stressResultFile the chosen card needs. */
 function missingSources(s: TeamsSettings): Array<[string, string]> {
+  if (s.notification === "rolledBack" && !s.rollbackOf) {
+    return [
+      [
+        "rollbackOf",
+        "is required when notification is rolledBack: the id of the rollout that was rolled back (the rollbackOf given to TriggerEv2Rollout)",
+      ],
+      ...(s.rolloutId ? [] : missingSources({ ...s, rollbackOf: "-" })),
+    ];
+  }
   if (s.notification === "stressTest") {
     return s.stressResultFile
       ? []
@@ -156,12 +172,16 @@ export async function runTeamsNotify(agent: TaskAgent): Promise<TaskOutcome> {
     }
   }
 
+  const rollback = client && s.rollbackOf ? await readRolledBack(agent, client, s) : undefined;
   const kind: NotificationKind =
-    s.notification === "auto" ? chooseNotificationKind(rollout, { stressResult: stress }) : s.notification;
+    s.notification === "auto"
+      ? chooseNotificationKind(rollout, { stressResult: stress, rollback: !!rollback })
+      : s.notification;
   const card: NotificationCardInput = {
     kind,
     rollout,
     stress,
+    rollback,
     runUrl: run.runUrl,
     approvalUrl: approvalUrlFor(run),
     pipelineName: agent.getVariable("Build.DefinitionName") ?? agent.getVariable("Release.DefinitionName"),
@@ -174,6 +194,28 @@ export async function runTeamsNotify(agent: TaskAgent): Promise<TaskOutcome> {
     onRetry: httpOptionsFor(agent).onRetry,
   });
   return report({ sent, rollout });
+}
+
+/** The rolled-back rollout, for the card's "why"; a card without it still says which rollout it was. */
+async function readRolledBack(
+  agent: TaskAgent,
+  client: Ev2Client,
+  s: { rollbackOf?: string; timeToSafetySeconds?: number },
+): Promise<RollbackForCard> {
+  const rollback: RollbackForCard = {
+    rolledBackRolloutId: s.rollbackOf!,
+    timeToSafetySeconds: s.timeToSafetySeconds,
+  };
+  try {
+    const answer = await client.getRollout(s.rollbackOf!);
+    if (!answer.notModified) rollback.rolledBack = answer.rollout;
+  } catch (err) {
+    if (isAbortError(err) || agent.cancellation.aborted) throw err;
+    agent.warning(
+      `Could not read the rolled-back rollout ${s.rollbackOf} from EV2: ${(err as Error).message.replace(/\.?$/, ".")} The card names it without its errors.`,
+    );
+  }
+  return rollback;
 }
 
 interface Finish {
@@ -232,6 +274,7 @@ function finish(agent: TaskAgent, f: Finish): TaskOutcome {
         error: sent?.error ?? f.problem,
         failOnError: s.failOnError,
         rolloutStatus: f.rollout?.status,
+        rollbackOf: s.rollbackOf,
         stressResultFile: s.stressResultFile,
         stressPassed: f.stress?.passed,
         cardFile: cardFile && basename(cardFile),

@@ -47,6 +47,8 @@ export interface NotificationCardInput {
   rollout?: RolloutView;
   /** Required for `stressTest`. */
   stress?: StressSummaryForCard;
+  /** Required for `rolledBack`: the rollout that was judged bad (`rollout` is the rollback). */
+  rollback?: RollbackForCard;
   /** The pipeline run that sent the notification. */
   runUrl?: string;
   /** Where to approve the gate (`waitingForApproval`). */
@@ -56,6 +58,15 @@ export interface NotificationCardInput {
   title?: string;
   /** The time durations of running things are measured to; defaults to now. */
   now?: Date | number;
+}
+
+export interface RollbackForCard {
+  /** The bad rollout's id, always known. */
+  rolledBackRolloutId: string;
+  /** The bad rollout as EV2 has it now, when it could be read: what went wrong comes from it. */
+  rolledBack?: RolloutView;
+  /** From the bad verdict to EV2 accepting the rollback (TriggerEv2Rollout's timeToSafetySeconds). */
+  timeToSafetySeconds?: number;
 }
 
 /** How much of each list a card shows; the builder steps down this table until the card fits. */
@@ -88,14 +99,18 @@ const headerStyles: Record<NotificationKind, ContainerStyle> = {
   completed: "good",
   failed: "attention",
   cancelled: "warning",
+  rolledBack: "warning",
 };
 
 /** The Adaptive Card (1.4) for one notification, under the Teams size limit whatever the rollout's size. */
 export function buildNotificationCard(input: NotificationCardInput): AdaptiveCard {
   const kind =
     input.kind === "auto"
-      ? chooseNotificationKind(input.rollout, { stressResult: input.stress })
+      ? chooseNotificationKind(input.rollout, { stressResult: input.stress, rollback: !!input.rollback })
       : input.kind;
+  if (kind === "rolledBack" && !input.rollback) {
+    throw new Error("A rolledBack notification needs the rollout that was rolled back (rollbackOf).");
+  }
   if (kind === "stressTest" && !input.stress) {
     throw new Error("A stressTest notification needs the stress test result (stressResultFile).");
   }
@@ -142,6 +157,9 @@ function composeCard(
     case "cancelled":
       body.push(...cancellationSection(rollout!, limits));
       break;
+    case "rolledBack":
+      body.push(...rollbackSection(input.rollback!, now, limits));
+      break;
   }
   if (rollout) body.push(...stagesSection(rollout, kind, now, limits));
   const actions = linkActions(kind, input);
@@ -183,6 +201,8 @@ function defaultHeading(kind: NotificationKind, input: NotificationCardInput): s
       return `❌ Rollout failed${at("at")}`;
     case "cancelled":
       return rejection(rollout!) ? `🚫 Rollout rejected${at("at")}` : "🚫 Rollout cancelled";
+    case "rolledBack":
+      return `↩️ Rolled back to ${clip(rollout!.artifactVersionNumber, nameChars)}`;
   }
 }
 
@@ -533,6 +553,31 @@ function cancellationSection(rollout: RolloutView, limits: ListLimits): CardElem
       ...errorList(errors, limits.errors, limits),
     );
   }
+  return elements;
+}
+
+/** Why the rollback happened: the bad rollout, what went wrong in it, and how fast safety came. */
+function rollbackSection(rollback: RollbackForCard, now: number, limits: ListLimits): CardElement[] {
+  const bad = rollback.rolledBack;
+  const facts: Fact[] = [{ title: "Rolled back", value: clip(rollback.rolledBackRolloutId, valueChars) }];
+  if (bad) {
+    facts.push(
+      { title: "Bad version", value: clip(bad.artifactVersionNumber, valueChars) },
+      { title: "Its status", value: statusLabel(bad.status) },
+    );
+  }
+  if (rollback.timeToSafetySeconds !== undefined && Number.isFinite(rollback.timeToSafetySeconds)) {
+    facts.push({
+      title: "Time to safety",
+      value: `${formatDuration(rollback.timeToSafetySeconds * 1000)} (bad verdict → rollback accepted by EV2)`,
+    });
+  }
+  const elements: CardElement[] = [sectionTitle("Why"), { type: "FactSet", facts, spacing: "small" }];
+  if (!bad) return elements;
+  // What went wrong in the bad rollout, as its own failed or cancelled card would say it.
+  if (bad.status === "Failed") return [...elements, ...failureSection(bad, now, limits)];
+  const rejected = rejection(bad);
+  if (rejected || (bad.errors ?? []).length > 0) return [...elements, ...cancellationSection(bad, limits)];
   return elements;
 }
 

@@ -9,6 +9,7 @@ export const notificationKinds = [
   "completed",
   "failed",
   "cancelled",
+  "rolledBack",
 ] as const;
 export type NotificationKind = (typeof notificationKinds)[number];
 
@@ -19,6 +20,7 @@ export type NotificationChoice = (typeof notificationChoices)[number];
 /**
  * What `auto` posts, decided from one rollout GET (and the stress result, when the step has one):
  * 1. `Failed` → failed, `Cancelled` → cancelled: a broken rollout outranks everything else;
+ *    then, when the rollout is a rollback of another (`rollbackOf`) → rolledBack;
  * 2. a stress result was given → stressTest: the step was pointed at a result file, and a
  *    completed or waiting rollout is still shown in that card's facts;
  * 3. `Completed` → completed, `Waiting` → waitingForApproval;
@@ -27,7 +29,7 @@ export type NotificationChoice = (typeof notificationChoices)[number];
  */
 export function chooseNotificationKind(
   rollout: RolloutView | undefined,
-  options: { stressResult?: StressSummaryForCard } = {},
+  options: { stressResult?: StressSummaryForCard; rollback?: boolean } = {},
 ): NotificationKind {
   if (!rollout) {
     if (options.stressResult) return "stressTest";
@@ -37,6 +39,7 @@ export function chooseNotificationKind(
   }
   if (rollout.status === "Failed") return "failed";
   if (rollout.status === "Cancelled") return "cancelled";
+  if (options.rollback) return "rolledBack";
   if (options.stressResult) return "stressTest";
   if (rollout.status === "Completed") return "completed";
   if (rollout.status === "Waiting") return "waitingForApproval";

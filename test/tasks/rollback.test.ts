@@ -1,7 +1,11 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
+import type { AdaptiveCard } from "../../shared/teams/adaptive-card";
 import type { Simulator } from "../../sim/ev2";
+import { startTeamsSink } from "../../sim/teams-sink";
 import { runBuiltTask } from "../support/run-built-task";
+import { assertValidTeamsMessage } from "../teams/adaptive-card-validator";
+import { cardText } from "../teams/card-text-of";
 import { ev2Setup, rolloutInputs, simulator } from "./ev2-fixture";
 
 describe("Rollback with TriggerEv2Rollout (built task)", function () {
@@ -55,6 +59,62 @@ describe("Rollback with TriggerEv2Rollout (built task)", function () {
       (r) => r.method === "POST" && r.path.endsWith("/rollouts") && r.status === 201,
     );
     assert.equal(starts.length, 2, "the bad rollout and one rollback");
+  });
+
+  it("TeamsNotify auto with rollbackOf tells the team what was rolled back, why and how fast", async () => {
+    const bad = await runBuiltTask("TriggerEv2Rollout", ev2Setup(sim, rolloutInputs));
+    const rollback = await runBuiltTask(
+      "TriggerEv2Rollout",
+      ev2Setup(
+        sim,
+        { ...rolloutInputs, artifactVersion: "lastSucceeded", rollbackOf: bad.outputs.rolloutId },
+        { variables: rollbackJob },
+      ),
+    );
+    const sink = await startTeamsSink();
+    try {
+      const run = await runBuiltTask(
+        "TeamsNotify",
+        ev2Setup(sim, {
+          webhookUrl: sink.url,
+          rolloutId: rollback.outputs.rolloutId,
+          rollbackOf: bad.outputs.rolloutId,
+          timeToSafetySeconds: rollback.outputs.timeToSafetySeconds,
+        }),
+      );
+      assert.equal(run.result?.result, "Succeeded", run.stdout);
+      assertValidTeamsMessage(sink.received[0].body);
+      const card = (sink.received[0].body as { attachments: [{ content: AdaptiveCard }] }).attachments[0]
+        .content;
+      const text = cardText(card);
+      for (const expected of [
+        "↩️ Rolled back to 1.3.1",
+        `Rolled back: ${bad.outputs.rolloutId}`,
+        "Bad version: 1.3.2",
+        "Its status: Cancelled",
+        "(bad verdict → rollback accepted by EV2)",
+        `Rollout: ${rollback.outputs.rolloutId}`,
+      ]) {
+        assert.ok(text.includes(expected), `missing "${expected}" in:\n${text}`);
+      }
+    } finally {
+      await sink.close();
+    }
+  });
+
+  it("TeamsNotify refuses rolledBack without rollbackOf, sending nothing", async () => {
+    const sink = await startTeamsSink();
+    try {
+      const run = await runBuiltTask(
+        "TeamsNotify",
+        ev2Setup(sim, { webhookUrl: sink.url, notification: "rolledBack", rolloutId: "r-1" }),
+      );
+      assert.equal(run.result?.result, "Failed");
+      assert.match(run.result!.message, /Input 'rollbackOf' is required when notification is rolledBack/);
+      assert.equal(sink.received.length, 0);
+    } finally {
+      await sink.close();
+    }
   });
 
   it("previous takes the Active version registered before the latest", async () => {

@@ -310,7 +310,7 @@ describe("TeamsNotify (built task, as the agent runs it)", function () {
     [
       "an unknown notification",
       { notification: "done", rolloutId: completedRollout },
-      /^Input 'notification' must be one of auto, started, stageCompleted, waitingForApproval, stressTest, completed, failed, cancelled \(got "done"\)\.$/,
+      /^Input 'notification' must be one of auto, started, stageCompleted, waitingForApproval, stressTest, completed, failed, cancelled, rolledBack \(got "done"\)\.$/,
     ],
     [
       "a stress result file that does not exist",

@@ -49,6 +49,12 @@ function inputFor(kind: NotificationKind): NotificationCardInput {
       return { ...base, rollout: failedRollout() };
     case "cancelled":
       return { ...base, rollout: rejectedRollout() };
+    case "rolledBack":
+      return {
+        ...base,
+        rollout: makeRollout({ status: "InProgress", completed: 0 }),
+        rollback: { rolledBackRolloutId: "bad-1", rolledBack: rejectedRollout(), timeToSafetySeconds: 12.4 },
+      };
   }
 }
 
@@ -76,6 +82,7 @@ describe("buildNotificationCard", () => {
       ["completed", inputFor("completed"), "good"],
       ["failed", inputFor("failed"), "attention"],
       ["cancelled", inputFor("cancelled"), "warning"],
+      ["rolledBack", inputFor("rolledBack"), "warning"],
     ];
     for (const [name, input, style] of expected) {
       it(`${name} → ${style}`, () => assert.equal(headerStyle(buildNotificationCard(input)), style));
@@ -151,6 +158,29 @@ describe("buildNotificationCard", () => {
     assert.match(text, /Rejected by: release.manager@contoso.com/);
     assert.match(text, /Comment: Error budget exhausted in westus/);
     assert.match(text, /An approver rejected the rollout at a wait action/);
+  });
+
+  it("says what was rolled back, why (the bad rollout's rejection) and how fast safety came", () => {
+    const rollback = makeRollout({ status: "InProgress", completed: 0 });
+    rollback.artifactVersionNumber = "1.2.2";
+    const text = cardText(buildNotificationCard({ ...inputFor("rolledBack"), rollout: rollback }));
+    assert.match(text, /↩️ Rolled back to 1\.2\.2/);
+    assert.match(text, /Rolled back: bad-1/);
+    assert.match(text, /Bad version: 1\.2\.3/);
+    assert.match(text, /Time to safety: 12s \(bad verdict → rollback accepted by EV2\)/);
+    assert.match(text, /Rejected by: release.manager@contoso.com/);
+    assert.match(text, /Comment: Error budget exhausted in westus/);
+  });
+
+  it("auto chooses rolledBack for a rollback rollout, and the failed card when the rollback failed", () => {
+    const rollback = { rolledBackRolloutId: "bad-1" };
+    const running = makeRollout({ status: "InProgress", completed: 0 });
+    assert.match(
+      cardText(buildNotificationCard({ kind: "auto", rollout: running, rollback, now })),
+      /Rolled back to/,
+    );
+    const failed = cardText(buildNotificationCard({ kind: "auto", rollout: failedRollout(), rollback, now }));
+    assert.match(failed, /❌ Rollout failed/);
   });
 
   it("shows a plain cancellation without inventing a rejection", () => {
@@ -334,6 +364,7 @@ describe("buildNotificationCard", () => {
         kind,
         rollout: kind === "cancelled" ? { ...rollout, status: "Cancelled" } : rollout,
         stress,
+        rollback: { rolledBackRolloutId: long("b"), rolledBack: rollout, timeToSafetySeconds: 1e12 },
         runUrl: longUrl,
         approvalUrl: longUrl,
         title: long("T"),
@@ -393,6 +424,7 @@ describe("buildNotificationCard", () => {
           kind,
           rollout: view,
           stress: stressSummary(false),
+          rollback: { rolledBackRolloutId: "bad-1", rolledBack: view, timeToSafetySeconds: 3.2 },
           now,
           runUrl,
         });

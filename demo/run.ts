@@ -107,6 +107,11 @@ async function main(): Promise<number> {
   const cards = writeCards(sink.received, join(run.outputDirectory, "teams-cards"));
   const rolloutId = findStep(run, "Rollout_PPE", "rollout", "trigger")?.outputs.rolloutId;
   const rollout = services.ev2.rollouts().find((r) => r.rolloutId === rolloutId);
+  const rollbackId = findStep(run, "Roll_back", "rollback", "rollback")?.outputs.rolloutId;
+  const rollback = services.ev2.rollouts().find((r) => r.rolloutId === rollbackId);
+  const rolloutsStarted = services.ev2.requests.filter(
+    (r) => r.method === "POST" && r.path.endsWith("/rollouts") && r.status === 201,
+  ).length;
   const branches = services.repository.refs.filter((r) => r.name.startsWith("refs/heads/ev2/"));
   await services.close();
 
@@ -129,11 +134,18 @@ async function main(): Promise<number> {
       `  Tracking branch ${b.name.replace("refs/heads/", "")} at ${b.objectId.slice(0, 8)} in ${services.repository.name}\n`,
     );
   if (run.files.summary) write(`  Rollout summaries: ${show(run.files.summary)}\n`);
+  if (rollback) {
+    const safety = findStep(run, "Roll_back", "rollback", "rollback")?.outputs.timeToSafetySeconds;
+    write(`\n${bold("Rollback")}\n`);
+    write(
+      `  ${rollback.rolloutId}: ${rollback.artifactVersionNumber}, ${rollback.status}; time to safety ${safety ?? "?"} s (bad verdict → rollback accepted by EV2)\n`,
+    );
+  }
   write(`\n${bold("Teams cards")}\n`);
   if (cards.length === 0) write("  none posted\n");
   for (const c of cards) write(`  ${c.title} → ${show(c.file)}\n`);
 
-  const checks = scenario.expect({ run, rollout, cards: sink.received });
+  const checks = scenario.expect({ run, rollout, rollback, rolloutsStarted, cards: sink.received });
   if (timeLimit.aborted)
     checks.push({
       what: `the demo finished within ${formatDuration(demoTimeLimitMs)}`,

@@ -12,6 +12,10 @@ export interface DemoOutcome {
   run: PipelineRunResult;
   /** The rollout the pipeline started, as EV2 has it at the end. */
   rollout?: RolloutView;
+  /** The rollback rollout the Roll_back stage started, if it ran. */
+  rollback?: RolloutView;
+  /** Rollouts EV2 accepted during the run (the scenario's history not counted). */
+  rolloutsStarted: number;
   cards: ReceivedTeamsMessage[];
 }
 
@@ -78,6 +82,30 @@ export function cardTitle(body: unknown): string | undefined {
 
 const cardTitles = (o: DemoOutcome) => o.cards.map((c) => cardTitle(c.body) ?? "(untitled)").join("; ");
 
+/** Within this, on the simulator with default settings, the rollback must be accepted. */
+const timeToSafetyLimitSeconds = 30;
+
+/** What a bad stage must lead to: exactly one rollback rollout of the last good version, and the card saying so. */
+function rolledBack(o: DemoOutcome): DemoCheck[] {
+  const rollback = findStep(o.run, "Roll_back", "rollback", "rollback");
+  const card = findStep(o.run, "Roll_back", "rollback", "notify");
+  const seconds = Number(rollback?.outputs.timeToSafetySeconds);
+  return [
+    check("a rollback of the last good version (1.3.1) started", o.rollback?.artifactVersionNumber, "1.3.1"),
+    check("exactly one rollback: two rollouts started in all", o.rolloutsStarted, 2),
+    {
+      what: `safety within ${timeToSafetyLimitSeconds} s of the bad verdict`,
+      ok: seconds >= 0 && seconds < timeToSafetyLimitSeconds,
+      ...(seconds >= 0 && seconds < timeToSafetyLimitSeconds
+        ? {}
+        : { seen: `${rollback?.outputs.timeToSafetySeconds} s` }),
+    },
+    check("the rollback card was delivered", card?.outputs.delivered, "true"),
+    check("one Teams card was posted", o.cards.length, 1),
+    checkMatch("it says the rollout was rolled back", cardTitles(o), /Rolled back to 1\.3\.1/),
+  ];
+}
+
 const step = (o: DemoOutcome, name: string) => findStep(o.run, "Rollout_PPE", "rollout", name);
 
 /** Every region answers quickly and correctly. */
@@ -98,10 +126,11 @@ const healthy: DemoScenario = {
       check("one Teams card was posted", o.cards.length, 1),
       checkMatch("it says the rollout completed", cardTitles(o), /completed/i),
       check(
-        "the failure stage did not run",
-        o.run.stages.find((s) => s.name === "Notify_failure")?.result,
+        "the rollback stage did not run",
+        o.run.stages.find((s) => s.name === "Roll_back")?.result,
         "Skipped",
       ),
+      check("one rollout was started", o.rolloutsStarted, 1),
       check("the pipeline succeeded", o.run.result, "Succeeded"),
     ];
   },
@@ -111,7 +140,7 @@ const healthy: DemoScenario = {
 const failingRegion: DemoScenario = {
   name: "failing-region",
   description:
-    "orders-api misbehaves in uksouth (a quarter of requests answer 503): the stress test fails, the gate rejects, EV2 cancels the rollout and the failure card goes out",
+    "orders-api misbehaves in uksouth (a quarter of requests answer 503): the stress test fails, the gate rejects, EV2 cancels the rollout, the pipeline rolls back to the last good version and the rollback card goes out",
   ev2Scenario: "gated",
   failingRegions: ["uksouth"],
   setUp(target) {
@@ -122,15 +151,12 @@ const failingRegion: DemoScenario = {
     );
   },
   expect(o) {
-    const failureCard = findStep(o.run, "Notify_failure", "teams", "notify");
     return [
       check("the stress test failed", step(o, "stress")?.outputs.passed, "false"),
       check("the gate rejected the EV2 wait action", step(o, "gate")?.outputs.decision, "rejected"),
       check("EV2 cancelled the rollout", o.rollout?.status, "Cancelled"),
       check("the rollout was not followed further", step(o, "toEnd")?.result, "Skipped"),
-      check("the failure card was delivered", failureCard?.outputs.delivered, "true"),
-      check("one Teams card was posted", o.cards.length, 1),
-      checkMatch("it says the rollout failed or was cancelled", cardTitles(o), /failed|cancelled/i),
+      ...rolledBack(o),
       check("the pipeline failed", o.run.result, "Failed"),
     ];
   },
@@ -140,23 +166,20 @@ const failingRegion: DemoScenario = {
 const ev2Failure: DemoScenario = {
   name: "ev2-failure",
   description:
-    "EV2's own health check fails uksouth in Stage2-Pilot: the rollout fails before the gate, nothing is stress-tested and the failure card goes out",
+    "EV2's own health check fails uksouth in Stage2-Pilot: the rollout fails before the gate, nothing is stress-tested, the pipeline rolls back to the last good version and the rollback card goes out",
   ev2Scenario: "failing-region",
   failingRegions: ["uksouth"],
   setUp(target) {
     target.setBehaviour({ latencyMs: 4, latencyJitterMs: 8 });
   },
   expect(o) {
-    const failureCard = findStep(o.run, "Notify_failure", "teams", "notify");
     return [
       check("following to the gate failed", step(o, "toGate")?.result, "Failed"),
       check("the failed stage is named", step(o, "toGate")?.outputs.failedStage, "Stage2-Pilot"),
       check("nothing was stress-tested", step(o, "stress")?.result, "Skipped"),
       check("no gate was decided", step(o, "gate")?.result, "Skipped"),
       check("EV2 failed the rollout", o.rollout?.status, "Failed"),
-      check("the failure card was delivered", failureCard?.outputs.delivered, "true"),
-      check("one Teams card was posted", o.cards.length, 1),
-      checkMatch("it says the rollout failed or was cancelled", cardTitles(o), /failed|cancelled/i),
+      ...rolledBack(o),
       check("the pipeline failed", o.run.result, "Failed"),
     ];
   },

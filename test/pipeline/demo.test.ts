@@ -29,14 +29,33 @@ describe("npm run demo (examples/azure-pipelines.yml through the local runner)",
       throw new Error("The tasks are not built: run npm run build first.");
   });
 
-  it("ev2-failure: EV2 fails a region before the gate; the failure stage posts the failed card", async () => {
-    const out = join(mkdtempSync(join(tmpdir(), "demo-")), "out");
-    const { code, stdout, stderr } = await runDemo(["--scenario", "ev2-failure", "--out", out]);
-    assert.equal(code, 0, stdout + stderr);
-    assert.match(stdout, /Stage Notify_failure · Tell the channel the rollout failed/);
-    assert.match(stdout, /The demo ended as the scenario expects\./);
-    assert.deepEqual(readdirSync(join(out, "teams-cards")), ["01-rollout-failed-at-stage2-pilot.json"]);
-  });
+  const scenarios: Array<{ name: string; stage: RegExp; card: string }> = [
+    {
+      name: "healthy",
+      stage: /The demo ended as the scenario expects\./,
+      card: "01-rollout-completed.json",
+    },
+    {
+      name: "failing-region",
+      stage: /Stage Roll_back · Roll back to the last good version/,
+      card: "01-rolled-back-to-1-3-1.json",
+    },
+    {
+      name: "ev2-failure",
+      stage: /Stage Roll_back · Roll back to the last good version/,
+      card: "01-rolled-back-to-1-3-1.json",
+    },
+  ];
+  for (const scenario of scenarios) {
+    it(`${scenario.name}: every check of the scenario holds, and the one card it expects is posted`, async () => {
+      const out = join(mkdtempSync(join(tmpdir(), "demo-")), "out");
+      const { code, stdout, stderr } = await runDemo(["--scenario", scenario.name, "--out", out]);
+      assert.equal(code, 0, stdout + stderr);
+      assert.match(stdout, scenario.stage);
+      assert.match(stdout, /The demo ended as the scenario expects\./);
+      assert.deepEqual(readdirSync(join(out, "teams-cards")), [scenario.card]);
+    });
+  }
 
   it("refuses an unknown scenario, naming the ones there are", async () => {
     const { code, stderr } = await runDemo(["--scenario", "nope"]);

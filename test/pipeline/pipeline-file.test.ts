@@ -255,7 +255,10 @@ steps:
         (s) =>
           `${s.name}: ${s.jobs.map((j) => `${j.name}(${j.steps.map((st) => st.name).join(",")})`).join(" ")}`,
       ),
-      ["Rollout_PPE: rollout(trigger,toGate,stress,gate,toEnd,notify)", "Notify_failure: teams(notify)"],
+      [
+        "Rollout_PPE: rollout(trigger,toGate,stress,gate,toEnd,notify)",
+        "Roll_back: rollback(rollback,notify,notifyFailure)",
+      ],
     );
     assert.equal(p.notices.length, 0);
   });

@@ -172,6 +172,10 @@ const table: BadInput[] = [
   { task: "TeamsNotify", input: "stressResultFile", inputs: { notification: "stressTest" }, says: /is required when notification is stressTest: the result file of a StressTestStage step/ },
   { task: "TeamsNotify", input: "stressResultFile", inputs: { notification: "stressTest", stressResultFile: missingFile }, says: /cannot be read: .* does not exist\. Give the resultFile output of a StressTestStage step/ },
   { task: "TeamsNotify", input: "stressResultFile", inputs: { notification: "stressTest", stressResultFile: notJson }, says: /is not a StressTestStage result \(schemaVersion 1\)/ },
+  { task: "TeamsNotify", input: "rollbackOf", inputs: { notification: "rolledBack" }, says: /is required when notification is rolledBack: the id of the rollout that was rolled back/ },
+  { task: "TeamsNotify", input: "rollbackOf", inputs: { rollbackOf: "bad id!" }, says: /must be the EV2 rollout id that was rolled back, such as \$\(badRolloutId\)/ },
+  { task: "TeamsNotify", input: "timeToSafetySeconds", inputs: { timeToSafetySeconds: "soon" }, says: /must be a number from 0 to 604800 seconds \(got "soon"\)/ },
+  { task: "TeamsNotify", input: "timeToSafetySeconds", inputs: { timeToSafetySeconds: "-3" }, says: /must be a number from 0 to 604800 seconds \(got -3\)/ },
   { task: "TeamsNotify", input: "failOnError", inputs: { failOnError: "sometimes" }, says: /must be true or false/ },
 
   // StressTestStage (joins when its bundle is built; the valid forms follow shared/stress)

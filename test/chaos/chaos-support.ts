@@ -232,17 +232,8 @@ export function retryAfterBreaches(
   return { breaches, checked };
 }
 
-/** Small deterministic PRNG (mulberry32) for the suite's own random choices. */
-export function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The simulator's deterministic PRNG (mulberry32), for the suite's own random choices. */
+export { seededRandom as seeded } from "../../sim/ev2/faults";
 
 // ---------------------------------------------------------------------------------------------
 // A hostile server: answers whatever the test says, to see what the tasks make of it.

@@ -67,7 +67,10 @@ export class TaskLibAgent implements TaskAgent {
     return nonBlank(agentEnvironment[`ENDPOINT_DATA_${id}_${key.toUpperCase()}`]);
   }
   setSecret(value: string): void {
-    for (const form of this.mask.add(value)) tl.setSecret(form);
+    if (!value) return;
+    // The agent masks the value whatever its length; the task masks the forms it can take too.
+    tl.setSecret(value);
+    for (const form of this.mask.add(value)) if (form !== value) tl.setSecret(form);
   }
   redact(text: string): string {
     return this.mask.redact(text);

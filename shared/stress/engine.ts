@@ -1,6 +1,7 @@
 /**
- * The load engine: undici HTTP/1.1 clients driven through `dispatch` with callback handlers —
- * no promise, no closure and no handler object per request — and one recorder per endpoint.
+ * The load engine: HTTP/1.1 connections of its own (http1-connection.ts) that write a request
+ * serialised once and skim the answers — no promise, no closure and no object per request —
+ * and one recorder per endpoint.
  *
  * Each endpoint gets its own share of the connections (and of the rate), so a slow endpoint
  * does not slow the load on the others and each endpoint's figures stand on their own.
@@ -10,10 +11,9 @@
  * connection at that time, or as soon as one comes free. Latency counts from the due time
  * (corrected for coordinated omission) and, for comparison, from the actual send.
  */
-import type { Client as UndiciClient, Dispatcher } from "undici";
 import type { StressEndpoint } from "./endpoints";
 import { RequestTimeoutError, classifyRequestError } from "./errors";
-import { loadUndiciClient } from "./http-client";
+import { Http1Connection, requestTarget, type RequestTarget, type ResponseHandler } from "./http1-connection";
 import { EndpointRecorder, type EndpointTotals } from "./measurements";
 
 /** A send leaving later than this after its due time counts as late. */
@@ -78,33 +78,23 @@ class RunState {
   }
 }
 
-/**
- * One request slot on one connection: the undici handler of the request it carries (the
- * legacy callback interface, which undici calls without wrapping) and its timing.
- */
-class RequestSlot implements Dispatcher.DispatchHandler {
+/** One request slot on one connection: the handler of the request it carries and its timing. */
+class RequestSlot implements ResponseHandler {
   dueAt = 0;
   sentAt = 0;
-  status = 0;
   inFlight = false;
-  private dispatching = false;
-  private abortRequest: ((err: Error) => void) | null = null;
   private retired = false;
-  private readonly resendLater = () => this.load.afterCompletion(this, performance.now());
 
   constructor(
     readonly load: EndpointLoad,
-    readonly client: UndiciClient,
+    readonly connection: Http1Connection,
   ) {}
 
   send(dueAt: number, now: number): void {
     this.dueAt = dueAt;
     this.sentAt = now;
-    this.status = 0;
     this.inFlight = true;
-    this.dispatching = true;
-    this.client.dispatch(this.load.request, this);
-    this.dispatching = false;
+    this.connection.send(this, now);
   }
 
   retire(): void {
@@ -113,39 +103,26 @@ class RequestSlot implements Dispatcher.DispatchHandler {
     this.load.run.retire();
   }
 
-  /** Cancels the request in flight as timed out (the connection goes with it). */
+  /**
+   * Cancels the request in flight as timed out; the connection goes with it. Answers come in
+   * order, so the oldest request on the connection is the one overdue first: that is this one.
+   */
   timeOut(error: Error): void {
-    this.abortRequest?.(error);
+    this.connection.failOldest(error);
   }
 
-  onConnect(abort: (err?: Error) => void): void {
-    this.abortRequest = abort;
-  }
-
-  onHeaders(statusCode: number): boolean {
-    this.status = statusCode;
-    return true;
-  }
-
-  onData(): boolean {
-    return true;
-  }
-
-  onComplete(): void {
-    const now = performance.now();
+  onResponse(status: number, now: number): void {
     const load = this.load;
     this.inFlight = false;
-    this.abortRequest = null;
     if (this.dueAt >= load.run.measureFrom)
-      load.recorder.recordResponse(this.status, now - this.dueAt, now - this.sentAt);
+      load.recorder.recordResponse(status, now - this.dueAt, now - this.sentAt);
     load.run.lastCompletion = now;
     load.afterCompletion(this, now);
   }
 
-  onError(err: Error): void {
+  onFailure(err: Error): void {
     const load = this.load;
     this.inFlight = false;
-    this.abortRequest = null;
     if (load.run.aborted) {
       this.retire();
       return;
@@ -153,38 +130,23 @@ class RequestSlot implements Dispatcher.DispatchHandler {
     const now = performance.now();
     if (this.dueAt >= load.run.measureFrom) load.recorder.recordError(classifyRequestError(err));
     load.run.lastCompletion = now;
-    // An error raised inside dispatch (a bad request) would recurse straight back into it.
-    if (this.dispatching) setImmediate(this.resendLater);
-    else load.afterCompletion(this, now);
+    load.afterCompletion(this, now);
   }
 }
 
 /** The load on one endpoint: its request, its connections and, in the open model, its schedule. */
 abstract class EndpointLoad {
   readonly recorder: EndpointRecorder;
-  readonly request: Dispatcher.DispatchOptions;
+  readonly target: RequestTarget;
   readonly slots: RequestSlot[] = [];
 
   constructor(
     readonly run: RunState,
     readonly endpoint: StressEndpoint,
     openModel: boolean,
-    pipelining: number,
   ) {
     this.recorder = new EndpointRecorder(endpoint.expectedStatus, openModel);
-    const url = new URL(endpoint.url);
-    const headers: string[] = [];
-    for (const [name, value] of Object.entries(endpoint.headers)) headers.push(name, value);
-    this.request = {
-      origin: url.origin,
-      path: url.pathname + url.search,
-      method: endpoint.method,
-      headers,
-      // A Buffer goes out as it is; a string would be converted on every request.
-      body: endpoint.body === undefined ? undefined : Buffer.from(endpoint.body),
-      // Pipelining needs requests that do not hold the connection for themselves.
-      blocking: pipelining === 1 ? undefined : false,
-    };
+    this.target = requestTarget(endpoint);
   }
 
   abstract start(now: number): void;
@@ -203,11 +165,10 @@ class ClosedLoad extends EndpointLoad {
   constructor(
     run: RunState,
     endpoint: StressEndpoint,
-    pipelining: number,
     /** Measured requests this endpoint may still start. */
     private readonly quota: number,
   ) {
-    super(run, endpoint, false, pipelining);
+    super(run, endpoint, false);
   }
 
   start(now: number): void {
@@ -258,12 +219,11 @@ class OpenLoad extends EndpointLoad {
   constructor(
     run: RunState,
     endpoint: StressEndpoint,
-    pipelining: number,
     private readonly rate: number,
     private readonly firstDueAt: number,
     quota: number,
   ) {
-    super(run, endpoint, true, pipelining);
+    super(run, endpoint, true);
     this.intervalMs = 1000 / rate;
     this.firstMeasured = this.sendsDueBefore(run.measureFrom);
     const lastByTime = this.sendsDueBefore(run.stopAt);
@@ -364,46 +324,36 @@ class OpenLoad extends EndpointLoad {
  * ends it at once: requests in flight are cancelled and left out, and the outcome says aborted.
  */
 export async function runLoad(plan: LoadPlan): Promise<LoadOutcome> {
-  const Client = await loadUndiciClient();
   const startedAt = new Date();
   const endpointCount = plan.endpoints.length;
   const start = performance.now();
   const measureFrom = start + plan.warmupSeconds * 1000;
   const run = new RunState(measureFrom, measureFrom + plan.durationSeconds * 1000);
   const quota = plan.requests ?? Number.POSITIVE_INFINITY;
-  const clients: UndiciClient[] = [];
+  const connections: Http1Connection[] = [];
 
   const loads = plan.endpoints.map((endpoint, i): EndpointLoad => {
     const endpointQuota = Number.isFinite(quota) ? shareOf(quota, endpointCount, i) : quota;
-    if (plan.rate === undefined) return new ClosedLoad(run, endpoint, plan.pipelining, endpointQuota);
+    if (plan.rate === undefined) return new ClosedLoad(run, endpoint, endpointQuota);
     const rate = plan.rate / endpointCount;
     // Endpoints take turns within one interval instead of all sending at the same instant.
     const firstDueAt = start + (i * 1000) / rate / endpointCount;
-    return new OpenLoad(run, endpoint, plan.pipelining, rate, firstDueAt, endpointQuota);
+    return new OpenLoad(run, endpoint, rate, firstDueAt, endpointQuota);
   });
 
   loads.forEach((load, i) => {
-    const connections = shareOf(plan.connections, endpointCount, i);
-    for (let c = 0; c < connections; c++) {
-      const client = new Client(load.request.origin as string, {
-        // undici waits a full event-loop turn before reusing a connection that allows one
-        // request at a time; allowing one more lets the next request leave at once. The load
-        // never has more than `pipelining` requests on a connection.
-        pipelining: plan.pipelining + 1,
-        // Timeouts are the engine's (see the sweep below): undici's tick every half second,
-        // too coarse for short limits, and cost a timer refresh per request.
-        headersTimeout: 0,
-        bodyTimeout: 0,
-        connectTimeout: plan.timeoutMs,
-        keepAliveTimeout: 30_000,
-      });
-      clients.push(client);
-      for (let p = 0; p < plan.pipelining; p++) load.slots.push(new RequestSlot(load, client));
+    const share = shareOf(plan.connections, endpointCount, i);
+    for (let c = 0; c < share; c++) {
+      // Connecting counts against the request timeout like the rest of the request.
+      const connection = new Http1Connection(load.target);
+      connections.push(connection);
+      for (let p = 0; p < plan.pipelining; p++) load.slots.push(new RequestSlot(load, connection));
     }
   });
   const slots = loads.flatMap((l) => l.slots);
   run.liveSlots = slots.length;
 
+  const abortedError = new Error("the run was aborted");
   const stop = (aborted: boolean) => {
     if (run.stopped) return;
     const now = performance.now();
@@ -413,7 +363,7 @@ export async function runLoad(plan: LoadPlan): Promise<LoadOutcome> {
     run.aborted = aborted;
     run.stoppedAt = now;
     for (const load of loads) load.stop(now, aborted);
-    if (aborted) for (const client of clients) void client.destroy().catch(() => undefined);
+    if (aborted) for (const connection of connections) connection.close(abortedError);
   };
   const onAbort = () => stop(true);
   // One sweep over the slots instead of a timer per request: a request is cancelled at most a
@@ -465,7 +415,7 @@ export async function runLoad(plan: LoadPlan): Promise<LoadOutcome> {
   clearInterval(sweepTimer);
   if (progressTimer) clearInterval(progressTimer);
   plan.signal?.removeEventListener("abort", onAbort);
-  await Promise.all(clients.map((c) => c.destroy().catch(() => undefined)));
+  for (const connection of connections) connection.close(abortedError);
 
   const endedAt = run.aborted
     ? run.stoppedAt

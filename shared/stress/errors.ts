@@ -40,6 +40,24 @@ export class RequestTimeoutError extends Error {
   }
 }
 
+/**
+ * The service closed the connection before a request in flight got its answer. Counted as a
+ * reset: for the request the two are the same.
+ */
+export class ConnectionClosedError extends Error {
+  override name = "ConnectionClosedError";
+  readonly code = "ECONNRESET";
+  constructor() {
+    super("the service closed the connection before answering");
+  }
+}
+
+/** An answer that is not HTTP/1.x as the load client understands it. */
+export class MalformedResponseError extends Error {
+  override name = "MalformedResponseError";
+  readonly code = "ERR_MALFORMED_RESPONSE";
+}
+
 const TIMEOUT_CODES = new Set([
   "UND_ERR_HEADERS_TIMEOUT",
   "UND_ERR_BODY_TIMEOUT",

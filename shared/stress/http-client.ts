@@ -5,10 +5,10 @@
 import type { Client as UndiciClient, Dispatcher } from "undici";
 import { RequestTimeoutError, classifyRequestError, type TransportErrorKind } from "./errors";
 
-export type ClientConstructor = typeof UndiciClient;
+type ClientConstructor = typeof UndiciClient;
 let clientConstructor: ClientConstructor | undefined;
 
-export async function loadUndiciClient(): Promise<ClientConstructor> {
+async function loadUndiciClient(): Promise<ClientConstructor> {
   clientConstructor ??= (await import("undici/lib/dispatcher/client.js")).default;
   return clientConstructor;
 }

@@ -5,10 +5,11 @@
  * examples/azure-pipelines.yml — the file users copy into Azure DevOps — through the local
  * pipeline runner, and checks the run ended as the scenario expects.
  */
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { formatDuration } from "../shared/format";
+import type { DeploymentReport } from "../shared/report/deployment-report";
 import { runPipeline } from "../pipeline/runner";
 import type { PipelineEvent, PipelineRunResult } from "../pipeline/run-events";
 import { startSimulatedServices } from "../pipeline/simulated-services";
@@ -134,6 +135,10 @@ async function main(): Promise<number> {
       `  Tracking branch ${b.name.replace("refs/heads/", "")} at ${b.objectId.slice(0, 8)} in ${services.repository.name}\n`,
     );
   if (run.files.summary) write(`  Rollout summaries: ${show(run.files.summary)}\n`);
+  if (run.files.report) {
+    const report = JSON.parse(readFileSync(run.files.report.json, "utf8")) as DeploymentReport;
+    write(`  Deployment report: ${show(run.files.report.markdown)}\n    ${report.headline}\n`);
+  }
   if (rollback) {
     const safety = findStep(run, "Roll_back", "rollback", "rollback")?.outputs.timeToSafetySeconds;
     write(`\n${bold("Rollback")}\n`);

@@ -64,8 +64,12 @@ export interface RunFiles {
   /** summary.md: every summary in run order, as the run's Extensions tab shows them. */
   summary?: string;
   summaries: string[];
-  /** Files of the `ev2-records` artifact (what each task did, for audit). */
+  /** Task records of the `ev2-records` artifact (what each task did, for audit). */
   records: string[];
+  /** Each job's deployment report (markdown and JSON) as the job uploaded it to `ev2-records`. */
+  jobReports: string[];
+  /** deployment-report.md and .json: the report of the whole run, built from every job's records. */
+  report?: { markdown: string; json: string };
   /** Every artifact file, records included. */
   artifacts: string[];
   /** JUnit and other test result files. */

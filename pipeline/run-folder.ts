@@ -60,7 +60,11 @@ export class RunFolder {
     return this.copyInto(this.path("summaries"), source, `${safe(stage)}.${safe(job)}.${safe(step)}.md`);
   }
 
-  /** A file or a folder, into artifacts/<artifact name>/; returns the files it copied. */
+  /**
+   * A file or a folder, into artifacts/<artifact name>/; returns the files it copied. A file
+   * uploaded again under the same name replaces the earlier one, as in Azure DevOps' file
+   * container (each step rewrites its job's deployment report this way).
+   */
   copyArtifact(artifactName: string, source: string): string[] {
     const dir = this.path("artifacts", safe(artifactName || "drop"));
     if (statSync(source).isDirectory()) {
@@ -68,7 +72,10 @@ export class RunFolder {
       cpSync(source, dest, { recursive: true });
       return listFiles(dest);
     }
-    return [this.copyInto(dir, source, basename(source))];
+    mkdirSync(dir, { recursive: true });
+    const dest = join(dir, basename(source));
+    cpSync(source, dest);
+    return [dest];
   }
 
   copyTestResult(source: string, stage: string, job: string): string {

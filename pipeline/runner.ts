@@ -8,6 +8,12 @@ import { createHash } from "node:crypto";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { platform } from "node:os";
 import { dirname, join, resolve } from "node:path";
+import {
+  buildDeploymentReport,
+  isDeploymentReportFile,
+  renderDeploymentReportMarkdown,
+} from "../shared/report/deployment-report";
+import { readRecordFile } from "../shared/report/publish-report";
 import { recordArtifactName } from "../shared/rollout/record";
 import { parseLoggingCommand } from "./agent-commands";
 import {
@@ -161,9 +167,10 @@ class PipelineRun {
   private readonly workingDirectory: string;
   private readonly startedAt = new Date();
   private readonly stageOutcomes = new Map<string, Outcome & { jobs: Map<string, Outcome> }>();
-  private readonly files: Omit<RunFiles, "runRecord" | "logs" | "summary"> = {
+  private readonly files: Omit<RunFiles, "runRecord" | "logs" | "summary" | "report"> = {
     summaries: [],
     records: [],
+    jobReports: [],
     artifacts: [],
     testResults: [],
   };
@@ -218,6 +225,7 @@ class PipelineRun {
     const result: RunResult = this.canceled ? "Canceled" : ran.length === 0 ? "Skipped" : worst(ran);
     const summary = this.summaryParts.length > 0 ? this.folder.path("summary.md") : undefined;
     if (summary) writeFileSync(summary, this.summaryParts.join("\n"));
+    const report = this.writeRunReport();
     const runResult: PipelineRunResult = {
       file: this.options.file,
       result,
@@ -231,12 +239,30 @@ class PipelineRun {
         runRecord: this.folder.path("run.json"),
         logs: this.folder.path("logs"),
         summary,
+        report,
         ...this.files,
       },
     };
     writeFileSync(runResult.files.runRecord, JSON.stringify(runResult, null, 2));
     this.emit({ type: "runFinished", result: runResult });
     return runResult;
+  }
+
+  /**
+   * The deployment report of the whole run, from every job's records: what a reviewer would
+   * build from the run's downloaded `ev2-records` artifact.
+   */
+  private writeRunReport(): RunFiles["report"] {
+    if (this.files.records.length === 0) return undefined;
+    const records = this.files.records.flatMap((f) => readRecordFile(f) ?? []);
+    const report = buildDeploymentReport(records);
+    const files = {
+      json: this.folder.path("deployment-report.json"),
+      markdown: this.folder.path("deployment-report.md"),
+    };
+    writeFileSync(files.json, this.masker.mask(`${JSON.stringify(report, null, 2)}\n`));
+    writeFileSync(files.markdown, this.masker.mask(renderDeploymentReportMarkdown(report)));
+    return files;
   }
 
   /** Steps and jobs that cannot run here, listed before the run starts. */
@@ -897,7 +923,11 @@ class PipelineRun {
       }
       const copied = this.folder.copyArtifact(a.name, at(a.path));
       artifacts.push(...copied);
-      if (a.name === recordArtifactName) this.files.records.push(...copied);
+      if (a.name === recordArtifactName)
+        for (const f of copied) {
+          const list = isDeploymentReportFile(f) ? this.files.jobReports : this.files.records;
+          if (!list.includes(f)) list.push(f);
+        }
       for (const f of copied)
         if (f.endsWith(".xml") && /<testsuites?[\s>]/.test(readFileSync(f, "utf8"))) testResults.push(f);
     }

@@ -273,12 +273,16 @@ export function formatRunSummary(result: PipelineRunResult, options: SummaryOpti
   const files = result.files;
   const show = (p: string) => shortPath(p, cwd);
   const groups: Array<{ label: string; paths: string[] }> = [
+    { label: "Report", paths: files.report ? [files.report.markdown, files.report.json] : [] },
     { label: "EV2 records", paths: files.records },
+    { label: "Job reports", paths: files.jobReports },
     { label: "Summaries", paths: [...(files.summary ? [files.summary] : []), ...files.summaries] },
     { label: "JUnit", paths: files.testResults },
     {
       label: "Artifacts",
-      paths: files.artifacts.filter((a) => !files.records.includes(a) && !files.testResults.includes(a)),
+      paths: files.artifacts.filter(
+        (a) => !files.records.includes(a) && !files.jobReports.includes(a) && !files.testResults.includes(a),
+      ),
     },
     ...(options.extraFiles ?? []),
     { label: "Step logs", paths: [files.logs] },

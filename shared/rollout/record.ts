@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { TaskAgent } from "../agent/agent";
+import { publishDeploymentReport } from "../report/publish-report";
 
 /**
  * What one task did, for audit: published as a file of the `ev2-records` pipeline artifact
@@ -70,26 +71,36 @@ export function readRunIdentity(agent: TaskAgent): RunIdentity {
   };
 }
 
-/** Writes the record and the summary and hands both to the agent. Never throws: evidence must not fail a run. */
+/**
+ * Writes the record and the summary and hands both to the agent, then rewrites the job's
+ * deployment report (docs/deployment-report.md) from every record in the folder. Never throws:
+ * evidence must not fail a run.
+ */
 export function publishRecord(
   agent: TaskAgent,
   record: TaskRecord,
   summaryMarkdown: string,
 ): string | undefined {
+  const dir = join(agent.tempDirectory(), recordArtifactName);
+  let file: string | undefined;
   try {
     const stamp = record.startedAt.replace(/[:.]/g, "-");
-    const dir = join(agent.tempDirectory(), recordArtifactName);
     mkdirSync(dir, { recursive: true });
     const job = (record.run.jobName ?? "job").replace(/[^A-Za-z0-9_-]/g, "_");
-    const file = join(dir, `${job}-${record.task}-${stamp}.json`);
+    file = join(dir, `${job}-${record.task}-${stamp}.json`);
     writeFileSync(file, agent.redact(JSON.stringify(record, null, 2)));
     agent.uploadArtifact(recordArtifactName, file);
     const summary = join(agent.tempDirectory(), `${record.task}-${stamp}-summary.md`);
     writeFileSync(summary, agent.redact(summaryMarkdown));
     agent.uploadSummary(summary);
-    return file;
   } catch (err) {
     agent.warning(`Could not publish the ${record.task} record: ${(err as Error).message}`);
     return undefined;
   }
+  try {
+    publishDeploymentReport(agent, dir, recordArtifactName, record.run);
+  } catch (err) {
+    agent.warning(`Could not update the deployment report: ${(err as Error).message}`);
+  }
+  return file;
 }

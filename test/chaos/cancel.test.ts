@@ -6,7 +6,13 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { startTargetService, type TargetService } from "../../sim/target-service";
-import { startBuiltTask, type TaskRunSetup } from "../support/run-built-task";
+import {
+  recordArtifacts,
+  reportArtifacts,
+  runBuiltTask,
+  startBuiltTask,
+  type TaskRunSetup,
+} from "../support/run-built-task";
 import {
   chaosCounts,
   flowSetup,
@@ -16,7 +22,6 @@ import {
   taskIsBuilt,
   type FlowServices,
 } from "./chaos-support";
-import { runBuiltTask } from "../support/run-built-task";
 
 registerCountsReport();
 
@@ -120,7 +125,8 @@ describe("chaos: SIGINT during each long-running task", function () {
         assert.equal(run.signal, null, "it exited by itself, not by a signal");
         assert.equal(run.result?.result, "Failed", run.stdout);
         assert.match(run.result!.message, /cancel/i);
-        const records = run.artifacts.filter((a) => a.name === "ev2-records");
+        const records = recordArtifacts(run);
+        assert.equal(reportArtifacts(run).length, 2, "the job's deployment report is published too");
         assert.equal(
           records.length,
           1,

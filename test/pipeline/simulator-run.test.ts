@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { runPipeline } from "../../pipeline/runner";
 import { startSimulatedServices, type SimulatedServices } from "../../pipeline/simulated-services";
 import { builtTasksDirectory } from "../../pipeline/task-process";
+import type { DeploymentReport } from "../../shared/report/deployment-report";
 import { recorder } from "./fake-tasks";
 
 // Only documented inputs, as a user writes them.
@@ -116,6 +117,23 @@ describe("local pipeline runner: the built tasks against the EV2 simulator", fun
       ["TriggerEv2Rollout 4242 Start/start", "FollowRollout 4242 Follow/follow"],
     );
     assert.match(readFileSync(result.files.summary!, "utf8"), /### EV2 rollout started[\s\S]*Stage3-Broad/);
+    // Each job uploaded its own report; the runner adds one for the whole run.
+    assert.deepEqual(result.files.jobReports.map((f) => f.split(/[\\/]/).at(-1)).sort(), [
+      "deployment-report.Follow.follow.json",
+      "deployment-report.Follow.follow.md",
+      "deployment-report.Start.start.json",
+      "deployment-report.Start.start.md",
+    ]);
+    const report = JSON.parse(readFileSync(result.files.report!.json, "utf8")) as DeploymentReport;
+    assert.equal(report.outcome, "completed");
+    assert.deepEqual(
+      report.steps.map((s) => s.task),
+      ["TriggerEv2Rollout", "FollowRollout"],
+    );
+    assert.deepEqual(
+      report.rollouts.map((r) => [r.rolloutId, r.status, r.stages.length]),
+      [[started.rolloutId, "Completed", 3]],
+    );
     for (const secret of services.runOptions.secrets!) assert.ok(!text.includes(secret));
 
     // The same build again (a re-run): the trigger attaches to the rollout it started.

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import type { Simulator } from "../../sim/ev2";
-import { runBuiltTask, startBuiltTask } from "../support/run-built-task";
+import { recordArtifacts, runBuiltTask, startBuiltTask } from "../support/run-built-task";
 import { ev2Setup, simulator, startTestRollout } from "./ev2-fixture";
 
 const startRollout = (sim: Simulator) => startTestRollout(sim, "follow-test");
@@ -125,7 +125,7 @@ describe("FollowRollout (built task, as the agent runs it)", function () {
       const run = await task.done;
       assert.ok(Date.now() - sentAt < 5000, `exited after ${Date.now() - sentAt} ms`);
       assert.equal(run.result?.result, "Failed");
-      assert.equal(run.artifacts.length, 1, "the record is published");
+      assert.equal(recordArtifacts(run).length, 1, "the record is published");
       const status = sim.rollouts().find((r) => r.rolloutId === rolloutId)?.status;
       assert.equal(status, onPipelineCancel === "leaveRunning" ? "InProgress" : "Cancelled");
     });

@@ -139,7 +139,13 @@ describe("StressTestStage (built task, as the agent runs it)", function () {
 
     assert.match(junitOf(run), /failures="0"/);
     const artifacts = run.artifacts.map((a) => `${a.name}:${a.path.split(".").at(-1)}`).sort();
-    assert.deepEqual(artifacts, ["ev2-records:json", "stress-results:json", "stress-results:xml"]);
+    assert.deepEqual(artifacts, [
+      "ev2-records:json",
+      "ev2-records:json",
+      "ev2-records:md",
+      "stress-results:json",
+      "stress-results:xml",
+    ]);
     assert.equal(run.summaries.length, 1);
     assert.match(
       readFileSync(run.summaries[0], "utf8"),

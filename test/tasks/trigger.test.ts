@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
 import type { Simulator } from "../../sim/ev2";
-import { runBuiltTask } from "../support/run-built-task";
+import { recordArtifacts, reportArtifacts, runBuiltTask } from "../support/run-built-task";
 import { ev2Setup, rolloutInputs, runVariables, simulator, TOKEN } from "./ev2-fixture";
 
 describe("TriggerEv2Rollout (built task, as the agent runs it)", function () {
@@ -35,9 +35,14 @@ describe("TriggerEv2Rollout (built task, as the agent runs it)", function () {
     );
     assert.equal(run.summaries.length, 1);
     assert.match(readFileSync(run.summaries[0], "utf8"), /### EV2 rollout started/);
-    assert.equal(run.artifacts.length, 1);
-    assert.equal(run.artifacts[0].name, "ev2-records");
-    const record = JSON.parse(readFileSync(run.artifacts[0].path, "utf8"));
+    const records = recordArtifacts(run);
+    assert.equal(records.length, 1);
+    assert.deepEqual(
+      reportArtifacts(run).map((a) => a.path.split(/[\\/]/).at(-1)),
+      ["deployment-report.Deploy_PPE.rollout.json", "deployment-report.Deploy_PPE.rollout.md"],
+      "the job's deployment report goes beside the record",
+    );
+    const record = JSON.parse(readFileSync(records[0].path, "utf8"));
     assert.equal(record.schemaVersion, 1);
     assert.equal(record.rolloutId, rollouts[0].rolloutId);
     const post = startPosts()[0];

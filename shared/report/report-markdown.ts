@@ -1,0 +1,311 @@
+/** The deployment report as markdown: what a reviewer reads without opening a log. */
+import { formatDuration, listWithMore, markdownTable } from "../format";
+import type { DeploymentReport, ReportGate, ReportRollout, ReportStressTest } from "./deployment-report";
+
+const outcomeWords: Record<DeploymentReport["outcome"], string> = {
+  completed: "✅ completed",
+  rolledBack: "↩️ rolled back",
+  failed: "❌ failed",
+  inProgress: "⏳ in progress",
+  unknown: "unknown",
+};
+
+const seconds = (s: number | null | undefined): string =>
+  s === null || s === undefined ? "" : formatDuration(s * 1000);
+const safety = (s: number | null): string =>
+  s === null ? "-" : s < 60 ? `${s.toFixed(1)} s` : `${formatDuration(s * 1000)} (${Math.round(s)} s)`;
+const ms = (v: number | null): string => (v === null ? "n/a" : `${Math.round(v * 10) / 10} ms`);
+// Three significant digits: 0.9955% must not read as the 1% a threshold allows.
+const percent = (v: number | null): string => (v === null ? "n/a" : `${Number(v.toPrecision(3))}%`);
+/** Times as people compare them in a table: the date once is enough, to the second. */
+const when = (iso: string | null | undefined): string =>
+  iso ? iso.replace("T", " ").replace(/(\.\d+)?Z$/, "Z") : "";
+const link = (text: string, url: string | undefined) => (url ? `[${text}](${url})` : text);
+const statusMark = (status: string | undefined): string => {
+  switch (status) {
+    case "Completed":
+      return "✅ Completed";
+    case "Failed":
+      return "❌ Failed";
+    case "Cancelled":
+      return "⛔ Cancelled";
+    case "InProgress":
+      return "⏳ InProgress";
+    case "Waiting":
+      return "⏸ Waiting";
+    default:
+      return status ?? "";
+  }
+};
+
+export function renderDeploymentReportMarkdown(report: DeploymentReport): string {
+  const out: string[] = [];
+  const main = report.rollouts.find((r) => r.role === "rollout") ?? report.rollouts[0];
+  const title = main
+    ? [main.serviceId, main.artifactVersion, main.environment && `→ ${main.environment}`]
+        .filter(Boolean)
+        .join(" ")
+    : "";
+  out.push(`# Deployment report${title ? `: ${title}` : ""}`, "", report.headline, "");
+
+  const run = report.run;
+  const facts: Array<[string, string]> = [["Outcome", outcomeWords[report.outcome]]];
+  if (report.rollbacks.length) facts.push(["Time to safety", safety(report.timeToSafetySeconds)]);
+  if (run.runUrl || run.buildId || run.releaseId)
+    facts.push([
+      "Pipeline run",
+      link(run.releaseId ? `release ${run.releaseId}` : `build ${run.buildId ?? "run"}`, run.runUrl),
+    ]);
+  if (run.requestedFor) facts.push(["Requested by", run.requestedFor]);
+  if (run.sourceVersion) facts.push(["Commit", run.sourceVersion.slice(0, 12)]);
+  if (run.stages.length || run.jobs.length)
+    facts.push(["Stage / job", `${run.stages.join(", ") || "-"} / ${run.jobs.join(", ") || "-"}`]);
+  if (report.window.startedAt)
+    facts.push([
+      "Window",
+      `${when(report.window.startedAt)} → ${when(report.window.endedAt)} (${seconds(report.window.durationSeconds) || "-"})`,
+    ]);
+  out.push(markdownTable(["", ""], facts), "");
+
+  const triggered = report.rollouts.filter((r) => r.trigger);
+  if (triggered.length) {
+    out.push("## Pre-deployment checks", "");
+    for (const r of triggered) out.push(...preDeployment(r));
+  }
+
+  for (const r of report.rollouts) out.push(...rolloutSection(r));
+
+  if (report.stressTests.length) {
+    out.push("## Stress tests", "");
+    out.push(
+      markdownTable(
+        [
+          "Started",
+          "Where",
+          "Verdict",
+          "Error rate",
+          "p50",
+          "p95",
+          "p99",
+          "Req/s",
+          "Against baseline",
+          "Failed thresholds",
+        ],
+        report.stressTests.map((t) => [
+          when(t.at),
+          [t.region, t.stage].filter(Boolean).join(" ") || "-",
+          stressVerdict(t),
+          percent(t.errorRatePercent),
+          ms(t.p50Ms),
+          ms(t.p95Ms),
+          ms(t.p99Ms),
+          t.requestsPerSecond === null ? "n/a" : String(Math.round(t.requestsPerSecond * 10) / 10),
+          baselineText(t),
+          t.failedThresholds.join("; ") || (t.notReady ?? "-"),
+        ]),
+      ),
+      "",
+    );
+  }
+
+  if (report.gates.length) {
+    out.push("## Approval gates", "");
+    out.push(
+      markdownTable(
+        ["Gate", "Rollout", "Before stage", "Decision", "Decided by", "When", "Why"],
+        report.gates.map((g) => [
+          g.actionId ?? "-",
+          g.rolloutId ?? "-",
+          g.stage ?? "-",
+          `${g.decision}${g.requested ? ` (asked: ${g.requested})` : ""}`,
+          `${g.decidedBy ?? "-"}${g.approverSource ? ` (${g.approverSource})` : g.decidedThrough === "ev2" ? " (in EV2)" : ""}`,
+          when(g.decidedAt ?? g.at),
+          gateWhy(g),
+        ]),
+      ),
+      "",
+    );
+    for (const g of report.gates)
+      if (g.approverNote) out.push(`- ${g.actionId ?? "gate"}: ${g.approverNote}`);
+    if (report.gates.some((g) => g.approverNote)) out.push("");
+  }
+
+  if (report.notifications.length) {
+    out.push("## Notifications", "");
+    out.push(
+      markdownTable(
+        ["Sent", "Card", "Rollout", "Delivered", "Answer"],
+        report.notifications.map((n) => [
+          when(n.at),
+          `${n.card ?? n.requested ?? "-"}${n.requested === "auto" && n.card ? " (auto)" : ""}`,
+          n.rolloutId ?? "-",
+          n.delivered ? "yes" : "no",
+          [
+            n.httpStatus === undefined ? "" : `HTTP ${n.httpStatus}`,
+            n.attempts && n.attempts > 1 ? `${n.attempts} attempts` : "",
+            n.error ?? "",
+            n.cardFile ? `card kept as ${n.cardFile}` : "",
+          ]
+            .filter(Boolean)
+            .join("; ") || "-",
+        ]),
+      ),
+      "",
+    );
+  }
+
+  if (report.rollbacks.length) {
+    out.push("## Rollback", "");
+    out.push(
+      markdownTable(
+        [
+          "Rolled back",
+          "Bad version",
+          "Rolled back to",
+          "By rollout",
+          "Bad verdict",
+          "Rollback accepted",
+          "Time to safety",
+        ],
+        report.rollbacks.map((rb) => [
+          rb.rolledBackRolloutId,
+          rb.badVersion ?? "-",
+          rb.rolledBackToVersion ?? "-",
+          rb.rolloutId ?? "-",
+          when(rb.badVerdictAt) || "-",
+          when(rb.acceptedAt) || "-",
+          `${safety(rb.timeToSafetySeconds)}${rb.timeToSafetySource === "estimated" ? " (estimated)" : ""}`,
+        ]),
+      ),
+      "",
+    );
+    if (report.badVerdicts.length) {
+      out.push("Bad verdicts:", "");
+      for (const v of report.badVerdicts) out.push(`- ${when(v.at)} ${v.task}: ${v.what}`);
+      out.push("");
+    }
+  }
+
+  out.push("## Steps", "");
+  out.push(
+    markdownTable(
+      ["Started", "Task", "Job", "Result", "Duration", "Message"],
+      report.steps.map((s) => [
+        when(s.startedAt),
+        s.task,
+        s.job ?? "-",
+        s.result ?? "-",
+        seconds(s.durationSeconds) || "-",
+        s.message ?? "",
+      ]),
+    ),
+    "",
+  );
+  return out.join("\n");
+}
+
+function preDeployment(r: ReportRollout): string[] {
+  const t = r.trigger!;
+  const rows: Array<[string, string]> = [
+    ["Rollout", link(r.rolloutId, r.dashboardUrl)],
+    ["Started as", `${t.outcome ?? "-"}${r.role === "rollback" ? ` (rollback of ${r.rollbackOf})` : ""}`],
+    ["Service", [r.serviceGroupName, r.serviceId].filter(Boolean).join(" / ") || "-"],
+    ["Environment", r.environment ?? "-"],
+    ["Artifact version", r.artifactVersion ?? "-"],
+    ["Stage map", [r.stageMapName, r.stageMapVersion].filter(Boolean).join(" ") || "-"],
+    ["Scope", t.selectionScope.join("<br>") || "-"],
+  ];
+  if (t.exclusionScope.length) rows.push(["Excluded", t.exclusionScope.join("<br>")]);
+  rows.push(["Tracking branch", t.trackingBranch ?? "-"]);
+  if (t.idempotencyKey) rows.push(["Idempotency key", `\`${t.idempotencyKey}\``]);
+  const out = [markdownTable(["", ""], rows), ""];
+  if (t.resolution.length) out.push(...t.resolution.map((w) => `- ${w}`), "");
+  return out;
+}
+
+function rolloutSection(r: ReportRollout): string[] {
+  const out = [
+    `## ${r.role === "rollback" ? "Rollback rollout" : "Rollout"} ${r.rolloutId}: ${r.status ?? "status not seen"}`,
+    "",
+  ];
+  const about = [
+    r.serviceId && r.artifactVersion ? `${r.serviceId} ${r.artifactVersion}` : r.serviceId,
+    r.environment && `→ ${r.environment}`,
+    r.statusAt && `status as of ${when(r.statusAt)}`,
+    r.rolledBackBy && `rolled back by ${r.rolledBackBy}`,
+    r.dashboardUrl && `[EV2 dashboard](${r.dashboardUrl})`,
+  ].filter(Boolean);
+  if (about.length) out.push(about.join(" · "), "");
+  if (r.stages.length) {
+    out.push(
+      markdownTable(
+        ["Stage", "Status", "Started", "Ended", "Duration", "Regions"],
+        r.stages.map((s) => [
+          s.name,
+          statusMark(s.status),
+          when(s.startTime) || "-",
+          when(s.endTime) || "-",
+          seconds(s.durationSeconds) || "-",
+          s.regions
+            .map(
+              (g) =>
+                `${g.name} ${g.status ?? ""}${g.durationSeconds === null ? "" : ` (${seconds(g.durationSeconds)})`}`,
+            )
+            .join("<br>"),
+        ]),
+      ),
+      "",
+    );
+  } else {
+    out.push("No FollowRollout step recorded this rollout's stages.", "");
+  }
+  if (r.errors.length) {
+    out.push(
+      markdownTable(
+        ["Stage", "Region", "Code", "Class", "Message"],
+        r.errors.map((e) => [e.stage ?? "-", e.region ?? "-", e.errorCode, e.errorClass, e.message]),
+      ),
+      "",
+    );
+    if (r.errorsOmitted) out.push(`…and ${r.errorsOmitted} more error(s): see the EV2 dashboard.`, "");
+  }
+  if (r.failure?.recommendation) out.push(`**What to do:** ${r.failure.recommendation}`, "");
+  return out;
+}
+
+function stressVerdict(t: ReportStressTest): string {
+  switch (t.verdict) {
+    case "passed":
+      return "✅ passed";
+    case "failed":
+      return `❌ failed${t.rolloutCancelled ? " (rollout cancelled)" : ""}`;
+    case "aborted":
+      return "aborted";
+    case "notReady":
+      return "❌ not ready";
+    default:
+      return "-";
+  }
+}
+
+function baselineText(t: ReportStressTest): string {
+  const b = t.baseline;
+  if (!b) return "-";
+  const parts: string[] = [];
+  if (b.verdict) parts.push(`latency ${b.verdict}`);
+  if (b.cliffsDelta !== undefined) parts.push(`Cliff's δ ${b.cliffsDelta.toFixed(2)}`);
+  for (const [figure, c] of Object.entries(b.changes ?? {})) {
+    if (c.relativeChange === null) continue;
+    const sign = c.relativeChange > 0 ? "+" : "";
+    parts.push(`${figure} ${sign}${Math.round(c.relativeChange * 1000) / 10}%`);
+  }
+  return parts.join(", ") || "compared";
+}
+
+function gateWhy(g: ReportGate): string {
+  const evidence = g.evidence.map(
+    (e) => `${e.passed ? "✅" : "❌"} ${e.kind ?? "evidence"}${e.detail ? `: ${e.detail}` : ""}`,
+  );
+  const parts = [g.comment, evidence.length ? listWithMore(evidence, 5) : undefined].filter(Boolean);
+  return parts.join(" · ") || (g.message ?? "-");
+}

@@ -6,6 +6,8 @@ import { runPipeline } from "../../pipeline/runner";
 import { startSimulatedServices, type SimulatedServices } from "../../pipeline/simulated-services";
 import { builtTasksDirectory } from "../../pipeline/task-process";
 import type { DeploymentReport } from "../../shared/report/deployment-report";
+import { startTeamsSink, type TeamsSink } from "../../sim/teams-sink";
+import { SERVICE_PATH, call, startBody } from "../sim/ev2-http";
 import { recorder } from "./fake-tasks";
 
 // Only documented inputs, as a user writes them.
@@ -141,5 +143,71 @@ describe("local pipeline runner: the built tasks against the EV2 simulator", fun
     assert.equal(again.result.result, "Succeeded", again.text);
     assert.equal(again.result.stages[0].jobs[0].steps[0].outputs.rolloutId, started.rolloutId);
     assert.equal(services.ev2.rollouts().length, 4);
+  });
+});
+
+describe("examples/rollback-by-hand.yml against the EV2 simulator", function () {
+  this.timeout(60_000);
+  let services: SimulatedServices;
+  let sink: TeamsSink;
+  let dir: string;
+
+  beforeEach(async () => {
+    services = await startSimulatedServices({ scenario: "small", clockSpeed: 1200, buildId: 5151 });
+    sink = await startTeamsSink();
+    dir = mkdtempSync(join(tmpdir(), "pipeline-rollback-"));
+  });
+  afterEach(async () => {
+    await Promise.all([services.close(), sink.close()]);
+  });
+
+  const play = (badRolloutId: string, out: string) =>
+    runPipeline({
+      file: join(__dirname, "..", "..", "examples", "rollback-by-hand.yml"),
+      outputDirectory: join(dir, out),
+      ...services.runOptions,
+      parameters: { badRolloutId },
+      secretVariables: { teamsWebhookUrl: sink.url },
+    });
+
+  it("cancels the bad rollout, rolls out the last good version once, follows it and tells the team; a re-run starts nothing", async () => {
+    const lastGood = services.ev2
+      .rollouts()
+      .filter((r) => r.status === "Completed")
+      .sort((a, b) => b.createdTimestamp.localeCompare(a.createdTimestamp))[0];
+    // The bad rollout, started outside this pipeline.
+    const started = await call(services.ev2, "POST", `${SERVICE_PATH}/rollouts`, {
+      body: startBody(),
+      headers: {
+        authorization: `Bearer ${services.runOptions.secrets![0]}`,
+        "idempotency-key": "started-elsewhere",
+      },
+    });
+    assert.equal(started.status, 201, started.text);
+    const bad = (started.body as { rolloutId: string }).rolloutId;
+    const before = services.ev2.rollouts().length;
+
+    const result = await play(bad, "first");
+    assert.equal(result.result, "Succeeded", JSON.stringify(result.stages, null, 1));
+    const steps = result.stages[0].jobs[0].steps;
+    const rollbackId = steps[0].outputs.rolloutId;
+    const rollouts = services.ev2.rollouts();
+    assert.equal(rollouts.length, before + 1, "exactly one rollback rollout");
+    assert.equal(rollouts.find((r) => r.rolloutId === bad)?.status, "Cancelled");
+    const rollback = rollouts.find((r) => r.rolloutId === rollbackId)!;
+    assert.equal(rollback.artifactVersionNumber, lastGood.artifactVersionNumber);
+    assert.equal(rollback.status, "Completed");
+    assert.equal(steps[1].outputs.rolloutStatus, "Completed");
+    assert.equal(sink.received.length, 1);
+    assert.match(JSON.stringify(sink.received[0].body), /Rolled back/);
+    const report = JSON.parse(readFileSync(result.files.report!.json, "utf8")) as DeploymentReport;
+    assert.equal(report.outcome, "rolledBack");
+    assert.equal(report.rollbacks[0].rolledBackRolloutId, bad);
+
+    // The same run again (Build.BuildId unchanged): it attaches to the rollback it started.
+    const again = await play(bad, "again");
+    assert.equal(again.result, "Succeeded");
+    assert.equal(again.stages[0].jobs[0].steps[0].outputs.rolloutId, rollbackId);
+    assert.equal(services.ev2.rollouts().length, before + 1);
   });
 });

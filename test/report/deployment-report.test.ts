@@ -649,7 +649,7 @@ describe("deployment report: built tasks against the simulators", function () {
       "| Outcome | ↩️ rolled back |",
       "## Rollback",
       `| ${bad.outputs.rolloutId} | 1.3.2 | 1.3.1 | ${rollback.outputs.rolloutId} |`,
-      `(${rb.timeToSafetySeconds!.toFixed(1)} s)`,
+      `| Time to safety | ${rb.timeToSafetySeconds!.toFixed(1)} s |`,
       "ServiceHealthCheckFailed",
     ])
       assert.ok(markdown.includes(expected), `missing ${JSON.stringify(expected)} in:\n${markdown}`);

@@ -800,6 +800,8 @@ class PipelineRun {
       if (v.secret) secretVariables[v.name] = value;
       else publicVariables[v.name] = value;
     }
+    // The agent tells each step its display name (the step's section title on the run's page).
+    publicVariables["Task.DisplayName"] = record.displayName;
     const env: Record<string, string> = {};
     for (const [k, v] of Object.entries(step.env)) env[k] = expand(v);
 

@@ -124,6 +124,10 @@ describe("the .vsix (tfx-cli, offline)", function () {
     assert.ok(!names.some((n) => n.includes("node_modules")));
     assert.ok(names.includes("images/extension-icon.png"));
     assert.ok(names.includes("overview.md"));
+    // Every picture the Marketplace page shows travels in the package.
+    const overview = readFileSync(join(root, "overview.md"), "utf8");
+    for (const [, picture] of overview.matchAll(/!\[[^\]]*\]\(([^)]+)\)/g))
+      assert.ok(names.includes(picture), `${picture} (shown by overview.md) is in the .vsix`);
     for (const task of taskNames) {
       const taskJson = JSON.parse(entries.get(`tasks/${task}/task.json`)!.toString("utf8"));
       assert.ok(names.includes(`tasks/${task}/icon.png`), `${task} icon`);

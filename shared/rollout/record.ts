@@ -72,6 +72,21 @@ export function readRunIdentity(agent: TaskAgent): RunIdentity {
 }
 
 /**
+ * The step's display name as a file name: the agent refuses an attachment whose name holds a
+ * character that a file name may not (on any of its platforms), so those become spaces.
+ */
+function summaryTitle(agent: TaskAgent, task: string): string {
+  const title = (agent.getVariable("Task.DisplayName") ?? "")
+    .replace(/[\u0000-\u001f<>:"/\\|?*]+/g, " ")
+    .replace(/\s+/g, " ")
+    .trim()
+    .replace(/[. ]+$/, "")
+    .slice(0, 100)
+    .trim();
+  return title || task;
+}
+
+/**
  * Writes the record and the summary and hands both to the agent, then rewrites the job's
  * deployment report (docs/deployment-report.md) from every record in the folder. Never throws:
  * evidence must not fail a run.
@@ -90,7 +105,11 @@ export function publishRecord(
     file = join(dir, `${job}-${record.task}-${stamp}.json`);
     writeFileSync(file, agent.redact(JSON.stringify(record, null, 2)));
     agent.uploadArtifact(recordArtifactName, file);
-    const summary = join(agent.tempDirectory(), `${record.task}-${stamp}-summary.md`);
+    // The Extensions tab titles each summary by its file name: name it after the step, in a
+    // folder of its own since the agent uploads it after the step has moved on.
+    const summaryDir = join(agent.tempDirectory(), "ev2-summaries", `${record.task}-${stamp}`);
+    mkdirSync(summaryDir, { recursive: true });
+    const summary = join(summaryDir, `${summaryTitle(agent, record.task)}.md`);
     writeFileSync(summary, agent.redact(summaryMarkdown));
     agent.uploadSummary(summary);
   } catch (err) {

@@ -77,6 +77,7 @@ export function readRunIdentity(agent: TaskAgent): RunIdentity {
  */
 function summaryTitle(agent: TaskAgent, task: string): string {
   const title = (agent.getVariable("Task.DisplayName") ?? "")
+    // eslint-disable-next-line no-control-regex -- control characters are what must go
     .replace(/[\u0000-\u001f<>:"/\\|?*]+/g, " ")
     .replace(/\s+/g, " ")
     .trim()

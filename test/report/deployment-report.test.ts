@@ -468,6 +468,25 @@ describe("deployment report: publishRecord", () => {
     );
   });
 
+  it("names each summary after the step, in a folder of its own, as the Extensions tab titles it", () => {
+    const named = (displayName: string | undefined) => {
+      const agent = new FakeAgent({
+        tempDirectory: temp,
+        variables: {
+          "System.JobName": "rollout",
+          ...(displayName ? { "Task.DisplayName": displayName } : {}),
+        },
+      });
+      publishRecord(agent, triggerRecord(), "x");
+      return agent.summaries.map((f) => f.split(/[\\/]/).slice(-3));
+    };
+    const [first] = named("Start the EV2 rollout");
+    assert.equal(first[0], "ev2-summaries");
+    assert.equal(first[2], "Start the EV2 rollout.md");
+    assert.equal(named('Deploy: a/b\\c <x> "y" | z? *.')[0][2], "Deploy a b c x y z.md");
+    assert.equal(named(undefined)[0][2], "TriggerEv2Rollout.md");
+  });
+
   it("masks secrets in the report as in the record", () => {
     const agent = agentFor();
     agent.setSecret("s3cr3t-token-value-123");

@@ -19,7 +19,7 @@ export function tablesFor(task) {
       i.type === "pickList"
         ? Object.keys(i.options)
             .map((o) => `\`${o}\``)
-            .join(" \\| ")
+            .join(" | ")
         : i.type.replace(/^connectedService:/, "connection: ");
     const def = i.defaultValue === undefined || i.defaultValue === "" ? "" : `\`${cell(i.defaultValue)}\``;
     return `| \`${i.name}\` | ${cell(type)} | ${i.required ? "yes" : ""} | ${def} | ${cell(i.helpMarkDown)} |`;

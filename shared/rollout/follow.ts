@@ -183,6 +183,17 @@ export class ChangeLog {
   }
 }
 
+/**
+ * The critical failure path: with `onFailure: cancelRollout` a region that fails ends the rollout
+ * at once, while the rest of its stage is still deploying, not when EV2 fails the stage. A
+ * transient failure that `restartFailed` will restart waits for the stage to end instead.
+ */
+function cancelsAtFirstFailedRegion(r: Rollout, s: FollowSettings, restarted: boolean): boolean {
+  if (s.onFailure !== "cancelRollout" || terminalStatuses.has(r.status)) return false;
+  if (!r.stages.some((st) => st.regions.some((g) => g.status === "Failed"))) return false;
+  return !(s.restartFailed && !restarted && isTransient(describeFailure(r).errorCode));
+}
+
 function describeFailure(r: Rollout): NonNullable<FollowOutcome["failure"]> {
   const stage = r.stages.find((s) => s.status === "Failed");
   const stageName =
@@ -329,7 +340,7 @@ export async function followRollout(
         rejected ? describeFailure(r) : undefined,
       );
     }
-    if (r.status === "Failed" || facts.failedStage) {
+    if (r.status === "Failed" || facts.failedStage || cancelsAtFirstFailedRegion(r, s, restarted)) {
       const failure = describeFailure(r);
       if (s.restartFailed && !restarted && r.status === "Failed" && isTransient(failure.errorCode)) {
         restarted = true;
@@ -342,6 +353,7 @@ export async function followRollout(
         continue;
       }
       let cancelled = "";
+      let last = r;
       if (s.onFailure === "cancelRollout" && !terminalStatuses.has(r.status)) {
         const result = await client.cancelRollout(
           r.rolloutId,
@@ -351,12 +363,14 @@ export async function followRollout(
         cancelled = result.alreadyCancelled
           ? " The rollout was already cancelled."
           : " The rest of the rollout was cancelled.";
+        // The outputs say what EV2 holds now, not the snapshot from before the cancel.
+        last = { ...r, status: "Cancelled" };
       }
       const where = `${failure.stage}${failure.region ? ` in ${failure.region}` : ""}`;
       return outcome(
         "failed",
         `Stage ${where} failed: ${failure.errorCode}: ${failure.message}${cancelled} ${failure.recommendation}`,
-        r,
+        last,
         failure,
       );
     }

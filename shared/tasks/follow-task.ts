@@ -67,7 +67,8 @@ export async function runFollow(agent: TaskAgent): Promise<TaskOutcome> {
     agent.cancellation,
   );
 
-  if (outcome.rollout) setOutputs(agent, outcome.rollout);
+  if (outcome.rollout)
+    setOutputs(agent, outcome.rollout, outcome.end === "failed" ? outcome.failure?.stage : undefined);
   agent.setOutput(
     "verdictAt",
     outcome.end === "failed" || outcome.end === "cancelled" ? new Date().toISOString() : "",
@@ -111,7 +112,8 @@ function resultOf(o: FollowOutcome): TaskOutcome["result"] {
   }
 }
 
-function setOutputs(agent: TaskAgent, r: Rollout): void {
+/** `failedStage`: the stage the follow failed on, which EV2 may not have marked Failed yet (onFailure: cancelRollout). */
+function setOutputs(agent: TaskAgent, r: Rollout, failedStage?: string): void {
   const f = rolloutFacts(r);
   agent.setOutput("rolloutStatus", f.status);
   agent.setOutput("currentStage", f.currentStage);
@@ -120,7 +122,7 @@ function setOutputs(agent: TaskAgent, r: Rollout): void {
   agent.setOutput("pendingRegions", f.pendingRegions.join(","));
   agent.setOutput("waitActionId", f.waitAction?.actionId ?? "");
   agent.setOutput("waitingStage", f.waitAction?.stage ?? "");
-  agent.setOutput("failedStage", f.failedStage ?? "");
+  agent.setOutput("failedStage", f.failedStage ?? failedStage ?? "");
 }
 
 function snapshot(r: Rollout) {

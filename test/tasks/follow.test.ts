@@ -55,6 +55,28 @@ describe("FollowRollout (built task, as the agent runs it)", function () {
     assert.equal(run.outputs.rolloutStatus, "Failed");
   });
 
+  it("onFailure: cancelRollout cancels the rollout as soon as a region fails, before the rest of its stage deploys", async () => {
+    sim = await simulator("failing-region");
+    const rolloutId = await startRollout(sim);
+    const run = await runBuiltTask("FollowRollout", ev2Setup(sim, { rolloutId, onFailure: "cancelRollout" }));
+    assert.equal(run.result?.result, "Failed", run.stdout);
+    assert.match(
+      run.result!.message,
+      /^Stage Stage2-Pilot in uksouth failed: ServiceHealthCheckFailed: .+ The rest of the rollout was cancelled\./,
+    );
+    assert.equal(sim.requests.filter((r) => r.path.endsWith("/cancel")).length, 1);
+    assert.equal(run.outputs.failedStage, "Stage2-Pilot");
+    assert.equal(run.outputs.rolloutStatus, "Cancelled");
+    const rollout = sim.rollouts().find((r) => r.rolloutId === rolloutId)!;
+    assert.equal(rollout.status, "Cancelled");
+    const pilot = rollout.stages.find((st) => st.name === "Stage2-Pilot")!;
+    assert.notEqual(
+      pilot.regions.find((g) => g.name === "westcentralus")?.status,
+      "Completed",
+      "westcentralus was still deploying when the rollout was cancelled",
+    );
+  });
+
   it("restarts a transient failure once with restartFailed and then completes", async () => {
     sim = await simulator("transient-failure");
     const rolloutId = await startRollout(sim);

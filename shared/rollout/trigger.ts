@@ -15,7 +15,12 @@ export interface TriggerSettings {
   exclusionScope: string[];
   onConcurrentRollout: "fail" | "follow";
   idempotencyKey?: string;
+  /** The rollout this one rolls back: tagged on the rollback, so that it is started once, whichever run asks. */
+  rollbackOf?: string;
 }
+
+/** The tag that names the rollout a rollback replaces. */
+export const rollbackOfTag = "ado.rollbackOf";
 
 export interface TriggerLog {
   info(message: string): void;
@@ -83,6 +88,13 @@ export async function triggerRollout(
   run: RunIdentity,
   log: TriggerLog,
 ): Promise<TriggerOutcome> {
+  if (s.rollbackOf) {
+    const earlier = await earlierRollback(client, s, s.rollbackOf);
+    if (earlier) {
+      log.info(earlier.why[0]);
+      return earlier;
+    }
+  }
   const why: string[] = [];
   const artifactVersion = await resolveArtifactVersion(client, s, why);
   const stageMapVersion = await resolveStageMapVersion(client, s, why);
@@ -102,6 +114,7 @@ export async function triggerRollout(
   if (run.buildId) tags["ado.buildId"] = run.buildId;
   if (run.releaseId) tags["ado.releaseId"] = run.releaseId;
   if (run.requestedFor) tags["ado.requestedFor"] = run.requestedFor;
+  if (s.rollbackOf) tags[rollbackOfTag] = s.rollbackOf;
   const body: StartRolloutRequest = {
     stageMapName: s.stageMapName,
     stageMapVersion,
@@ -291,6 +304,41 @@ async function resolveStageMapVersion(client: Ev2Client, s: TriggerSettings, why
 
 /** The first few of a newest-first list, for "newest registered: ..." in messages. */
 const newest = (versions: string[]): string => versions.slice(0, 5).join(", ") || "none";
+
+/**
+ * A rollback of the same rollout that EV2 already has, from this run or another (a re-queued
+ * rollback pipeline, a hand rollback after the automatic one): attached to, not started again.
+ * The idempotency key alone cannot say so across runs, since it names the run. A rollback that
+ * failed or was cancelled does not count: asking again is asking for a new attempt.
+ */
+async function earlierRollback(
+  client: Ev2Client,
+  s: TriggerSettings,
+  rollbackOf: string,
+): Promise<TriggerOutcome | undefined> {
+  const tagged = await client.listRollouts(s.serviceGroupName, s.serviceId, {
+    tags: { [rollbackOfTag]: rollbackOf },
+  });
+  const live = tagged.find(
+    (r) =>
+      (r.environment ?? s.environment) === s.environment && r.status !== "Failed" && r.status !== "Cancelled",
+  );
+  if (!live) return undefined;
+  const rollout = await tryGetRollout(client, live.rolloutId);
+  const by = live.tags?.["ado.runUrl"] ? ` (started by ${live.tags["ado.runUrl"]})` : "";
+  const artifactVersion = live.artifactVersionNumber ?? rollout?.artifactVersionNumber ?? "";
+  return {
+    kind: "attached",
+    rolloutId: live.rolloutId,
+    artifactVersion,
+    stageMapVersion: rollout?.stageMapVersion ?? "",
+    idempotencyKey: "",
+    rollout,
+    why: [
+      `Rollout ${rollbackOf} is already being rolled back by rollout ${live.rolloutId} of ${artifactVersion} (${live.status})${by}: attached to it instead of starting another rollback.`,
+    ],
+  };
+}
 
 async function tryGetRollout(client: Ev2Client, rolloutId: string): Promise<Rollout | undefined> {
   try {

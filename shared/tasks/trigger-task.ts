@@ -142,6 +142,7 @@ export async function runTrigger(agent: TaskAgent): Promise<TaskOutcome> {
       exclusionScope: s.exclusionScope,
       onConcurrentRollout: s.onConcurrentRollout,
       idempotencyKey: s.idempotencyKey,
+      rollbackOf: s.rollbackOf,
     },
     run,
     { info: (m) => agent.info(m), warning: (m) => agent.warning(m) },

@@ -161,11 +161,12 @@ describe("examples/rollback-by-hand.yml against the EV2 simulator", function () 
     await Promise.all([services.close(), sink.close()]);
   });
 
-  const play = (badRolloutId: string, out: string) =>
+  const play = (badRolloutId: string, out: string, buildId?: string) =>
     runPipeline({
       file: join(__dirname, "..", "..", "examples", "rollback-by-hand.yml"),
       outputDirectory: join(dir, out),
       ...services.runOptions,
+      run: { ...services.runOptions.run, ...(buildId ? { buildId } : {}) },
       parameters: { badRolloutId },
       secretVariables: { teamsWebhookUrl: sink.url },
     });
@@ -208,6 +209,15 @@ describe("examples/rollback-by-hand.yml against the EV2 simulator", function () 
     const again = await play(bad, "again");
     assert.equal(again.result, "Succeeded");
     assert.equal(again.stages[0].jobs[0].steps[0].outputs.rolloutId, rollbackId);
+    assert.equal(services.ev2.rollouts().length, before + 1);
+
+    // Another run (queued again, or a hand rollback after the automatic one): the rollback is
+    // found by its tag and attached to, not started a second time.
+    const other = await play(bad, "other-run", "5252");
+    assert.equal(other.result, "Succeeded");
+    const otherTrigger = other.stages[0].jobs[0].steps[0];
+    assert.equal(otherTrigger.outputs.rolloutId, rollbackId);
+    assert.equal(otherTrigger.outputs.artifactVersion, lastGood.artifactVersionNumber);
     assert.equal(services.ev2.rollouts().length, before + 1);
   });
 });

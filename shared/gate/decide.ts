@@ -6,9 +6,15 @@ import { sleep } from "../http/retry";
 
 export type Decision = "Approve" | "Reject";
 
+/** All the gate needs of EV2 while it looks for its action: reading the rollout. */
+export type RolloutReader = Pick<Ev2Client, "getRollout">;
+
+/** Recognises an action this same step decided in an earlier attempt (its comment names the run and stage). */
+export type DecidedByThisStep = (action: WaitAction) => boolean;
+
 /** The wait action to decide, once the rollout has reached it (or one already decided, for re-runs). */
 export async function awaitWaitAction(
-  client: Ev2Client,
+  client: RolloutReader,
   rolloutId: string,
   actionId: string | undefined,
   opts: {
@@ -16,8 +22,7 @@ export async function awaitWaitAction(
     pollingMs: number;
     signal: AbortSignal;
     onWait: (message: string) => void;
-    /** Recognises an action this same step decided in an earlier attempt (its comment names the run). */
-    decidedByThisStep?: (action: WaitAction) => boolean;
+    decidedByThisStep?: DecidedByThisStep;
   },
 ): Promise<{ rollout: Rollout; action: WaitAction }> {
   const started = Date.now();
@@ -26,49 +31,13 @@ export async function awaitWaitAction(
     const got = await client.getRollout(rolloutId);
     if (got.notModified) throw new Error("unreachable: unconditional GET answered 304");
     const r = got.rollout;
-    if (actionId) {
-      const action = r.waitActions.find((w) => w.actionId === actionId);
-      if (action) return { rollout: r, action };
-    } else {
-      const waiting = r.waitActions.filter((w) => w.status === "Waiting");
-      if (waiting.length === 1) return { rollout: r, action: waiting[0] };
-      if (waiting.length === 0 && opts.decidedByThisStep) {
-        // A re-run after this step decided (e.g. the agent was lost right after the POST): the
-        // rollout moved on, so report that decision rather than wait for a gate that is not ours.
-        const ours = [...r.waitActions]
-          .reverse()
-          .find((w) => w.status !== "Waiting" && opts.decidedByThisStep!(w));
-        if (ours) return { rollout: r, action: ours };
-      }
-      if (waiting.length > 1) {
-        throw new Ev2Error({
-          operation: `find the wait action of rollout ${rolloutId}`,
-          code: "SeveralWaitActions",
-          message: `${waiting.length} wait actions are waiting (${waiting.map((w) => `${w.actionId} before ${w.stage}`).join(", ")}); name one in the actionId input.`,
-        });
-      }
-    }
-    if (terminalStatuses.has(r.status)) {
-      // A re-run after the rollout moved on: the last decided action is the one this step decided.
-      const lastDecided = [...r.waitActions].reverse().find((w) => w.status !== "Waiting");
-      if (!actionId && lastDecided) return { rollout: r, action: lastDecided };
-      const decided = r.waitActions
-        .filter((w) => w.status !== "Waiting")
-        .map((w) => `${w.actionId} ${w.status}`);
-      throw new Ev2Error({
-        operation: `find the wait action of rollout ${rolloutId}`,
-        code: "NoWaitAction",
-        message: `the rollout ended ${r.status} without ${actionId ? `reaching wait action ${actionId}` : "waiting at a gate"}${decided.length ? ` (decided earlier: ${decided.join(", ")})` : ""}.`,
-      });
-    }
+    const action = actionId
+      ? r.waitActions.find((w) => w.actionId === actionId)
+      : (lastDecisionOfThisStep(r, opts.decidedByThisStep) ?? theWaitingAction(r));
+    if (action) return { rollout: r, action };
+    if (terminalStatuses.has(r.status)) return { rollout: r, action: afterTheEnd(r, actionId) };
     const waited = Date.now() - started;
-    if (waited >= opts.timeoutMs) {
-      throw new Ev2Error({
-        operation: `find the wait action of rollout ${rolloutId}`,
-        code: "WaitActionTimeout",
-        message: `the rollout did not reach ${actionId ? `wait action ${actionId}` : "a wait action"} within ${formatDuration(opts.timeoutMs)} (it is ${r.status}${r.currentStage ? ` at ${r.currentStage}` : ""}). Raise waitTimeoutMinutes or run this step after FollowRollout with until: waitAction.`,
-      });
-    }
+    if (waited >= opts.timeoutMs) throw notReachedInTime(r, actionId, opts.timeoutMs);
     if (!announced) {
       announced = true;
       opts.onWait(
@@ -77,4 +46,54 @@ export async function awaitWaitAction(
     }
     await sleep(Math.min(opts.pollingMs, opts.timeoutMs - waited), opts.signal);
   }
+}
+
+/**
+ * The newest action this step decided earlier. It is looked for before any waiting one: a re-run
+ * after the rollout moved on to the next gate must report its own decision, not decide that gate
+ * with the old approval.
+ */
+function lastDecisionOfThisStep(
+  r: Rollout,
+  decidedByThisStep: DecidedByThisStep | undefined,
+): WaitAction | undefined {
+  if (!decidedByThisStep) return undefined;
+  return r.waitActions.findLast((w) => w.status !== "Waiting" && decidedByThisStep(w));
+}
+
+/** The one waiting action, if any; several waiting is the user's choice to make (actionId). */
+function theWaitingAction(r: Rollout): WaitAction | undefined {
+  const waiting = r.waitActions.filter((w) => w.status === "Waiting");
+  if (waiting.length > 1) {
+    throw new Ev2Error({
+      operation: `find the wait action of rollout ${r.rolloutId}`,
+      code: "SeveralWaitActions",
+      message: `${waiting.length} wait actions are waiting (${waiting.map((w) => `${w.actionId} before ${w.stage}`).join(", ")}); name one in the actionId input.`,
+    });
+  }
+  return waiting[0];
+}
+
+/**
+ * The rollout ended without the action being found. Unnamed, the last decided action stands for
+ * the step's (a re-run whose decision this step cannot recognise, e.g. without a run URL).
+ */
+function afterTheEnd(r: Rollout, actionId: string | undefined): WaitAction {
+  const decided = r.waitActions.filter((w) => w.status !== "Waiting");
+  const lastDecided = decided.at(-1);
+  if (!actionId && lastDecided) return lastDecided;
+  const earlier = decided.map((w) => `${w.actionId} ${w.status}`);
+  throw new Ev2Error({
+    operation: `find the wait action of rollout ${r.rolloutId}`,
+    code: "NoWaitAction",
+    message: `the rollout ended ${r.status} without ${actionId ? `reaching wait action ${actionId}` : "waiting at a gate"}${earlier.length ? ` (decided earlier: ${earlier.join(", ")})` : ""}.`,
+  });
+}
+
+function notReachedInTime(r: Rollout, actionId: string | undefined, timeoutMs: number): Ev2Error {
+  return new Ev2Error({
+    operation: `find the wait action of rollout ${r.rolloutId}`,
+    code: "WaitActionTimeout",
+    message: `the rollout did not reach ${actionId ? `wait action ${actionId}` : "a wait action"} within ${formatDuration(timeoutMs)} (it is ${r.status}${r.currentStage ? ` at ${r.currentStage}` : ""}). Raise waitTimeoutMinutes or run this step after FollowRollout with until: waitAction.`,
+  });
 }

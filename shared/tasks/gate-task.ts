@@ -242,15 +242,14 @@ function alreadyDecided(action: WaitAction, requested: "approve" | "reject" | "e
 
 async function lookUpApprover(agent: TaskAgent, run: RunIdentity): Promise<ApproverFinding> {
   const requestedFor = { displayName: run.requestedFor ?? "the pipeline run's requester" };
-  const token = agent.getVariable("System.AccessToken");
+  const token = jobAccessToken(agent);
   if (!token || !run.collectionUri || !run.project) {
     return {
       decidedBy: requestedFor,
       source: "requester",
-      note: "System.AccessToken is not available to this job, so the Azure DevOps approval was not looked up; the run's requester is recorded instead.",
+      note: "System.AccessToken is not available to this job (nor the SystemVssConnection token), so the Azure DevOps approval was not looked up; the run's requester is recorded instead.",
     };
   }
-  agent.setSecret(token);
   const releaseId = Number(run.releaseId);
   return findApprover({
     collectionUrl: run.collectionUri,
@@ -267,4 +266,17 @@ async function lookUpApprover(agent: TaskAgent, run: RunIdentity): Promise<Appro
       : undefined,
     yaml: run.buildId && run.stageName ? { buildId: Number(run.buildId), stage: run.stageName } : undefined,
   });
+}
+
+/**
+ * The job's OAuth token, masked from the moment it is read. A classic release leaves
+ * System.AccessToken empty unless "Allow scripts to access the OAuth token" is ticked, but the
+ * agent gives every task the same token as the SystemVssConnection endpoint.
+ */
+function jobAccessToken(agent: TaskAgent): string | undefined {
+  const token =
+    agent.getVariable("System.AccessToken") ||
+    agent.getEndpointAuthorization("SYSTEMVSSCONNECTION")?.parameters.AccessToken;
+  if (token) agent.setSecret(token);
+  return token;
 }

@@ -1,13 +1,13 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { AdoServer } from "../../sim/ado/server";
-import { addBuild, addPipelineApproval, addProject, guidFrom } from "../../sim/ado/state";
-import type { Simulator } from "../../sim/ev2";
+import { addBuild, addPipelineApproval, addProject, addReleaseApproval, guidFrom } from "../../sim/ado/state";
+import { loadScenario, startSimulator, type Scenario, type Simulator } from "../../sim/ev2";
 import { alice, jobToken, projectName, startSeededAdo } from "../ado/ado-fixture";
-import { runBuiltTask } from "../support/run-built-task";
-import { ev2Setup, simulator, startTestRollout } from "./ev2-fixture";
+import { recordArtifacts, runBuiltTask, type TaskRun } from "../support/run-built-task";
+import { ev2Setup, simulator, startTestRollout, TOKEN } from "./ev2-fixture";
 
 function stressResult(passed: boolean): string {
   const dir = mkdtempSync(join(tmpdir(), "gate-evidence-"));
@@ -33,20 +33,51 @@ function stressResult(passed: boolean): string {
   return file;
 }
 
+/** Azure DevOps with Alice's approval of stage Deploy_PPE (build 4711) and of release 57's Prod. */
+function startApprovingAdo(): Promise<AdoServer> {
+  const approvalId = guidFrom("approval:Deploy_PPE");
+  return startSeededAdo((state) => {
+    const project = addProject(state, projectName);
+    addBuild(project, 4711, [{ identifier: "Deploy_PPE", approvalIds: [approvalId] }]);
+    addPipelineApproval(project, approvalId, [{ by: alice, comment: "Canary metrics look good" }]);
+    addReleaseApproval(project, {
+      id: 301,
+      releaseId: 57,
+      environmentId: 7,
+      environmentName: "Prod",
+      approver: alice,
+      comments: "Go for prod",
+    });
+  });
+}
+
+/** The gated scenario with two gates: wait-1 before Stage2-Pilot, wait-2 before Stage3-Broad. */
+function twoGateScenario(): Scenario {
+  const scenario = structuredClone(loadScenario("gated"));
+  scenario.name = "two-gates";
+  scenario.serviceGroups[0].services[0].stageMaps[0].waitActions = [
+    { actionId: "wait-1", beforeStage: "Stage2-Pilot", reason: "ManualApproval" },
+    { actionId: "wait-2", beforeStage: "Stage3-Broad", reason: "ManualApproval" },
+  ];
+  return scenario;
+}
+
+/** The record the step published in ev2-records. */
+function publishedRecord(run: TaskRun) {
+  const records = recordArtifacts(run);
+  assert.equal(records.length, 1, JSON.stringify(run.artifacts));
+  return JSON.parse(readFileSync(records[0].path, "utf8"));
+}
+
 describe("GateApproval (built task, as the agent runs it)", function () {
   this.timeout(60_000);
   let sim: Simulator;
   let ado: AdoServer;
   let rolloutId: string;
-  const approvalId = guidFrom("approval:Deploy_PPE");
 
   beforeEach(async () => {
     sim = await simulator("gated", 1200);
-    ado = await startSeededAdo((state) => {
-      const project = addProject(state, projectName);
-      addBuild(project, 4711, [{ identifier: "Deploy_PPE", approvalIds: [approvalId] }]);
-      addPipelineApproval(project, approvalId, [{ by: alice, comment: "Canary metrics look good" }]);
-    });
+    ado = await startApprovingAdo();
     rolloutId = await startTestRollout(sim, "gate-test");
   });
   afterEach(async () => {
@@ -102,11 +133,49 @@ describe("GateApproval (built task, as the agent runs it)", function () {
     assert.match(run.result!.message, /already Approved by Alice Approver .*cannot be rejected now/);
   });
 
-  it("records the run's requester when no access token is available", async () => {
+  it("records the run's requester when no access token is available, and says why in the record", async () => {
     const run = await gate({ decision: "approve" }, false);
     assert.equal(run.result?.result, "Succeeded");
     assert.equal(run.outputs.decidedBy, "Alice Example");
-    assert.match(run.stdout, /System\.AccessToken is not available/);
+    const why = /System\.AccessToken is not available to this job \(nor the SystemVssConnection token\)/;
+    assert.match(run.stdout, why);
+    const { details } = publishedRecord(run);
+    assert.equal(details.approverSource, "requester");
+    assert.match(details.approverNote, why);
+  });
+
+  it("classic release without System.AccessToken: the approver is read with the SystemVssConnection token, masked", async () => {
+    const run = await runBuiltTask(
+      "GateApproval",
+      ev2Setup(
+        sim,
+        { rolloutId, waitTimeoutMinutes: "1", decision: "approve", comment: "Release 42" },
+        {
+          variables: {
+            "System.CollectionUri": ado.url,
+            "System.TeamProject": projectName,
+            "System.StageName": undefined,
+            "Release.ReleaseId": "57",
+            "Release.EnvironmentId": "7",
+            "Release.EnvironmentName": "Prod",
+          },
+          endpoints: {
+            SYSTEMVSSCONNECTION: { url: ado.url, scheme: "OAuth", parameters: { AccessToken: jobToken } },
+          },
+        },
+      ),
+    );
+    assert.equal(run.result?.result, "Succeeded", run.stdout);
+    assert.equal(run.outputs.decidedBy, "Alice Approver <alice@contoso.com>");
+    assert.match(
+      waitAction().comment ?? "",
+      /^Go for prod Release 42 \(Azure DevOps approval, http:\/\/127\.0\.0\.1:\d+\/DefaultCollection\/Contoso\/_releaseProgress\?releaseId=57, stage Prod\)$/,
+    );
+    assert.ok(run.secrets.includes(jobToken), "the token is registered as a secret");
+    assert.ok(!run.visibleText.includes(jobToken));
+    const { details } = publishedRecord(run);
+    assert.equal(details.approverSource, "releaseApproval");
+    assert.equal(details.decidedBy, "Alice Approver <alice@contoso.com>");
   });
 
   it("evaluate: a failed stress result rejects, which ends the rollout, and the task fails", async () => {
@@ -139,6 +208,31 @@ describe("GateApproval (built task, as the agent runs it)", function () {
     assert.equal(decisions().length, 0);
   });
 
+  it("evaluate with onUnhealthy: fail leaves the gate waiting and fails the task", async () => {
+    const run = await gate({ decision: "evaluate", evidence: stressResult(false), onUnhealthy: "fail" });
+    assert.equal(run.result?.result, "Failed");
+    assert.match(
+      run.result!.message,
+      /^The evidence did not hold \(.*error_rate 5\.2%, limit < 1%\); wait action wait-1 was left waiting \(onUnhealthy: fail\)\.$/,
+    );
+    assert.equal(run.outputs.decision, "leftWaiting");
+    assert.equal(decisions().length, 0);
+    assert.equal(waitAction().status, "Waiting");
+    assert.equal(publishedRecord(run).result, "Failed");
+  });
+
+  it("fails with a clear error when the rollout does not reach a gate within waitTimeoutMinutes", async () => {
+    sim.clock.speed = 0; // the rollout stays where it is: far from wait-1
+    const run = await gate({ decision: "approve", waitTimeoutMinutes: "0" });
+    assert.equal(run.result?.result, "Failed");
+    assert.match(
+      run.result!.message,
+      /WaitActionTimeout: the rollout did not reach a wait action within 0s \(it is (NotStarted|InProgress)[^)]*\)\. Raise waitTimeoutMinutes or run this step after FollowRollout with until: waitAction\.$/,
+    );
+    assert.equal(decisions().length, 0);
+    assert.equal(publishedRecord(run).result, "Failed");
+  });
+
   for (const [what, inputs, message] of [
     [
       "a missing evidence file",
@@ -169,4 +263,69 @@ describe("GateApproval (built task, as the agent runs it)", function () {
       assert.equal(sim.requests.length, before);
     });
   }
+});
+
+describe("GateApproval on a rollout with two gates (built task)", function () {
+  this.timeout(60_000);
+  let sim: Simulator;
+  let ado: AdoServer;
+  let rolloutId: string;
+
+  beforeEach(async () => {
+    sim = await startSimulator({ scenario: twoGateScenario(), clockSpeed: 1200, tokens: [TOKEN] });
+    ado = await startApprovingAdo();
+    rolloutId = await startTestRollout(sim, "two-gates");
+  });
+  afterEach(async () => {
+    await sim.close();
+    await ado.close();
+  });
+
+  const gate = (attempt: number) =>
+    runBuiltTask(
+      "GateApproval",
+      ev2Setup(
+        sim,
+        { rolloutId, decision: "approve", waitTimeoutMinutes: "1" },
+        {
+          variables: {
+            "System.CollectionUri": ado.url,
+            "System.TeamProject": projectName,
+            "System.JobAttempt": String(attempt),
+          },
+          secretVariables: { "System.AccessToken": jobToken },
+        },
+      ),
+    );
+  const waitActions = () => sim.rollouts().find((r) => r.rolloutId === rolloutId)!.waitActions;
+
+  it("a re-run after the rollout moved on to wait-2 reports its wait-1 decision and leaves wait-2 waiting", async () => {
+    const first = await gate(1);
+    assert.equal(first.result?.result, "Succeeded", first.stdout);
+    assert.equal(first.outputs.actionId, "wait-1");
+
+    sim.clock.advance(60 * 60_000); // through Stage2-Pilot to wait-2
+    assert.deepEqual(
+      waitActions().map((w) => [w.actionId, w.status]),
+      [
+        ["wait-1", "Approved"],
+        ["wait-2", "Waiting"],
+      ],
+    );
+
+    const rerun = await gate(2);
+    assert.equal(rerun.result?.result, "Succeeded", rerun.stdout);
+    assert.equal(
+      rerun.result!.message,
+      "Wait action wait-1 was already Approved by Alice Approver <alice@contoso.com>; nothing changed.",
+    );
+    assert.deepEqual(rerun.outputs, {
+      decision: "approved",
+      actionId: "wait-1",
+      decidedBy: "Alice Approver <alice@contoso.com>",
+      verdictAt: "",
+    });
+    assert.equal(sim.requests.filter((r) => r.path.endsWith("/decision")).length, 1);
+    assert.equal(waitActions()[1].status, "Waiting");
+  });
 });

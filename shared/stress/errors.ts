@@ -26,6 +26,8 @@ export class StressReadinessError extends Error {
   constructor(
     message: string,
     readonly url: string,
+    /** The endpoint's name (its URL unless it was named). */
+    readonly endpoint: string = url,
   ) {
     super(message);
   }

@@ -72,14 +72,20 @@ export { LATE_TOLERANCE_MS } from "./engine";
 export type { LoadProgress } from "./engine";
 export { waitUntilReady } from "./readiness";
 export type { ReadinessOptions } from "./readiness";
-export { STRESS_RESULT_KIND, STRESS_RESULT_SCHEMA_VERSION, stressOutputs } from "./result";
-export type { EndpointResult, StressLoadDescription, StressOutputs, StressResultDocument } from "./result";
+export { STRESS_RESULT_KIND, STRESS_RESULT_SCHEMA_VERSION, describeNotReady, stressOutputs } from "./result";
+export type {
+  EndpointResult,
+  NotReadyEndpoint,
+  StressLoadDescription,
+  StressOutputs,
+  StressResultDocument,
+} from "./result";
 export { mergeResults, parseResultDocument } from "./merge";
 export type { MergeOptions } from "./merge";
 export { renderJUnitXml } from "./junit";
 export type { JUnitOptions } from "./junit";
 export { formatMs, renderMarkdownSummary } from "./summary";
-export { checkStressTestOptions, runStressTest } from "./stress-test";
+export { checkStressTestOptions, notReadyResult, runStressTest } from "./stress-test";
 export { COMPARED_FIGURES, checkBaselineThresholds, compareWithBaseline } from "./baseline";
 export type {
   BaselineComparison,

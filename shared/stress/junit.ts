@@ -1,11 +1,11 @@
 /**
  * JUnit XML for PublishTestResults: one test case per threshold and scope (overall, or an
- * endpoint), failures saying what was observed against what limit. With a baseline, one more
- * case per scope carries the changes and the distribution test in its output; it passes, since
- * only thresholds decide.
+ * endpoint), failures saying what was observed against what limit; a failed case per endpoint
+ * that never became ready. With a baseline, one more case per scope carries the changes and the
+ * distribution test in its output; it passes, since only thresholds decide.
  */
 import { describeScopeComparison, scopeLabel } from "./baseline-report";
-import type { StressResultDocument } from "./result";
+import { describeNotReady, type StressResultDocument } from "./result";
 import type { ThresholdVerdict } from "./thresholds";
 
 function escapeXml(text: string): string {
@@ -32,6 +32,12 @@ export function renderJUnitXml(doc: StressResultDocument, options: JUnitOptions 
   const seconds = doc.measuredSeconds.toFixed(3);
   const cases: string[] = [];
   let failures = 0;
+  for (const n of doc.notReady ?? []) {
+    failures++;
+    cases.push(
+      `    <testcase classname="${escapeXml(suiteName)}" name="${escapeXml(`${n.endpoint}: became ready`)}" time="${seconds}">\n      <failure message="endpoint never became ready" type="readiness">${escapeXml(describeNotReady(n))}</failure>\n    </testcase>`,
+    );
+  }
   for (const v of doc.thresholds) {
     const name = `${scopeName(v)}: ${v.threshold}`;
     // One class for all cases: ADO reads dots in a class name as namespaces, and URLs have dots.

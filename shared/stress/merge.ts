@@ -75,6 +75,17 @@ const documentSchema = z.object({
     )
     .min(1),
   thresholdDefinitions: z.array(z.object({ line: z.number().int().positive(), text: z.string() })),
+  // Optional: files written before it was added have none.
+  notReady: z
+    .array(
+      z.object({
+        endpoint: z.string(),
+        url: z.string(),
+        message: z.string(),
+        resultFile: z.string().optional(),
+      }),
+    )
+    .optional(),
 });
 
 /**
@@ -164,11 +175,15 @@ export interface MergeOptions {
   thresholds?: readonly StressThreshold[];
   /** Compare the merged result with this run; required by thresholds such as `p95 < 1.2x baseline`. */
   baseline?: BaselineSource;
+  /** The file each document was read from, in the same order: named for an endpoint that never became ready. */
+  sources?: readonly string[];
 }
 
 /**
  * One result from several jobs' results. Endpoints are matched by name (their union is kept,
- * in first-seen order); the verdict is evaluated anew on the merged figures.
+ * in first-seen order); the verdict is evaluated anew on the merged figures. A job whose
+ * endpoint never became ready measured nothing, so the figures cannot show it: its `notReady`
+ * is carried over (with the file it came from) and the merge does not pass.
  */
 export function mergeResults(
   docs: readonly StressResultDocument[],
@@ -199,6 +214,12 @@ export function mergeResults(
     thresholds,
     load: mergeLoad(docs),
     aborted: docs.some((d) => d.aborted),
+    notReady: docs.flatMap((d, i) =>
+      (d.notReady ?? []).map((n) => {
+        const resultFile = n.resultFile ?? options.sources?.[i];
+        return { ...n, ...(resultFile === undefined ? {} : { resultFile }) };
+      }),
+    ),
     startedAt: docs.map((d) => d.startedAt).sort()[0],
     finishedAt: docs
       .map((d) => d.finishedAt)

@@ -79,6 +79,7 @@ export async function waitUntilReady(
         new StressReadinessError(
           `endpoint ${endpoint.url} never became ready within ${options.timeoutSeconds} s (last attempt: ${description})`,
           endpoint.url,
+          endpoint.name,
         );
       const remaining = deadline - performance.now();
       if (remaining <= 0) throw notReady();

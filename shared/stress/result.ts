@@ -1,7 +1,7 @@
 /**
  * The result document of a stress test (`schemaVersion: 1`): figures per endpoint and overall,
  * threshold verdicts, and the latency histograms encoded so that results of parallel jobs
- * merge exactly.
+ * merge exactly. Fields added within version 1 are optional, so older files stay readable.
  */
 import { compareWithBaseline, type BaselineComparison, type BaselineSource } from "./baseline";
 import type { HttpMethod, StatusRange, StressEndpoint } from "./endpoints";
@@ -35,13 +35,30 @@ export interface EndpointResult extends StressStats {
   expectedStatus: StatusRange[];
 }
 
+/** An endpoint that never answered with an expected status within the readiness timeout. */
+export interface NotReadyEndpoint {
+  /** The endpoint's name (its URL unless it was named). */
+  endpoint: string;
+  url: string;
+  /** What the readiness check said: "endpoint <url> never became ready within 60 s (last attempt: …)". */
+  message: string;
+  /** Set in a merge: the result file of the job whose endpoint never became ready. */
+  resultFile?: string;
+}
+
 export interface StressResultDocument {
   schemaVersion: typeof STRESS_RESULT_SCHEMA_VERSION;
   kind: typeof STRESS_RESULT_KIND;
-  /** Every threshold held and the run was not aborted. */
+  /** Every threshold held, every endpoint became ready and the run was not aborted. */
   passed: boolean;
   /** Cancelled before the end: the figures cover the part that ran. */
   aborted: boolean;
+  /**
+   * Endpoints that never became ready, so nothing was sent (in a merge: in any of the jobs).
+   * The run did not pass, whatever the thresholds say. Absent when every endpoint was ready,
+   * and in files written before this field was added.
+   */
+  notReady?: NotReadyEndpoint[];
   startedAt: string;
   finishedAt: string;
   /** Seconds the figures cover (warm-up excluded); the longest job's when merged. */
@@ -65,6 +82,8 @@ export interface ResultInputs {
   thresholds: readonly StressThreshold[];
   load: StressLoadDescription;
   aborted: boolean;
+  /** Endpoints that never became ready: the document does not pass. */
+  notReady?: readonly NotReadyEndpoint[];
   startedAt: string;
   finishedAt: string;
   measuredSeconds: number;
@@ -114,11 +133,13 @@ export function buildResultDocument(inputs: ResultInputs): StressResultDocument 
     endpoints.map((e) => ({ name: e.name, url: e.url, template: e.template, observed: e })),
     compared?.figures,
   );
+  const notReady = inputs.notReady?.map((n) => ({ ...n })) ?? [];
   return {
     schemaVersion: STRESS_RESULT_SCHEMA_VERSION,
     kind: STRESS_RESULT_KIND,
-    passed: !inputs.aborted && thresholds.every((t) => t.passed),
+    passed: !inputs.aborted && notReady.length === 0 && thresholds.every((t) => t.passed),
     aborted: inputs.aborted,
+    ...(notReady.length > 0 ? { notReady } : {}),
     startedAt: inputs.startedAt,
     finishedAt: inputs.finishedAt,
     measuredSeconds: Number(inputs.measuredSeconds.toFixed(3)),
@@ -130,6 +151,11 @@ export function buildResultDocument(inputs: ResultInputs): StressResultDocument 
     thresholds,
     ...(compared ? { baseline: compared.comparison } : {}),
   };
+}
+
+/** One line for the log, the summary and JUnit: the file (in a merge) and what the readiness check said. */
+export function describeNotReady(n: NotReadyEndpoint): string {
+  return `${n.resultFile ? `result file ${n.resultFile}: ` : ""}${n.message}`;
 }
 
 /** The task's output variables, from a result document. null where nothing was measured. */

@@ -20,7 +20,7 @@ export const STRESS_LIMITS = {
 
 export const STRESS_DEFAULTS = {
   connections: 10,
-  /** With a request count the duration is only a cap, so it defaults to the longest allowed. */
+  /** Without `requests`. With a request count the duration is only a cap, so it defaults to the longest allowed. */
   durationSeconds: 30,
   warmupSeconds: 0,
   timeoutMs: 10_000,

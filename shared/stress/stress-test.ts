@@ -4,11 +4,16 @@
  */
 import { checkBaselineThresholds, type BaselineSource } from "./baseline";
 import { checkUniqueNames, type StressEndpoint } from "./endpoints";
-import { StressInputError } from "./errors";
+import { StressInputError, type StressReadinessError } from "./errors";
 import { runLoad, type LoadProgress } from "./engine";
 import { EndpointRecorder } from "./measurements";
 import { waitUntilReady } from "./readiness";
-import { buildResultDocument, describeLoad, type StressResultDocument } from "./result";
+import {
+  buildResultDocument,
+  describeLoad,
+  type NotReadyEndpoint,
+  type StressResultDocument,
+} from "./result";
 import {
   checkEndpointCount,
   checkEndpointUrl,
@@ -47,6 +52,46 @@ export function checkStressTestOptions(options: StressTestOptions): void {
   checkBaselineThresholds(options.thresholds, options.baseline);
 }
 
+/** A result with no request measured: the run was cancelled, or an endpoint never became ready. */
+function nothingMeasured(
+  options: StressTestOptions,
+  startedAt: Date,
+  why: { aborted: boolean; notReady?: NotReadyEndpoint[] },
+): StressResultDocument {
+  const settings = validateLoadSettings(options);
+  return buildResultDocument({
+    endpoints: options.endpoints,
+    totals: options.endpoints.map((e) =>
+      new EndpointRecorder(e.expectedStatus, settings.rate !== undefined).totals(0),
+    ),
+    thresholds: options.thresholds,
+    load: describeLoad(settings),
+    aborted: why.aborted,
+    notReady: why.notReady,
+    startedAt: startedAt.toISOString(),
+    finishedAt: new Date().toISOString(),
+    measuredSeconds: 0,
+    jobs: 1,
+    baseline: options.baseline,
+  });
+}
+
+/**
+ * The result of a run that `runStressTest` rejected with a StressReadinessError: nothing
+ * measured, the endpoint recorded in `notReady`, not passed. What a job writes so that a merge
+ * of its file fails too.
+ */
+export function notReadyResult(
+  options: StressTestOptions,
+  err: StressReadinessError,
+  startedAt: Date,
+): StressResultDocument {
+  return nothingMeasured(options, startedAt, {
+    aborted: false,
+    notReady: [{ endpoint: err.endpoint, url: err.url, message: err.message }],
+  });
+}
+
 /**
  * Runs a stress test. Rejects with StressInputError before any request for bad options, and
  * with StressReadinessError when an endpoint is not ready in time; otherwise resolves with the
@@ -62,23 +107,8 @@ export async function runStressTest(options: StressTestOptions): Promise<StressR
     signal: options.signal,
     onNotReady: options.onNotReady,
   });
-  if (!ready) {
-    // Cancelled while waiting: a result with nothing measured, marked aborted.
-    return buildResultDocument({
-      endpoints: options.endpoints,
-      totals: options.endpoints.map((e) =>
-        new EndpointRecorder(e.expectedStatus, settings.rate !== undefined).totals(0),
-      ),
-      thresholds: options.thresholds,
-      load: describeLoad(settings),
-      aborted: true,
-      startedAt: startedAt.toISOString(),
-      finishedAt: new Date().toISOString(),
-      measuredSeconds: 0,
-      jobs: 1,
-      baseline: options.baseline,
-    });
-  }
+  // Cancelled while waiting: a result with nothing measured, marked aborted.
+  if (!ready) return nothingMeasured(options, startedAt, { aborted: true });
   const outcome = await runLoad({
     ...settings,
     endpoints: options.endpoints,

@@ -12,7 +12,7 @@ import {
 } from "./baseline-report";
 import { countInBands, decodeHistogram, type LatencySummary } from "./histogram";
 import type { StressStats } from "./measurements";
-import type { StressResultDocument } from "./result";
+import { describeNotReady, type StressResultDocument } from "./result";
 import type { ThresholdVerdict } from "./thresholds";
 
 /** 0.712 → "0.712 ms", 12.34 → "12.3 ms", 1234.5 → "1235 ms": three significant digits. */
@@ -188,6 +188,9 @@ export function renderMarkdownSummary(doc: StressResultDocument, title = "Stress
   const o = doc.overall;
   const verdict = doc.aborted ? "⚠️ aborted" : doc.passed ? "✅ passed" : "❌ failed";
   const lines: string[] = [`## ${title}: ${verdict}`, "", describeLoadLine(doc), ""];
+  for (const n of doc.notReady ?? []) {
+    lines.push(`> ❌ ${describeNotReady(n)}. Nothing was measured${doc.jobs > 1 ? " in that job" : ""}.`, "");
+  }
   if (doc.aborted) {
     lines.push(
       `> The run was cancelled after ${doc.measuredSeconds} s of measurement; the figures below are partial.`,

@@ -15,9 +15,11 @@ import {
   checkThresholdScopes,
   connectionsSchema,
   describeDistribution,
+  describeNotReady,
   durationSecondsSchema,
   formatMs,
   mergeResults,
+  notReadyResult,
   parseResultDocument,
   parseThresholds,
   pipeliningSchema,
@@ -40,8 +42,6 @@ import {
   type StressThreshold,
   type ThresholdVerdict,
 } from "../stress";
-import { EndpointRecorder } from "../stress/measurements";
-import { buildResultDocument, describeLoad } from "../stress/result";
 import { httpOptionsFor, timestamped } from "./common";
 
 /** The folder (under Agent.TempDirectory) the README tells PublishTestResults to read. */
@@ -299,38 +299,6 @@ function readinessReporter(agent: TaskAgent) {
   };
 }
 
-/** A result with nothing measured, for an endpoint that never became ready: the stage did not pass. */
-function notReadyResult(
-  endpoints: readonly StressEndpoint[],
-  thresholds: readonly StressThreshold[],
-  settings: StressLoadSettings,
-  startedAt: string,
-  baseline: BaselineSource | undefined,
-): StressResultDocument {
-  const doc = buildResultDocument({
-    endpoints,
-    totals: endpoints.map((e) =>
-      new EndpointRecorder(e.expectedStatus, settings.rate !== undefined).totals(0),
-    ),
-    thresholds,
-    load: describeLoad(settings),
-    aborted: false,
-    startedAt,
-    finishedAt: new Date().toISOString(),
-    measuredSeconds: 0,
-    jobs: 1,
-    baseline,
-  });
-  return { ...doc, passed: false };
-}
-
-/** What the load or the merge produced, before the verdict is acted on. */
-interface Measured {
-  doc: StressResultDocument;
-  /** Set when an endpoint never became ready: that is the verdict, whatever the thresholds say. */
-  notReady?: string;
-}
-
 async function runLoad(
   agent: TaskAgent,
   s: StressSettings,
@@ -340,30 +308,24 @@ async function runLoad(
     settings: StressLoadSettings;
     baseline?: BaselineSource;
   },
-): Promise<Measured> {
+): Promise<StressResultDocument> {
   const { endpoints, thresholds, settings, baseline } = prepared;
-  const startedAt = new Date().toISOString();
+  const startedAt = new Date();
   agent.info(
     `Stress-testing ${endpoints.length} endpoint${endpoints.length === 1 ? "" : "s"} (${describeEndpoints(endpoints)}): ${describeSettings(settings)}.`,
   );
   agent.info(`Thresholds: ${thresholds.map((t) => t.text).join("; ")}.`);
+  const options = { ...settings, endpoints, thresholds, baseline };
   try {
-    const doc = await runStressTest({
-      ...settings,
-      endpoints,
-      thresholds,
-      baseline,
+    return await runStressTest({
+      ...options,
       signal: agent.cancellation,
       onProgress: progressReporter(agent, settings),
       onNotReady: readinessReporter(agent),
     });
-    return { doc };
   } catch (err) {
-    if (err instanceof StressReadinessError)
-      return {
-        doc: notReadyResult(endpoints, thresholds, settings, startedAt, baseline),
-        notReady: err.message,
-      };
+    // Written to the result file too, so that a merge of this job's file fails as well.
+    if (err instanceof StressReadinessError) return notReadyResult(options, err, startedAt);
     throw err instanceof StressInputError ? taskInputError(err) : err;
   }
 }
@@ -415,7 +377,7 @@ async function mergeFiles(
   agent: TaskAgent,
   s: StressSettings,
   baseline: BaselineSource | undefined,
-): Promise<Measured> {
+): Promise<StressResultDocument> {
   const base = workingDirectory(agent);
   const files: string[] = [];
   s.resultFiles.forEach((line, i) => {
@@ -428,7 +390,7 @@ async function mergeFiles(
     for (const f of matched) if (!files.includes(f)) files.push(f);
   });
   agent.info(`Merging ${files.length} result file${files.length === 1 ? "" : "s"}: ${files.join(", ")}.`);
-  const doc = await beforeAnyLoad(() => {
+  return beforeAnyLoad(() => {
     const docs = files.map((f) =>
       parseResultDocument(readInputFile("resultFiles", f, "a StressTestStage result file"), f),
     );
@@ -438,9 +400,8 @@ async function mergeFiles(
         thresholds,
         docs.flatMap((d) => d.endpoints),
       );
-    return mergeResults(docs, { thresholds, baseline });
+    return mergeResults(docs, { thresholds, baseline, sources: files });
   });
-  return { doc };
 }
 
 /** The baseline result the `baselineFile` input names; any problem is an input error naming it. */
@@ -589,9 +550,9 @@ export async function runStressTestStage(agent: TaskAgent): Promise<TaskOutcome>
     s.onThresholdFailure === "cancelRollout" ? connectEv2(agent, s, httpOptionsFor(agent)) : undefined;
 
   const baseline = await beforeAnyLoad(() => readBaseline(agent, s));
-  let measured: Measured;
+  let doc: StressResultDocument;
   if (s.mode === "merge") {
-    measured = await mergeFiles(agent, s, baseline);
+    doc = await mergeFiles(agent, s, baseline);
   } else {
     const prepared = await beforeAnyLoad(async () => {
       const thresholds = parseThresholds(s.thresholds);
@@ -609,9 +570,10 @@ export async function runStressTestStage(agent: TaskAgent): Promise<TaskOutcome>
       checkStressTestOptions({ ...settings, endpoints, thresholds, baseline });
       return { thresholds, settings, endpoints, baseline };
     });
-    measured = await runLoad(agent, s, prepared);
+    doc = await runLoad(agent, s, prepared);
   }
-  const { doc, notReady } = measured;
+  // An endpoint that never became ready is the verdict, whatever the thresholds say.
+  const notReady = doc.notReady?.map(describeNotReady).join("; ");
   const verdictAt = doc.passed || doc.aborted ? "" : new Date().toISOString();
 
   const where = [s.region, s.stage].filter(Boolean).join(" ");
@@ -645,8 +607,16 @@ export async function runStressTestStage(agent: TaskAgent): Promise<TaskOutcome>
       message = `${what}.${s.onThresholdFailure === "warn" ? " The pipeline goes on (onThresholdFailure is warn)." : ""}`;
     }
   }
-  if (!doc.aborted && !notReady)
+  if (!doc.aborted && (!notReady || doc.overall.requests > 0))
     agent.info(`${figures}; result in ${files.resultFile}, JUnit in ${files.junitFile}.`);
+  const asked = doc.load.requests;
+  if (asked !== undefined && !doc.aborted && !notReady && doc.overall.requests < asked) {
+    agent.warning(
+      s.mode === "merge"
+        ? `The merged jobs measured ${doc.overall.requests} of the ${asked} requests asked for: at least one stopped at its time limit (durationSeconds) first.`
+        : `Measured ${doc.overall.requests} of the ${asked} requests asked for: the run stopped at its time limit of ${doc.load.durationSeconds} s first. Give a longer durationSeconds (at most 600) to reach the count.`,
+    );
+  }
   const overallDistribution = doc.baseline?.overall.distribution;
   if (overallDistribution) {
     agent.info(
@@ -657,7 +627,6 @@ export async function runStressTestStage(agent: TaskAgent): Promise<TaskOutcome>
 
   const summary = [
     renderMarkdownSummary(doc, title),
-    ...(notReady ? [`> ${notReady}`, ""] : []),
     ...(cancel ? [`**Rollout:** ${cancel.text}`, ""] : []),
     ...(baselineFile
       ? [

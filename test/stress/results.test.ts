@@ -2,12 +2,14 @@ import assert from "node:assert/strict";
 import {
   StressInputError,
   decodeHistogram,
+  describeNotReady,
   mergeResults,
   parseResultDocument,
   parseThresholds,
   renderJUnitXml,
   renderMarkdownSummary,
   stressOutputs,
+  type NotReadyEndpoint,
   type StressResultDocument,
 } from "../../shared/stress";
 import { EndpointRecorder } from "../../shared/stress/measurements";
@@ -31,6 +33,7 @@ function documentOf(
   parts: { endpoint: typeof east; seeds: [number, number][] }[],
   thresholds = "error_rate < 5%\np95 < 30ms",
   seconds = 2,
+  notReady?: NotReadyEndpoint[],
 ): StressResultDocument {
   const totals = parts.map(({ endpoint, seeds }) => {
     const recorder = new EndpointRecorder(endpoint.expectedStatus, false);
@@ -51,11 +54,23 @@ function documentOf(
       timeoutMs: 1000,
     },
     aborted: false,
+    notReady,
     startedAt: "2026-01-01T00:00:00.000Z",
     finishedAt: "2026-01-01T00:00:02.000Z",
     measuredSeconds: seconds,
     jobs: 1,
   });
+}
+
+const westNotReady: NotReadyEndpoint = {
+  endpoint: west.name,
+  url: west.url,
+  message: `endpoint ${west.url} never became ready within 60 s (last attempt: HTTP 503, expected 200-399)`,
+};
+
+/** What a job writes when an endpoint never became ready: nothing measured, and why. */
+function neverReadyDoc(thresholds = "error_rate < 5%"): StressResultDocument {
+  return documentOf([{ endpoint: west, seeds: [] }], thresholds, 0, [westNotReady]);
 }
 
 describe("stress results: merge", () => {
@@ -128,6 +143,42 @@ describe("stress results: merge", () => {
     assert.deepEqual(merged.thresholdDefinitions, [{ line: 1, text: "error_rate < 50%" }]);
   });
 
+  it("fails when a job's endpoint never became ready, naming the file and the endpoint", () => {
+    const healthy = documentOf([{ endpoint: west, seeds: [[3, 1500]] }], "error_rate < 5%");
+    assert.equal(healthy.passed, true);
+    const job2 = parseResultDocument(JSON.stringify(neverReadyDoc()), "job2/result.json");
+    assert.equal(job2.passed, false);
+    assert.deepEqual(job2.notReady, [westNotReady]);
+
+    const merged = mergeResults([healthy, job2], { sources: ["job1/result.json", "job2/result.json"] });
+    assert.equal(merged.passed, false);
+    assert.ok(
+      merged.thresholds.every((t) => t.passed),
+      "the merged figures alone would pass: only notReady tells",
+    );
+    assert.deepEqual(merged.notReady, [{ ...westNotReady, resultFile: "job2/result.json" }]);
+    assert.equal(
+      describeNotReady(merged.notReady![0]),
+      `result file job2/result.json: endpoint ${west.url} never became ready within 60 s (last attempt: HTTP 503, expected 200-399)`,
+    );
+    // Merged again (a merge of merges): still failed, still naming the job's own file.
+    const again = mergeResults([parseResultDocument(JSON.stringify(merged), "merged.json"), healthy], {
+      sources: ["merged.json", "job3/result.json"],
+    });
+    assert.equal(again.passed, false);
+    assert.deepEqual(again.notReady, merged.notReady);
+    // Without sources the entry stays as the job wrote it.
+    assert.deepEqual(mergeResults([healthy, job2]).notReady, [westNotReady]);
+  });
+
+  it("reads result files written before notReady existed, and every endpoint ready leaves it out", () => {
+    const { notReady: _none, ...older } = structuredClone(jobA);
+    const merged = mergeResults([parseResultDocument(JSON.stringify(older), "old.json"), jobB]);
+    assert.equal(merged.notReady, undefined);
+    assert.equal(merged.overall.requests, 6500);
+    assert.ok(!("notReady" in jobA), "a run whose endpoints were all ready has no notReady field");
+  });
+
   it("refuses to mix models, to merge nothing, and endpoints that disagree", () => {
     const open = { ...jobA, load: { ...jobA.load, model: "open" as const, rate: 10 } };
     assert.throws(() => mergeResults([jobA, open]), /mix closed-model and open-model runs/);
@@ -153,6 +204,11 @@ describe("stress results: merge", () => {
       'result file r.json: kind: kind must be "stressTestResult"',
     ],
     ["no endpoints", (d) => ({ ...d, endpoints: [] }), "result file r.json: endpoints: "],
+    [
+      "a malformed notReady",
+      (d) => ({ ...d, notReady: [{ url: "https://east.contoso.com/api" }] }),
+      "result file r.json: notReady.0.endpoint: ",
+    ],
     [
       "a broken histogram",
       (d) => ({ ...d, overall: { ...(d.overall as object), histogram: "bm90IGEgaGlzdG9ncmFt" } }),
@@ -213,6 +269,32 @@ describe("stress results: reports", () => {
       /name="run completed" time="2.000">\n {6}<failure message="the run was cancelled after 2 s of measurement; figures are partial" type="aborted">/,
     );
     assert.match(xml, /tests="7" failures="4"/);
+  });
+
+  it("adds a failed case per endpoint that never became ready, saying so and naming the file", () => {
+    const notReady = mergeResults([doc, neverReadyDoc("error_rate < 1%\np95 < 500ms")], {
+      sources: ["job1.json", "job2.json"],
+    });
+    const xml = renderJUnitXml(notReady, { suiteName: "Stress" });
+    assert.match(
+      xml,
+      new RegExp(
+        `<testcase classname="Stress" name="${west.url}: became ready" time="[\\d.]+">\n {6}<failure message="endpoint never became ready" type="readiness">result file job2\\.json: endpoint ${west.url} never became ready within 60 s \\(last attempt: HTTP 503, expected 200-399\\)</failure>`,
+      ),
+    );
+    const failures = notReady.thresholds.filter((t) => !t.passed).length + 1;
+    assert.match(xml, new RegExp(`tests="${notReady.thresholds.length + 1}" failures="${failures}"`));
+  });
+
+  it("says in the summary which endpoint never became ready", () => {
+    const md = renderMarkdownSummary(neverReadyDoc(), "Stress test westus");
+    assert.ok(md.startsWith("## Stress test westus: ❌ failed\n"), md);
+    assert.ok(
+      md.includes(
+        `> ❌ endpoint ${west.url} never became ready within 60 s (last attempt: HTTP 503, expected 200-399). Nothing was measured.\n`,
+      ),
+      md,
+    );
   });
 
   it("summarises in markdown with thresholds, endpoints, percentiles and a bar chart", () => {

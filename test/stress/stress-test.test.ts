@@ -6,6 +6,7 @@ import {
   completeEndpoint,
   decodeHistogram,
   mergeResults,
+  notReadyResult,
   parseThresholds,
   renderJUnitXml,
   runStressTest,
@@ -166,6 +167,35 @@ describe("stress test against the sample service", function () {
         return true;
       },
     );
+  });
+
+  it("records the endpoint that never became ready in the result, which then fails, merged or not", async () => {
+    const healthy = await runStressTest(
+      options([orders("eastus")], { connections: 1, durationSeconds: 0.3 }),
+    );
+    service.setBehaviour({ available: false });
+    const endpoint = completeEndpoint({ url: `${service.url}/westus/api/orders`, name: "orders-westus" });
+    const opts = options([endpoint], { durationSeconds: 1, readinessTimeoutSeconds: 0.3 });
+    const startedAt = new Date();
+    const err = await runStressTest(opts).then(
+      () => assert.fail("the endpoint was not ready"),
+      (e: unknown) => e,
+    );
+    assert.ok(err instanceof StressReadinessError);
+    assert.equal(err.endpoint, "orders-westus");
+    const doc = notReadyResult(opts, err, startedAt);
+    assert.equal(doc.passed, false);
+    assert.equal(doc.aborted, false);
+    assert.equal(doc.overall.requests, 0);
+    assert.equal(doc.startedAt, startedAt.toISOString());
+    assert.deepEqual(doc.notReady, [{ endpoint: "orders-westus", url: endpoint.url, message: err.message }]);
+    assert.match(
+      renderJUnitXml(doc),
+      /name="orders-westus: became ready"[^>]*>\n {6}<failure message="endpoint never became ready"/,
+    );
+    const merged = mergeResults([healthy, doc], { sources: ["a.json", "b.json"] });
+    assert.equal(merged.passed, false);
+    assert.equal(merged.notReady?.[0].resultFile, "b.json");
   });
 
   it("reports a refused endpoint the same way", async () => {

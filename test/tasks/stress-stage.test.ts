@@ -5,7 +5,9 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import {
+  StressReadinessError,
   completeEndpoint,
+  notReadyResult,
   parseThresholds,
   runStressTest,
   validateLoadSettings,
@@ -14,6 +16,7 @@ import {
 import type { Simulator } from "../../sim/ev2";
 import { startTargetService, type TargetService } from "../../sim/target-service";
 import { matchFiles } from "../../shared/tasks/stress-task";
+import { builtTasksDirectory } from "../../pipeline/task-process";
 import { runBuiltTask, startBuiltTask, type TaskRun, type TaskRunSetup } from "../support/run-built-task";
 import { ev2Setup, runVariables, simulator, startTestRollout } from "./ev2-fixture";
 
@@ -37,6 +40,18 @@ function testCases(xml: string): Map<string, string | undefined> {
     cases.set(m[1].replace(/&lt;/g, "<").replace(/&gt;/g, ">"), failure?.[1]);
   }
   return cases;
+}
+
+/** The inputs as the agent hands them over: each one the step leaves out gets task.json's default. */
+function withManifestDefaults(inputs: Record<string, string>): Record<string, string> {
+  const manifest = JSON.parse(
+    readFileSync(join(builtTasksDirectory, "StressTestStage", "task.json"), "utf8"),
+  ) as { inputs: Array<{ name: string; defaultValue?: string }> };
+  const filled = { ...inputs };
+  for (const input of manifest.inputs)
+    if (!(input.name in filled) && input.defaultValue !== undefined && input.defaultValue !== "")
+      filled[input.name] = input.defaultValue;
+  return filled;
 }
 
 function folderWith(files: Record<string, string>): string {
@@ -235,6 +250,60 @@ describe("StressTestStage (built task, as the agent runs it)", function () {
     const doc = resultOf(run);
     assert.equal(doc.passed, false);
     assert.equal(doc.overall.requests, 0);
+    const url = `${service.url}/eastus/api/orders`;
+    assert.deepEqual(doc.notReady, [{ endpoint: url, url, message: run.result!.message.replace(/\.$/, "") }]);
+    const cases = testCases(junitOf(run));
+    assert.equal(cases.get(`${url}: became ready`), "endpoint never became ready");
+    assert.match(
+      readFileSync(run.summaries[0], "utf8"),
+      /\n> ❌ endpoint http:\/\/127\.0\.0\.1:\d+\/eastus\/api\/orders never became ready within 1 s \(last attempt: HTTP 503, expected 200-399\)\. Nothing was measured\.\n/,
+    );
+  });
+
+  it("requests without durationSeconds, as the agent fills the defaults: not capped at 30 s", async () => {
+    const inputs = withManifestDefaults({
+      endpoints: orders(),
+      region: "eastus",
+      requests: "300",
+      connections: "2",
+      readinessTimeoutSeconds: "5",
+    });
+    assert.equal(inputs.durationSeconds, undefined, "task.json gives durationSeconds no default");
+    assert.equal(inputs.connections, "2");
+    const run = await runBuiltTask("StressTestStage", { inputs, variables: runVariables() });
+    assert.equal(run.result?.result, "Succeeded", run.stdout);
+    assert.match(run.stdout, /: closed model, 2 connections, 300 requests \(at most 600 s\)\.\n/);
+    const doc = resultOf(run);
+    assert.equal(doc.load.durationSeconds, 600);
+    assert.equal(doc.load.requests, 300);
+    assert.equal(doc.overall.requests, 300);
+    assert.deepEqual(run.warnings, []);
+  });
+
+  it("neither requests nor durationSeconds, as the agent fills the defaults: 30 s", async () => {
+    const inputs = withManifestDefaults({ endpoints: orders(), region: "eastus", connections: "2" });
+    const task = startBuiltTask("StressTestStage", { inputs, variables: runVariables() });
+    // The settings line is all this needs: no waiting 30 s for the load.
+    await task.waitForLine(/: closed model, 2 connections, 30 s\.$/, 10_000);
+    task.child.kill("SIGINT");
+    const run = await task.done;
+    assert.equal(resultOf(run).load.durationSeconds, 30);
+  });
+
+  it("warns when a request-count run stopped at its time limit before the count", async () => {
+    const run = await stress({
+      endpoints: orders(),
+      region: "eastus",
+      requests: "50000000",
+      durationSeconds: "0.5",
+      connections: "2",
+    });
+    assert.equal(run.result?.result, "Succeeded", run.stdout);
+    const measured = resultOf(run).overall.requests;
+    assert.ok(measured > 0 && measured < 50_000_000, String(measured));
+    assert.deepEqual(run.warnings, [
+      `Measured ${measured} of the 50000000 requests asked for: the run stopped at its time limit of 0.5 s first. Give a longer durationSeconds (at most 600) to reach the count.`,
+    ]);
   });
 
   it("never shows the bearer token, which the endpoints receive", async () => {
@@ -430,6 +499,54 @@ describe("StressTestStage (built task, as the agent runs it)", function () {
     const none = await stress({ mode: "merge", resultFiles: "parts/*.json" }, { tempDirectory: dir });
     assert.equal(none.result?.result, "Failed");
     assert.match(none.result!.message, /^Input 'resultFiles' line 1 "parts\/\*\.json" matches no file/);
+  });
+
+  it("merge: a job whose endpoint never became ready fails the merge, naming its file and the endpoint", async () => {
+    const endpoint = completeEndpoint({ url: `${service.url}/westus/api/orders`, name: "orders" });
+    const settings = validateLoadSettings({
+      connections: 2,
+      durationSeconds: 0.5,
+      readinessTimeoutSeconds: 0.3,
+    });
+    const thresholds = parseThresholds("error_rate < 1%");
+    const options = { ...settings, endpoints: [endpoint], thresholds };
+    const healthy = await runStressTest(options);
+    service.setBehaviour({ available: false });
+    const startedAt = new Date();
+    const err = await runStressTest(options).then(
+      () => assert.fail("the endpoint was not ready"),
+      (e: unknown) => e,
+    );
+    assert.ok(err instanceof StressReadinessError);
+    const dir = folderWith({
+      "parts/job1/result.json": JSON.stringify(healthy),
+      "parts/job2/result.json": JSON.stringify(notReadyResult(options, err, startedAt)),
+    });
+    const run = await stress(
+      { mode: "merge", resultFiles: "parts/**/*.json", endpoints: undefined },
+      { tempDirectory: dir },
+    );
+    assert.equal(run.result?.result, "Failed", run.stdout);
+    const job2 = join(dir, "parts", "job2", "result.json");
+    assert.equal(run.result!.message, `result file ${job2}: ${err.message}.`);
+    assert.match(
+      err.message,
+      /^endpoint http:\/\/127\.0\.0\.1:\d+\/westus\/api\/orders never became ready within 0\.3 s/,
+    );
+    assert.equal(run.outputs.passed, "false");
+    assert.ok(Date.parse(run.outputs.verdictAt) > 0);
+    const merged = resultOf(run);
+    assert.equal(merged.passed, false);
+    assert.ok(
+      merged.thresholds.every((t) => t.passed),
+      "the healthy job's figures pass on their own",
+    );
+    assert.deepEqual(merged.notReady, [
+      { endpoint: "orders", url: endpoint.url, message: err.message, resultFile: job2 },
+    ]);
+    const cases = testCases(junitOf(run));
+    assert.equal(cases.get("orders: became ready"), "endpoint never became ready");
+    assert.ok(readFileSync(run.summaries[0], "utf8").includes(`> ❌ result file ${job2}: ${err.message}.`));
   });
 
   it("baseline: a stage 30% slower fails p95 < 1.2x baseline, an unchanged one passes; a passed run publishes baseline.json", async () => {

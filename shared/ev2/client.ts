@@ -54,7 +54,8 @@ function faultIn(res: HttpResponse): string | undefined {
 
 /** The EV2 contract (`ev2-rest-contract.md`) over HTTP; every call goes through the one retry policy. */
 export class Ev2Client {
-  private readonly baseUrl: string;
+  /** The EV2 base URL, without a trailing slash. */
+  readonly baseUrl: string;
 
   constructor(private readonly options: Ev2ClientOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, "");

@@ -39,8 +39,8 @@ export async function runFollow(agent: TaskAgent): Promise<TaskOutcome> {
         : []),
     ],
   });
-  const pollingMs = pollingIntervalMs(agent, s.pollingIntervalSeconds * 1000);
   const client = connectEv2(agent, s, httpOptionsFor(agent));
+  const pollingMs = pollingIntervalMs(agent, s.pollingIntervalSeconds * 1000, client.baseUrl);
   agent.info(
     `Following rollout ${s.rolloutId} until ${s.until === "stage" ? `stage ${s.stageName} completes` : s.until === "waitAction" ? "the next approval gate" : "it completes"}; polling every ${formatDuration(pollingMs)}.`,
   );

@@ -83,7 +83,7 @@ async function gate(
 ): Promise<TaskOutcome> {
   const { rollout, action } = await awaitWaitAction(client, s.rolloutId, s.actionId, {
     timeoutMs: s.waitTimeoutMinutes * 60_000,
-    pollingMs: pollingIntervalMs(agent, 15_000),
+    pollingMs: pollingIntervalMs(agent, 15_000, client.baseUrl),
     signal: agent.cancellation,
     onWait: (m) => agent.info(m),
     decidedByThisStep: (w) => !!run.runUrl && (w.comment ?? "").includes(stepTag(run)),

@@ -2,6 +2,8 @@
  * Checks the TeamsNotify `webhookUrl` input. The URL carries its own credential (the `sig`
  * query parameter of a Workflows trigger), so no message here ever repeats any part of it.
  */
+import { isLoopbackUrl } from "../http/loopback";
+
 export type WebhookUrlCheck =
   | { ok: true; url: string; warning?: string }
   | {
@@ -15,9 +17,6 @@ export type WebhookUrlCheck =
 const validForms =
   "a Teams Workflows webhook URL such as https://<environment>.environment.api.powerplatform.com/powerautomate/automations/direct/workflows/... " +
   "or https://prod-00.westus.logic.azure.com/workflows/... (copy it from the Workflows flow, and pass it as a secret variable)";
-
-// Plain http is allowed only to the machine itself: the local webhook sink in tests and demos.
-const loopbackHosts: ReadonlySet<string> = new Set(["127.0.0.1", "localhost", "[::1]"]);
 
 /** `problem` reads after the input's name: `webhookUrl <problem>.` */
 function refuse(problem: string): WebhookUrlCheck {
@@ -33,8 +32,8 @@ export function validateWebhookUrl(raw: string | undefined): WebhookUrlCheck {
   } catch {
     return refuse(`is not a valid URL (its value is not shown: it is a secret). Expected ${validForms}`);
   }
-  const loopback = loopbackHosts.has(url.hostname);
-  if (url.protocol !== "https:" && !(url.protocol === "http:" && loopback)) {
+  // Plain http is allowed only to the machine itself: the local webhook sink in tests and demos.
+  if (url.protocol !== "https:" && !(url.protocol === "http:" && isLoopbackUrl(url))) {
     return refuse(
       `must be an https:// URL (plain http only to 127.0.0.1, localhost or [::1]). Expected ${validForms}`,
     );

@@ -168,6 +168,7 @@ export async function runTrigger(agent: TaskAgent): Promise<TaskOutcome> {
   }
 
   let trackingBranch: string | undefined;
+  let branchFailure: string | undefined;
   if (s.createTrackingBranch) {
     const branchName = renderBranchTemplate(s.trackingBranch!, {
       environment: s.environment,
@@ -197,10 +198,10 @@ export async function runTrigger(agent: TaskAgent): Promise<TaskOutcome> {
       outcome.why.push(`Tracking branch ${branch.name} ${how} at ${branch.commitId.slice(0, 8)}.`);
       agent.info(outcome.why[outcome.why.length - 1]);
     } catch (err) {
-      // The rollout runs whatever happens to the branch: the failure says which rollout.
-      throw new Error(
-        `Rollout ${outcome.rolloutId} was started and is running, but the tracking branch ${branchName} could not be created: ${(err as Error).message}`,
-      );
+      // The rollout runs whatever happens to the branch: the failure says which rollout, and
+      // the record and summary of the running rollout are published all the same.
+      branchFailure = `Rollout ${outcome.rolloutId} was started and is running, but the tracking branch ${branchName} could not be created: ${(err as Error).message}`;
+      outcome.why.push(branchFailure);
     }
   }
 
@@ -230,7 +231,11 @@ export async function runTrigger(agent: TaskAgent): Promise<TaskOutcome> {
     ...outcome.why.map((w) => `- ${w}`),
     "",
   ].join("\n");
-  const result = outcome.kind === "concurrent" ? "SucceededWithIssues" : "Succeeded";
+  const result = branchFailure
+    ? "Failed"
+    : outcome.kind === "concurrent"
+      ? "SucceededWithIssues"
+      : "Succeeded";
   const message = outcome.why[outcome.why.length - 1];
   publishRecord(
     agent,

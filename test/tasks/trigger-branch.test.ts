@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import type { AdoServer } from "../../sim/ado/server";
 import { addProject, addRepository, type AdoRepositoryState } from "../../sim/ado/state";
 import type { Simulator } from "../../sim/ev2";
 import { builtCommit, jobToken, otherCommit, projectName, startSeededAdo } from "../ado/ado-fixture";
-import { runBuiltTask } from "../support/run-built-task";
+import { recordArtifacts, runBuiltTask } from "../support/run-built-task";
 import { ev2Setup, rolloutInputs, simulator } from "./ev2-fixture";
 
 describe("TriggerEv2Rollout tracking branch (built task, Azure DevOps REST slice)", function () {
@@ -88,6 +89,13 @@ describe("TriggerEv2Rollout tracking branch (built task, Azure DevOps REST slice
     );
     assert.match(run.result!.message, /Create branch/);
     assert.match(run.result!.message, /Build Service/);
+    // The running rollout is on record all the same.
+    const [recordFile] = recordArtifacts(run);
+    const record = JSON.parse(readFileSync(recordFile.path, "utf8"));
+    assert.equal(record.result, "Failed");
+    assert.equal(record.rolloutId, run.outputs.rolloutId);
+    assert.match(record.message, /could not be created/);
+    assert.equal(run.summaries.length, 1);
   });
 
   it("rejects an unknown template token before anything is sent", async () => {

@@ -58,6 +58,9 @@ export interface RolloutFacts {
   failedStage?: string;
 }
 
+/** Broken answers in a row (each already retried by the client) that end a follow. */
+export const MAX_PROTOCOL_ERRORS_IN_A_ROW = 3;
+
 /** The outputs every follower publishes, derived from one rollout. */
 export function rolloutFacts(r: Rollout): RolloutFacts {
   const completedStages = r.stages.filter((s) => s.status === "Completed").map((s) => s.name);
@@ -247,6 +250,7 @@ export async function followRollout(
   let changeLines = 0;
   let transientErrors = 0;
   let outageSince: number | undefined;
+  let protocolErrorsInARow = 0;
   let current: Rollout | undefined;
   let etag: string | undefined;
   let restarted = false;
@@ -265,6 +269,7 @@ export async function followRollout(
     try {
       polls++;
       const got = await client.getRollout(s.rolloutId, etag);
+      protocolErrorsInARow = 0;
       if (outageSince !== undefined) {
         out.event(`EV2 answers again after ${formatDuration(Date.now() - outageSince)}.`);
         outageSince = undefined;
@@ -287,6 +292,18 @@ export async function followRollout(
         (err.retryable || err.code === "NetworkError" || err.code === "ProtocolError")
       ) {
         transientErrors++;
+        // A server that keeps answering outside the contract (a proxy's login page, a wrong
+        // URL) is not an outage that passes: say so instead of warning until the timeout.
+        protocolErrorsInARow = err.code === "ProtocolError" ? protocolErrorsInARow + 1 : 0;
+        if (protocolErrorsInARow >= MAX_PROTOCOL_ERRORS_IN_A_ROW) {
+          throw new Ev2Error({
+            operation: err.operation,
+            code: err.code,
+            httpStatus: err.httpStatus,
+            requestId: err.requestId,
+            message: `${MAX_PROTOCOL_ERRORS_IN_A_ROW} polls in a row were answered with something that is not EV2's contract (last: ${err.message}). Check the connection's URL (an EV2 base URL, not a portal page) and any proxy in between; rollout ${s.rolloutId} is unaffected.`,
+          });
+        }
         if (outageSince === undefined) {
           outageSince = Date.now();
           out.warning(

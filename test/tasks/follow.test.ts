@@ -117,6 +117,26 @@ describe("FollowRollout (built task, as the agent runs it)", function () {
     assert.ok(run.warnings.length >= 1);
   });
 
+  it("fails clearly when EV2 keeps answering outside its contract, instead of waiting for the timeout", async function () {
+    this.timeout(120_000);
+    sim = await simulator("small", 200);
+    const rolloutId = await startRollout(sim);
+    // A proxy's sign-in page where EV2 should be: 200 and HTML, on every GET.
+    sim.addFault({ kind: "html", status: 200, method: "GET" });
+    // Each poll is one call that the client has already retried with backoff: this takes a while.
+    const run = await runBuiltTask("FollowRollout", { ...ev2Setup(sim, { rolloutId }), timeoutMs: 100_000 });
+    assert.equal(run.result?.result, "Failed", run.stdout);
+    assert.match(
+      run.result!.message,
+      /3 polls in a row were answered with something that is not EV2's contract .*Check the connection's URL/,
+    );
+    assert.equal(
+      run.warnings.filter((w) => /EV2 is not answering well/.test(w)).length,
+      1,
+      "the outage is announced once, not at every poll",
+    );
+  });
+
   for (const [what, inputs, message] of [
     [
       "an out-of-range interval",

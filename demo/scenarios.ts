@@ -3,6 +3,8 @@
  * examples/azure-pipelines.yml must end. Both play the same pipeline file; only the world
  * around it changes.
  */
+import { readFileSync } from "node:fs";
+import { deploymentReportFiles, type DeploymentReport } from "../shared/report/deployment-report";
 import type { RolloutView } from "../sim/ev2";
 import type { TargetService } from "../sim/target-service";
 import type { ReceivedTeamsMessage } from "../sim/teams-sink";
@@ -85,6 +87,14 @@ const cardTitles = (o: DemoOutcome) => o.cards.map((c) => cardTitle(c.body) ?? "
 /** Within this, on the simulator with default settings, the rollback must be accepted. */
 const timeToSafetyLimitSeconds = 30;
 
+/** The deployment report the Roll_back job left in the ev2-records artifact. */
+function rollbackJobReport(o: DemoOutcome): DeploymentReport | undefined {
+  const file = o.run.files.jobReports.find((f) =>
+    f.endsWith(deploymentReportFiles({ stageName: "Roll_back", jobName: "rollback" }).json),
+  );
+  return file ? (JSON.parse(readFileSync(file, "utf8")) as DeploymentReport) : undefined;
+}
+
 /** What a bad stage must lead to: exactly one rollback rollout of the last good version, and the card saying so. */
 function rolledBack(o: DemoOutcome): DemoCheck[] {
   const rollback = findStep(o.run, "Roll_back", "rollback", "rollback");
@@ -101,6 +111,17 @@ function rolledBack(o: DemoOutcome): DemoCheck[] {
         : { seen: `${rollback?.outputs.timeToSafetySeconds} s` }),
     },
     check("the rollback card was delivered", card?.outputs.delivered, "true"),
+    check(
+      "the rollback job's deployment report tells the whole run, from the first trigger to the rollback",
+      rollbackJobReport(o)
+        ?.steps.map((st) => st.task)
+        .join(" → "),
+      o.run.stages
+        .flatMap((st) => st.jobs.flatMap((j) => j.steps))
+        .filter((st) => !st.unsupported && st.result !== "Skipped" && st.label.includes("@"))
+        .map((st) => st.label.split("@")[0])
+        .join(" → "),
+    ),
     check("one Teams card was posted", o.cards.length, 1),
     checkMatch("it says the rollout was rolled back", cardTitles(o), /Rolled back to 1\.3\.1/),
   ];

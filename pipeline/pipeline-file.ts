@@ -49,7 +49,18 @@ export interface UnsupportedStepDefinition extends StepCommon {
   reason: string;
 }
 
-export type StepDefinition = TaskStepDefinition | UnsupportedStepDefinition;
+/** `download: current`: artifacts this run published, into `$(Pipeline.Workspace)/<artifact>`. */
+export interface DownloadStepDefinition extends StepCommon {
+  kind: "download";
+  /** How the step reads in the file, e.g. `download: current (ev2-records)`. */
+  label: string;
+  /** One artifact, or every artifact of the run when not given. */
+  artifact?: string;
+  continueOnError: boolean;
+  enabled: boolean;
+}
+
+export type StepDefinition = TaskStepDefinition | DownloadStepDefinition | UnsupportedStepDefinition;
 
 export interface JobDefinition {
   name: string;
@@ -428,7 +439,7 @@ const stepKinds: Record<string, string> = {
   pwsh: "PowerShell steps are not run by the local runner (it runs this extension's tasks only)",
   powershell: "PowerShell steps are not run by the local runner (it runs this extension's tasks only)",
   checkout: "nothing is checked out locally: the tasks run in the working folder",
-  download: "pipeline artifacts are not downloaded locally",
+  download: "only this run's own artifacts (download: current) are downloaded locally",
   downloadBuild: "build artifacts are not downloaded locally",
   publish:
     "pipeline artifacts are not published locally (tasks' own artifacts are collected into the output folder)",
@@ -437,9 +448,13 @@ const stepKinds: Record<string, string> = {
   template: "step templates are not expanded by the local runner",
 };
 
-/** `checkout: none` asks for nothing, which is exactly what happens locally: it is not a step to list. */
+/** `checkout: none` and `download: none` ask for nothing, which is exactly what happens locally: not steps to list. */
 function doesSomething(step: ExprValue): boolean {
-  return !(isMap(step) && str(step.checkout)?.trim().toLowerCase() === "none");
+  return !(
+    isMap(step) &&
+    (str(step.checkout)?.trim().toLowerCase() === "none" ||
+      str(step.download)?.trim().toLowerCase() === "none")
+  );
 }
 
 function readStep(s: ExprValue, index: number, where: string, hook?: LifecycleHook): StepDefinition {
@@ -471,6 +486,17 @@ function readStep(s: ExprValue, index: number, where: string, hook?: LifecycleHo
       enabled: bool(s.enabled, `${at} enabled`, true),
       timeoutInMinutes: int(s.timeoutInMinutes, `${at} timeoutInMinutes`),
       retryCountOnTaskFailure: int(s.retryCountOnTaskFailure, `${at} retryCountOnTaskFailure`) ?? 0,
+    };
+  }
+  if (str(s.download)?.trim().toLowerCase() === "current") {
+    const artifact = str(s.artifact)?.trim() || undefined;
+    return {
+      ...common,
+      kind: "download",
+      label: `download: current${artifact ? ` (${artifact})` : ""}`,
+      artifact,
+      continueOnError: bool(s.continueOnError, `${at} continueOnError`, false),
+      enabled: bool(s.enabled, `${at} enabled`, true),
     };
   }
   const kind = Object.keys(stepKinds).find((k) => s[k] !== undefined);

@@ -78,6 +78,20 @@ export class RunFolder {
     return [dest];
   }
 
+  /** Names of the artifacts published so far. */
+  artifactNames(): string[] {
+    const dir = this.path("artifacts");
+    return existsSync(dir) ? readdirSync(dir).sort() : [];
+  }
+
+  /** Copies what an artifact holds into `destination` (as a download does); returns the file count. */
+  downloadArtifact(artifactName: string, destination: string): number {
+    const source = this.path("artifacts", safe(artifactName));
+    mkdirSync(destination, { recursive: true });
+    cpSync(source, destination, { recursive: true });
+    return listFiles(source).length;
+  }
+
   copyTestResult(source: string, stage: string, job: string): string {
     return this.copyInto(
       this.path("test-results"),

@@ -33,6 +33,7 @@ import {
   type PipelineDefinition,
   type StageDefinition,
   type StepDefinition,
+  type DownloadStepDefinition,
   type TaskStepDefinition,
   type VariableDefinition,
 } from "./pipeline-file";
@@ -280,7 +281,12 @@ class PipelineRun {
         if (job.unsupported)
           found.push({ where, label: job.displayName ?? job.name, reason: job.unsupported });
         for (const step of job.steps) {
-          const problem = step.kind === "unsupported" ? step.reason : this.taskProblem(step);
+          const problem =
+            step.kind === "unsupported"
+              ? step.reason
+              : step.kind === "task"
+                ? this.taskProblem(step)
+                : undefined;
           if (problem)
             found.push({
               where: `${where} / step ${step.index}`,
@@ -568,7 +574,8 @@ class PipelineRun {
       "Agent.JobName": label,
       "Agent.TempDirectory": tempDirectory,
       "Agent.BuildDirectory": tempDirectory,
-      "Pipeline.Workspace": tempDirectory,
+      // Apart from the temp folder, as on an agent: downloads land here, tasks write there.
+      "Pipeline.Workspace": join(tempDirectory, "w"),
       "Build.ArtifactStagingDirectory": join(tempDirectory, "a"),
       "Build.StagingDirectory": join(tempDirectory, "a"),
       "Common.TestResultsDirectory": join(tempDirectory, "TestResults"),
@@ -673,7 +680,7 @@ class PipelineRun {
       return notRun("on: success steps run only when the deployment succeeded");
     if (step.kind === "unsupported") return notRun(`not supported: ${step.reason}`, true);
     const problem = found && "problem" in found ? found.problem : task?.notRunnable;
-    if (problem || !task) return notRun(`not supported: ${problem}`, true);
+    if (step.kind === "task" && (problem || !task)) return notRun(`not supported: ${problem}`, true);
     if (!step.enabled) return notRun("enabled: false");
 
     variables.set("Agent.JobStatus", ctx.status);
@@ -688,6 +695,27 @@ class PipelineRun {
       this.emit({ type: "stepFinished", stage: stage.name, job: job.name, step: record });
       return record;
     }
+    if (step.kind === "download") {
+      this.emit({
+        type: "stepStarted",
+        stage: stage.name,
+        job: job.name,
+        index: step.index,
+        name,
+        displayName,
+        label,
+        attempt: 1,
+      });
+      const record = this.download(ctx, step, { ...base, attempts: 1 });
+      if (record.result === "Failed" && step.continueOnError) {
+        record.result = "SucceededWithIssues";
+        record.continuedOnError = true;
+      }
+      ctx.status = worst([ctx.status, record.result]);
+      this.emit({ type: "stepFinished", stage: stage.name, job: job.name, step: record });
+      return record;
+    }
+    if (!task) return notRun("not supported: no task");
     if (found && "majorDiffers" in found && found.majorDiffers)
       this.emit({
         type: "notice",
@@ -725,6 +753,37 @@ class PipelineRun {
     ctx.status = worst([ctx.status, record.result === "Skipped" ? "Succeeded" : record.result]);
     this.emit({ type: "stepFinished", stage: stage.name, job: job.name, step: record });
     return record;
+  }
+
+  /**
+   * `download: current`: what this run's earlier jobs published, copied as the agent downloads it,
+   * into `$(Pipeline.Workspace)/<artifact>`. An artifact the run does not have fails the step, as
+   * in Azure DevOps.
+   */
+  private download(ctx: JobContext, step: DownloadStepDefinition, record: StepRecord): StepRecord {
+    const started = Date.now();
+    const workspace = ctx.variables.get("Pipeline.Workspace") ?? ctx.tempDirectory;
+    const available = this.folder.artifactNames();
+    const wanted = step.artifact ? [step.artifact] : available;
+    const missing = wanted.filter((a) => !available.includes(a));
+    const show = (kind: "text" | "error", text: string) =>
+      this.emit({
+        type: "stepLog",
+        stage: ctx.stage.name,
+        job: ctx.job.name,
+        index: step.index,
+        line: { kind, text, stream: "stdout" },
+      });
+    if (missing.length > 0) {
+      const message = `Artifact ${missing.join(", ")} was not found for this run (it has ${available.length ? available.join(", ") : "no artifacts"} so far).`;
+      show("error", message);
+      return { ...record, result: "Failed", message, errors: [message], durationMs: Date.now() - started };
+    }
+    let files = 0;
+    for (const artifact of wanted) files += this.folder.downloadArtifact(artifact, join(workspace, artifact));
+    const message = `Downloaded ${files} file(s) of ${wanted.join(", ")} to ${workspace}.`;
+    show("text", message);
+    return { ...record, result: "Succeeded", message, durationMs: Date.now() - started };
   }
 
   private async runTaskOnce(

@@ -2,8 +2,8 @@
  * Rewrites the deployment report beside the records each time a step publishes one: the last
  * step of a job leaves the report of the whole job in the `ev2-records` artifact.
  */
-import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
 import type { TaskAgent } from "../agent/agent";
 import type { RunIdentity, TaskRecord } from "../rollout/record";
 import { DEPLOYMENT_REPORT_KIND, buildDeploymentReport, deploymentReportFiles } from "./deployment-report";
@@ -50,7 +50,9 @@ function isRecord(v: unknown): v is TaskRecord {
 
 /**
  * Builds the report from the folder's records, writes both files (redacted, named by the job
- * `run` names) and uploads them; returns the JSON file.
+ * `run` names) and uploads them; returns the JSON file. Records of earlier jobs that the job
+ * downloaded (`download: current` of the artifact, into `$(Pipeline.Workspace)/<artifact>`)
+ * are read too, so a job that does so reports on the whole run so far.
  */
 export function publishDeploymentReport(
   agent: TaskAgent,
@@ -58,7 +60,16 @@ export function publishDeploymentReport(
   artifactName: string,
   run: Pick<RunIdentity, "stageName" | "jobName">,
 ): string {
-  const report = buildDeploymentReport(readRecordsFolder(dir));
+  const workspace = agent.getVariable("Pipeline.Workspace");
+  const downloaded = workspace ? join(workspace, artifactName) : undefined;
+  const own = readdirSync(dir);
+  const earlier =
+    downloaded && resolve(downloaded) !== resolve(dir) && existsSync(downloaded)
+      ? readdirSync(downloaded)
+          .filter((name) => !own.includes(name))
+          .flatMap((name) => (name.endsWith(".json") ? (readRecordFile(join(downloaded, name)) ?? []) : []))
+      : [];
+  const report = buildDeploymentReport([...earlier, ...readRecordsFolder(dir)]);
   const files = deploymentReportFiles(run);
   const json = join(dir, files.json);
   const markdown = join(dir, files.markdown);

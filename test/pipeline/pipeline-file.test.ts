@@ -98,7 +98,7 @@ jobs:
 `);
     const [j, m, d, t] = p.stages[0].jobs;
     assert.deepEqual(
-      j.steps.map((s) => (s.kind === "unsupported" ? `${s.index} ${s.label}` : `${s.index} task ${s.task}`)),
+      j.steps.map((s) => (s.kind === "task" ? `${s.index} task ${s.task}` : `${s.index} ${s.label}`)),
       [
         "1 script: echo hi",
         "2 bash: ./deploy.sh",
@@ -257,7 +257,7 @@ steps:
       ),
       [
         "Rollout_PPE: rollout(trigger,toGate,stress,gate,toEnd,notify)",
-        "Roll_back: rollback(rollback,notify,notifyFailure)",
+        "Roll_back: rollback(rollback,,notify,notifyFailure)",
       ],
     );
     assert.equal(p.notices.length, 0);

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { PipelineRunResult, StepRecord } from "../../pipeline/run-events";
@@ -332,6 +332,40 @@ steps:
       /is not empty and was not made by a previous local run/,
     );
     assert.equal(readFileSync(join(foreign, "notes.txt"), "utf8"), "keep me");
+  });
+
+  it("download: current copies this run's artifact into the next job's Pipeline.Workspace; a missing one fails the step", async () => {
+    const { result } = await play(`
+jobs:
+- job: first
+  steps:
+  - task: Echo@1
+    inputs: { record: '{"task":"first"}' }
+- job: second
+  dependsOn: first
+  steps:
+  - download: current
+    artifact: ev2-records
+  - task: Echo@1
+    name: look
+    inputs: { show: Pipeline.Workspace }
+  - download: current
+    artifact: not-published
+    continueOnError: true
+  - download: none
+`);
+    const [download, look, missing, ...rest] = result.stages[0].jobs[1].steps;
+    assert.equal(download.result, "Succeeded", download.message);
+    assert.equal(download.label, "download: current (ev2-records)");
+    const workspace = /Pipeline.Workspace=(.+)/.exec(readFileSync(look.logFile!, "utf8"))![1];
+    const [file] = readdirSync(join(workspace, "ev2-records"));
+    assert.equal(JSON.parse(readFileSync(join(workspace, "ev2-records", file), "utf8")).task, "first");
+    assert.equal(missing.result, "SucceededWithIssues");
+    assert.match(
+      missing.message!,
+      /^Artifact not-published was not found for this run \(it has ev2-records so far\)\.$/,
+    );
+    assert.deepEqual(rest, [], "download: none asks for nothing: not a step");
   });
 
   it("cancels like a pipeline cancel: the running task gets SIGINT, then only always() steps run", async () => {

@@ -487,6 +487,37 @@ describe("deployment report: publishRecord", () => {
     assert.equal(named(undefined)[0][2], "TriggerEv2Rollout.md");
   });
 
+  it("reads the records an earlier job left, when this job downloaded them into Pipeline.Workspace", () => {
+    const workspace = join(temp, "w");
+    const downloaded = join(workspace, recordArtifactName);
+    mkdirSync(downloaded, { recursive: true });
+    const earlier = completedFlow().slice(0, 2);
+    earlier.forEach((r, i) => writeFileSync(join(downloaded, `rollout-${i}.json`), JSON.stringify(r)));
+    // The earlier job's own report travels in the artifact too: not a record.
+    writeFileSync(
+      join(downloaded, "deployment-report.Deploy.rollout.json"),
+      JSON.stringify({ kind: "ev2-deployment-report" }),
+    );
+    const agent = new FakeAgent({
+      tempDirectory: join(temp, "t"),
+      variables: {
+        "System.StageName": "Roll back",
+        "System.JobName": "rollback",
+        "Pipeline.Workspace": workspace,
+      },
+    });
+    const last = teamsRecord("2026-11-22T10:27:00.000Z", "2026-11-22T10:27:01.000Z");
+    publishRecord(agent, last, "x");
+    const files = deploymentReportFiles(last.run);
+    const report = JSON.parse(
+      readFileSync(join(temp, "t", recordArtifactName, files.json), "utf8"),
+    ) as DeploymentReport;
+    assert.deepEqual(
+      report.steps.map((st) => st.task),
+      [...earlier.map((r) => r.task), "TeamsNotify"],
+    );
+  });
+
   it("masks secrets in the report as in the record", () => {
     const agent = agentFor();
     agent.setSecret("s3cr3t-token-value-123");

@@ -15,7 +15,7 @@ const usage = `Usage: npm run pipeline -- <file.yml> [options]
 
 Plays an Azure Pipelines YAML file on this machine: stages, jobs, conditions, variables and
 output variables as the agent handles them, and this extension's tasks run from dist/tasks
-(run npm run build first). Other steps (scripts, other tasks, templates) are listed and skipped.
+(npm run pipeline builds them first). Other steps (scripts, other tasks, templates) are listed and skipped.
 
 Where EV2 is (one of):
   --sim <scenario>       start the EV2 simulator (small, gated, failing-region, transient-failure,

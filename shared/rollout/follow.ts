@@ -194,7 +194,17 @@ export class ChangeLog {
 function cancelsAtFirstFailedRegion(r: Rollout, s: FollowSettings, restarted: boolean): boolean {
   if (s.onFailure !== "cancelRollout" || terminalStatuses.has(r.status)) return false;
   if (!r.stages.some((st) => st.regions.some((g) => g.status === "Failed"))) return false;
-  return !(s.restartFailed && !restarted && isTransient(describeFailure(r).errorCode));
+  return !(s.restartFailed && !restarted && !failedBefore(r) && isTransient(describeFailure(r).errorCode));
+}
+
+/**
+ * Whether the failing region already failed once and was restarted: EV2 keeps the errors of
+ * earlier attempts, so a follow that was killed after its restart, and re-run, restarts no more.
+ */
+function failedBefore(r: Rollout): boolean {
+  const last = r.errors[r.errors.length - 1];
+  if (!last) return false;
+  return r.errors.filter((e) => e.stage === last.stage && e.region === last.region).length > 1;
 }
 
 function describeFailure(r: Rollout): NonNullable<FollowOutcome["failure"]> {
@@ -359,7 +369,13 @@ export async function followRollout(
     }
     if (r.status === "Failed" || facts.failedStage || cancelsAtFirstFailedRegion(r, s, restarted)) {
       const failure = describeFailure(r);
-      if (s.restartFailed && !restarted && r.status === "Failed" && isTransient(failure.errorCode)) {
+      if (
+        s.restartFailed &&
+        !restarted &&
+        !failedBefore(r) &&
+        r.status === "Failed" &&
+        isTransient(failure.errorCode)
+      ) {
         restarted = true;
         out.warning(
           `Stage ${failure.stage} failed in ${failure.region ?? "a region"} with ${failure.errorCode} (${classifyError(failure.errorCode)}, transient): restarting its failed regions once.`,

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import type { Simulator } from "../../sim/ev2";
+import { loadScenario, startSimulator, type Simulator } from "../../sim/ev2";
 import { recordArtifacts, runBuiltTask, startBuiltTask } from "../support/run-built-task";
-import { ev2Setup, simulator, startTestRollout } from "./ev2-fixture";
+import { TOKEN, ev2Setup, simulator, startTestRollout } from "./ev2-fixture";
 
 const startRollout = (sim: Simulator) => startTestRollout(sim, "follow-test");
 
@@ -84,6 +84,24 @@ describe("FollowRollout (built task, as the agent runs it)", function () {
     assert.equal(run.result?.result, "Succeeded", run.stdout);
     assert.equal(sim.requests.filter((r) => r.path.endsWith("/restart")).length, 1);
     assert.match(run.stdout, /InternalTimeout .*restarting its failed regions once/);
+  });
+
+  it("restartFailed restarts once, even across a re-run: a region that fails again after its restart stays failed", async () => {
+    const scenario = structuredClone(loadScenario("transient-failure"));
+    scenario.name = "transient-twice";
+    scenario.serviceGroups[0].services[0].stageMaps[0].failures![0].restartable = false;
+    sim = await startSimulator({ scenario, clockSpeed: 600, tokens: [TOKEN] });
+    const rolloutId = await startRollout(sim);
+    const restarts = () => sim!.requests.filter((r) => r.path.endsWith("/restart")).length;
+
+    const first = await runBuiltTask("FollowRollout", ev2Setup(sim, { rolloutId, restartFailed: true }));
+    assert.equal(first.result?.result, "Failed", first.stdout);
+    assert.equal(restarts(), 1);
+    // The job is re-run (a new process that knows nothing of the first): no second restart.
+    const again = await runBuiltTask("FollowRollout", ev2Setup(sim, { rolloutId, restartFailed: true }));
+    assert.equal(again.result?.result, "Failed", again.stdout);
+    assert.match(again.result!.message, /InternalTimeout/);
+    assert.equal(restarts(), 1);
   });
 
   it("stops at the approval gate with until: waitAction and outputs its id", async () => {

@@ -222,6 +222,21 @@ describe("Ev2Client against the simulator over HTTP", () => {
     assert.ok(completed.every((r) => r.status === "Completed"));
   });
 
+  it("reports an unknown wait action as WaitActionNotFound with the request id, not retried", async () => {
+    const { rolloutId } = await client.startRollout(SG, SVC, body(), "wait-action-not-found");
+    await assert.rejects(
+      client.decideWaitAction(rolloutId, "wait-9", { decision: "Approve", decidedBy: "x", comment: "y" }),
+      (e: Ev2Error) => {
+        assert.equal(e.code, "WaitActionNotFound");
+        assert.equal(e.httpStatus, 404);
+        assert.equal(e.retryable, false);
+        assert.match(e.requestId ?? "", /^[0-9a-f-]{36}$/);
+        return true;
+      },
+    );
+    assert.equal(retries.length, 0);
+  });
+
   describe("faults", () => {
     it("honours Retry-After on 429 before sending again", async () => {
       sim.addFault({ kind: "status", status: 429, retryAfter: 1, path: "/artifactVersions", count: 1 });
@@ -231,6 +246,16 @@ describe("Ev2Client against the simulator over HTTP", () => {
       assert.equal(second.status, 200);
       assert.ok(second.at - first.at >= 990, `waited ${second.at - first.at} ms`);
     });
+
+    for (const status of [408, 500, 502, 504]) {
+      it(`retries a ${status}`, async () => {
+        sim.addFault({ kind: "status", status, count: 1 });
+        const versions = await client.listArtifactVersions(SG, SVC);
+        assert.ok(versions.length > 0);
+        assert.equal(retries.length, 1);
+        assert.equal(sim.requests[0].status, status);
+      });
+    }
 
     it("rides out a 503 burst", async () => {
       sim.addFault({ kind: "status", status: 503, count: 3 });

@@ -114,6 +114,26 @@ describe("FollowRollout (built task, as the agent runs it)", function () {
     assert.equal(run.outputs.rolloutStatus, "Waiting");
   });
 
+  it("with until: completion, says an approval is pending once and keeps following until it is given", async () => {
+    sim = await simulator("gated", 1200);
+    const rolloutId = await startRollout(sim);
+    const task = startBuiltTask("FollowRollout", ev2Setup(sim, { rolloutId, until: "completion" }));
+    await task.waitForLine(
+      /An approval is pending: gate wait-1 before stage Stage3-Broad\. Still following/,
+      20_000,
+    );
+    const decided = await fetch(`${sim.url}/rollouts/${rolloutId}/waitActions/wait-1/decision`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
+      body: JSON.stringify({ decision: "Approve", decidedBy: "Alice Approver", comment: "looks good" }),
+    });
+    assert.equal(decided.status, 200);
+    const run = await task.done;
+    assert.equal(run.result?.result, "Succeeded", run.stdout);
+    assert.equal(run.outputs.rolloutStatus, "Completed");
+    assert.equal(run.stdout.match(/An approval is pending/g)?.length, 1, "said once, not at every poll");
+  });
+
   it("follows until a named stage completes", async () => {
     sim = await simulator("small");
     const rolloutId = await startRollout(sim);

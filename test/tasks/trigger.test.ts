@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
-import type { Simulator } from "../../sim/ev2";
+import { loadScenario, startSimulator, type Simulator } from "../../sim/ev2";
 import { recordArtifacts, reportArtifacts, runBuiltTask } from "../support/run-built-task";
 import { ev2Setup, rolloutInputs, runVariables, simulator, TOKEN } from "./ev2-fixture";
 
@@ -161,5 +161,19 @@ describe("TriggerEv2Rollout (built task, as the agent runs it)", function () {
     assert.ok(run.secrets.includes(TOKEN), "the token is registered as a secret");
     assert.ok(existsSync(run.artifacts[0].path));
     assert.ok(!readFileSync(run.artifacts[0].path, "utf8").includes(TOKEN));
+  });
+  it("says there is no Active artifact version, and what to do, when every version is Deprecated", async () => {
+    const scenario = structuredClone(loadScenario("small"));
+    scenario.name = "all-deprecated";
+    for (const v of scenario.serviceGroups[0].services[0].artifactVersions) v.status = "Deprecated";
+    await sim.close();
+    sim = await startSimulator({ scenario, clockSpeed: 600, tokens: [TOKEN] });
+    const run = await runBuiltTask("TriggerEv2Rollout", ev2Setup(sim, rolloutInputs));
+    assert.equal(run.result?.result, "Failed");
+    assert.match(
+      run.result!.message,
+      /NoActiveArtifactVersion.*has no Active artifact version: all 4 registered versions are Deprecated \(newest 1\.4\.0\)\. Register a new version, or pin artifactVersion\./,
+    );
+    assert.equal(sim.requests.filter((r) => r.method === "POST").length, 0, "nothing started");
   });
 });

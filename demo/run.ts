@@ -3,9 +3,10 @@
  * machine. Starts on 127.0.0.1 the EV2 simulator (fast clock), the sample orders service with
  * per-region endpoints, a Teams webhook sink and the Azure DevOps REST slice, then plays
  * examples/azure-pipelines.yml — the file users copy into Azure DevOps — through the local
- * pipeline runner, and checks the run ended as the scenario expects.
+ * pipeline runner, and checks the run ended as the scenario expects. `--pipeline <file>` plays
+ * your own copy of it instead: does the edited pipeline still end as each scenario expects?
  */
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { formatDuration } from "../shared/format";
@@ -20,7 +21,7 @@ import { startTeamsSink, type ReceivedTeamsMessage } from "../sim/teams-sink";
 import { cardTitle, demoScenarios, findStep, type DemoCheck } from "./scenarios";
 
 const root = resolve(__dirname, "..");
-const pipelineFile = join(root, "examples", "azure-pipelines.yml");
+const examplePipeline = join(root, "examples", "azure-pipelines.yml");
 /** The demo must be over well within two minutes, whatever happens. */
 const demoTimeLimitMs = 110_000;
 
@@ -30,6 +31,7 @@ async function main(): Promise<number> {
     options: {
       scenario: { type: "string", default: "healthy" },
       out: { type: "string", default: join(root, ".demo") },
+      pipeline: { type: "string", default: examplePipeline },
       "no-color": { type: "boolean" },
     },
   });
@@ -38,6 +40,10 @@ async function main(): Promise<number> {
     process.stderr.write(
       `Unknown scenario '${values.scenario}'. Scenarios: ${Object.keys(demoScenarios).join(", ")}.\n`,
     );
+    return 2;
+  }
+  if (!existsSync(values.pipeline!)) {
+    process.stderr.write(`No pipeline file at ${values.pipeline}: give --pipeline a YAML file.\n`);
     return 2;
   }
   const color = Boolean(process.stdout.isTTY) && !values["no-color"] && !process.env.NO_COLOR;
@@ -81,7 +87,7 @@ async function main(): Promise<number> {
   let run: PipelineRunResult;
   try {
     run = await runPipeline({
-      file: pipelineFile,
+      file: resolve(values.pipeline!),
       outputDirectory: values.out!,
       workingDirectory: root,
       ...services.runOptions,

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { builtTasksDirectory } from "../../pipeline/task-process";
@@ -56,6 +56,25 @@ describe("npm run demo (examples/azure-pipelines.yml through the local runner)",
       assert.deepEqual(readdirSync(join(out, "teams-cards")), [scenario.card]);
     });
   }
+
+  it("exits 1 when the flow did not end as the scenario expects: a copy of the pipeline without its rollback stage", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "demo-mine-"));
+    const example = readFileSync(join(__dirname, "..", "..", "examples", "azure-pipelines.yml"), "utf8");
+    const noRollback = example.slice(0, example.indexOf("  - stage: Roll_back"));
+    assert.ok(noRollback.length > 0 && !noRollback.includes("Roll_back"));
+    writeFileSync(join(dir, "mine.yml"), noRollback);
+    const { code, stdout } = await runDemo([
+      "--scenario",
+      "failing-region",
+      "--pipeline",
+      join(dir, "mine.yml"),
+      "--out",
+      join(dir, "out"),
+    ]);
+    assert.equal(code, 1, stdout);
+    assert.match(stdout, /✖ a rollback of the last good version \(1\.3\.1\) started/);
+    assert.match(stdout, /The demo did NOT end as the scenario expects\./);
+  });
 
   it("refuses an unknown scenario, naming the ones there are", async () => {
     const { code, stderr } = await runDemo(["--scenario", "nope"]);

@@ -61,7 +61,10 @@ export function deriveIdempotencyKey(
     serviceId: string;
     environment: string;
     artifactVersion: string;
+    stageMapName: string;
     stageMapVersion: string;
+    selectionScope: string[];
+    exclusionScope: string[];
   },
 ): string {
   const parts = [
@@ -76,7 +79,11 @@ export function deriveIdempotencyKey(
     what.serviceId,
     what.environment,
     what.artifactVersion,
+    what.stageMapName,
     what.stageMapVersion,
+    // Two steps of one job that differ only in where they deploy are two rollouts.
+    `select:${what.selectionScope.join(",")}`,
+    `exclude:${what.exclusionScope.join(",")}`,
   ];
   return `ado:${createHash("sha256").update(parts.join("\n")).digest("hex")}`;
 }
@@ -107,7 +114,10 @@ export async function triggerRollout(
       serviceId: s.serviceId,
       environment: s.environment,
       artifactVersion,
+      stageMapName: s.stageMapName,
       stageMapVersion,
+      selectionScope: s.selectionScope,
+      exclusionScope: s.exclusionScope,
     });
   const tags: Record<string, string> = {};
   if (run.runUrl) tags["ado.runUrl"] = run.runUrl;

@@ -147,6 +147,17 @@ function snapshot(r: Rollout) {
   };
 }
 
+const regionMark = (status: string) =>
+  status === "Completed"
+    ? "✅"
+    : status === "Failed"
+      ? "❌"
+      : status === "InProgress"
+        ? "⏳"
+        : status === "Waiting"
+          ? "⏸"
+          : "·";
+
 function summaryMarkdown(o: FollowOutcome): string {
   const r = o.rollout;
   const lines = [`### EV2 rollout ${r?.rolloutId ?? ""}: ${r?.status ?? "unknown"}`, "", o.message, ""];
@@ -158,11 +169,11 @@ function summaryMarkdown(o: FollowOutcome): string {
   const rows = r.stages.map((st) => {
     const d = durationBetween(st.startTime, st.endTime);
     const regions = st.regions
-      .map(
-        (g) =>
-          `${g.name} ${g.status === "Completed" ? "✅" : g.status === "Failed" ? "❌" : g.status === "InProgress" ? "⏳" : g.status === "Waiting" ? "⏸" : "·"}`,
-      )
-      .join(" ");
+      .map((g) => {
+        const took = g.endTime ? durationBetween(g.startTime, g.endTime) : undefined;
+        return `${g.name} ${regionMark(g.status)}${took === undefined ? "" : ` ${formatDuration(took)}`}`;
+      })
+      .join("<br>");
     return [st.name, st.status, st.startTime ?? "", d === undefined ? "" : formatDuration(d), regions];
   });
   lines.push(markdownTable(["Stage", "Status", "Started", "Duration", "Regions"], rows), "");

@@ -39,7 +39,10 @@ describe("FollowRollout (built task, as the agent runs it)", function () {
       gets().every((g) => g === gets()[0] || g.headers["if-none-match"]),
       "every poll after the first is conditional",
     );
-    assert.match(readFileSync(run.summaries[0], "utf8"), /\| Stage3-Broad \| Completed \|/);
+    const summary = readFileSync(run.summaries[0], "utf8");
+    assert.match(summary, /\| Stage3-Broad \| Completed \|/);
+    // Each region with how long it took.
+    assert.match(summary, /eastus2euap ✅ \d+m \d+s<br>centraluseuap ✅ \d+m \d+s/);
   });
 
   it("fails on a failed region naming the stage, region, error code and what to do", async () => {

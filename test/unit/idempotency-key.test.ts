@@ -52,7 +52,7 @@ describe("the default idempotency key", () => {
       run,
       { ...what, exclusionScope: ["regions(westus).steps(*).stamps(*).actions(*)"] },
     ],
-  ] as const) {
+  ] as Array<[string, RunIdentity, typeof what]>) {
     it(`differs for ${change}`, () => assert.notEqual(deriveIdempotencyKey(r, w), key));
   }
 });

@@ -70,22 +70,61 @@ export function judgeRolloutErrors(r: Rollout): EvidenceVerdict {
   };
 }
 
-/** A probe passes when it answers 2xx within 5 s (one retry for a passing network blip). */
-export async function probeHealth(url: string, http: HttpClientOptions): Promise<EvidenceVerdict> {
-  const started = Date.now();
+/** A health probe line: `https://x/health`, or with its own latency limit, `https://x/health < 800ms`. */
+export interface HealthProbe {
+  url: string;
+  limitMs: number;
+}
+
+const DEFAULT_PROBE_LIMIT_MS = 5000;
+const PROBE_LINE = /^(https?:\/\/\S+?)(?:\s*<\s*(\d+(?:\.\d+)?)\s*(ms|s))?$/i;
+export const healthProbeForms =
+  "an http(s) URL such as https://orders-eastus.contoso.com/health, optionally with a latency limit (default 5 s): https://orders-eastus.contoso.com/health < 800ms";
+
+/** The probe a line asks for, or undefined when the line is not one. */
+export function parseHealthProbe(line: string): HealthProbe | undefined {
+  const m = PROBE_LINE.exec(line.trim());
+  if (!m) return undefined;
+  const limitMs =
+    m[2] === undefined ? DEFAULT_PROBE_LIMIT_MS : Number(m[2]) * (m[3].toLowerCase() === "s" ? 1000 : 1);
+  return limitMs > 0 && limitMs <= 60_000 ? { url: m[1], limitMs } : undefined;
+}
+
+/**
+ * A probe passes when it answers 2xx within its limit (one retry for a passing network blip;
+ * the time is the answer's, the retry's wait not counted).
+ */
+export async function probeHealth(probe: HealthProbe, http: HttpClientOptions): Promise<EvidenceVerdict> {
+  const { url, limitMs } = probe;
+  const limit = `limit ${limitMs} ms`;
+  let sentAt = Date.now();
   try {
     const res = await sendWithRetry(
       { method: "GET", url, operation: `health probe ${url}`, retryNetworkErrors: true },
       {
         ...http,
-        timeoutMs: 5000,
+        timeoutMs: Math.max(limitMs, DEFAULT_PROBE_LIMIT_MS),
         retry: { maxAttempts: 2, baseDelayMs: 500, maxDelayMs: 1000, maxTotalWaitMs: 2000 },
+        onRetry: (n) => {
+          http.onRetry?.(n);
+          sentAt = Date.now() + n.delayMs;
+        },
       },
     );
-    const ms = Date.now() - started;
-    const passed = res.status >= 200 && res.status < 300;
-    return { kind: "healthProbe", source: url, passed, detail: `HTTP ${res.status} in ${ms} ms` };
+    const ms = Date.now() - sentAt;
+    const ok = res.status >= 200 && res.status < 300;
+    return {
+      kind: "healthProbe",
+      source: url,
+      passed: ok && ms <= limitMs,
+      detail: `HTTP ${res.status} in ${ms} ms, ${limit}${ok && ms > limitMs ? ": too slow" : ""}`,
+    };
   } catch (err) {
-    return { kind: "healthProbe", source: url, passed: false, detail: (err as Error).message };
+    return {
+      kind: "healthProbe",
+      source: url,
+      passed: false,
+      detail: `${(err as Error).message} (${limit})`,
+    };
   }
 }

@@ -12,6 +12,8 @@ import {
   evidenceFileProblem,
   judgeRolloutErrors,
   judgeStressResult,
+  healthProbeForms,
+  parseHealthProbe,
   probeHealth,
   type EvidenceVerdict,
 } from "../gate/evidence";
@@ -33,10 +35,7 @@ export const gateInputs = {
   comment: field.text({ maxLength: 2000 }),
   evidence: field.lines({ check: evidenceFileProblem, max: 50 }),
   healthProbes: field.lines({
-    check: (l) =>
-      /^https?:\/\/\S+$/i.test(l)
-        ? undefined
-        : "must be an http(s) URL such as https://orders-eastus.contoso.com/health",
+    check: (l) => (parseHealthProbe(l) ? undefined : `must be ${healthProbeForms}`),
     max: 20,
   }),
   waitTimeoutMinutes: field.integer({ min: 0, max: 1440, default: 60, unit: "minutes" }),
@@ -103,7 +102,7 @@ async function gate(
   if (s.decision === "evaluate") {
     for (const file of s.evidence) evidence.push(judgeStressResult(file));
     evidence.push(judgeRolloutErrors(rollout));
-    for (const url of s.healthProbes) evidence.push(await probeHealth(url, http));
+    for (const line of s.healthProbes) evidence.push(await probeHealth(parseHealthProbe(line)!, http));
     for (const e of evidence) agent.info(`${e.passed ? "PASS" : "FAIL"} ${e.kind} ${e.source}: ${e.detail}`);
     const failed = evidence.filter((e) => !e.passed);
     decidedBy = `Automatic gate (${run.runUrl ?? "Azure Pipelines"}${run.requestedFor ? `, run requested by ${run.requestedFor}` : ""})`;

@@ -158,6 +158,7 @@ const table: BadInput[] = [
   { task: "GateApproval", input: "evidence", inputs: { decision: "evaluate", evidence: dir }, says: /line 1 .*StressTestStage result/ },
   { task: "GateApproval", input: "healthProbes", inputs: { decision: "evaluate", healthProbes: "ftp://orders/health" }, says: /line 1 .*must be an http\(s\) URL such as https:\/\/orders-eastus\.contoso\.com\/health/ },
   { task: "GateApproval", input: "healthProbes", inputs: { decision: "evaluate", healthProbes: "https://orders/health and more" }, says: /must be an http\(s\) URL/ },
+  { task: "GateApproval", input: "healthProbes", inputs: { decision: "evaluate", healthProbes: "https://orders/health < 90s" }, says: /optionally with a latency limit \(default 5 s\)/ },
   { task: "GateApproval", input: "waitTimeoutMinutes", inputs: { waitTimeoutMinutes: "5000" }, says: /must be a whole number from 0 to 1440 minutes/ },
   { task: "GateApproval", input: "onUnhealthy", inputs: { decision: "evaluate", onUnhealthy: "shrug" }, says: /must be one of reject, leaveWaiting, fail/ },
 

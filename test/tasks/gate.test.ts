@@ -5,6 +5,7 @@ import { join } from "node:path";
 import type { AdoServer } from "../../sim/ado/server";
 import { addBuild, addPipelineApproval, addProject, addReleaseApproval, guidFrom } from "../../sim/ado/state";
 import { loadScenario, startSimulator, type Scenario, type Simulator } from "../../sim/ev2";
+import { startTargetService } from "../../sim/target-service";
 import { alice, jobToken, projectName, startSeededAdo } from "../ado/ado-fixture";
 import { recordArtifacts, runBuiltTask, type TaskRun } from "../support/run-built-task";
 import { ev2Setup, simulator, startTestRollout, TOKEN } from "./ev2-fixture";
@@ -187,6 +188,42 @@ describe("GateApproval (built task, as the agent runs it)", function () {
     assert.match(waitAction().comment ?? "", /error_rate 5\.2%, limit < 1%/);
     sim.clock.advance(60_000);
     assert.equal(sim.rollouts().find((r) => r.rolloutId === rolloutId)!.status, "Cancelled");
+  });
+
+  it("evaluate: each health probe must answer 2xx within its own limit (5 s unless the line says)", async () => {
+    const target = await startTargetService();
+    try {
+      target.setBehaviour({ latencyMs: 400, latencyJitterMs: 0 }, "westus");
+      const run = await gate({
+        decision: "evaluate",
+        evidence: stressResult(true),
+        healthProbes: [
+          `${target.url}/eastus/health`,
+          `${target.url}/eastus/api/orders < 2s`,
+          `${target.url}/westus/api/orders < 100ms`,
+        ].join("\n"),
+      });
+      assert.equal(run.result?.result, "Failed", run.stdout);
+      assert.equal(run.outputs.decision, "rejected");
+      const evidence = publishedRecord(run).details.evidence as Array<{
+        source: string;
+        passed: boolean;
+        detail: string;
+      }>;
+      const probes = evidence.filter((e) => e.source.startsWith(target.url));
+      assert.deepEqual(
+        probes.map((e) => [e.source.slice(target.url.length), e.passed]),
+        [
+          ["/eastus/health", true],
+          ["/eastus/api/orders", true],
+          ["/westus/api/orders", false],
+        ],
+      );
+      assert.match(probes[0].detail, /^HTTP 200 in \d+ ms, limit 5000 ms$/);
+      assert.match(probes[2].detail, /^HTTP 200 in \d+ ms, limit 100 ms: too slow$/);
+    } finally {
+      await target.close();
+    }
   });
 
   it("evaluate: passing evidence approves", async () => {

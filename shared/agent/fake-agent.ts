@@ -49,6 +49,8 @@ export class FakeAgent implements TaskAgent {
     return this.setup.endpoints?.[id]?.data?.[key];
   }
   setSecret(value: string): void {
+    // As azure-pipelines-task-lib does: the agent cannot mask a value across lines.
+    if (/\r|\n/.test(value)) throw new Error("Secrets can't contain multiple lines (LIB_MultilineSecret).");
     if (value) this.secrets.push(value);
     this.mask.add(value);
   }

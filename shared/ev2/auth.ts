@@ -41,6 +41,9 @@ interface CachedToken {
  */
 export function entraIdToken(identity: AzureRmIdentity, scope: string): TokenProvider {
   let cached: CachedToken | undefined;
+  // MSAL asks for the client assertion twice per token (for its client configuration and for
+  // the request): one OIDC token from the pipeline serves both.
+  let assertion: Promise<string> | undefined;
   let credential:
     | {
         getToken(
@@ -59,10 +62,8 @@ export function entraIdToken(identity: AzureRmIdentity, scope: string): TokenPro
           credential = new id.ClientAssertionCredential(
             identity.tenantId,
             identity.clientId,
-            () => identity.getOidcToken(signal),
-            {
-              authorityHost: identity.authorityHost,
-            },
+            () => (assertion ??= identity.getOidcToken(signal)),
+            authorityOptions(identity.authorityHost),
           );
           break;
         case "servicePrincipalSecret":
@@ -70,9 +71,7 @@ export function entraIdToken(identity: AzureRmIdentity, scope: string): TokenPro
             identity.tenantId,
             identity.clientId,
             identity.clientSecret,
-            {
-              authorityHost: identity.authorityHost,
-            },
+            authorityOptions(identity.authorityHost),
           );
           break;
         case "servicePrincipalCertificate":
@@ -80,7 +79,7 @@ export function entraIdToken(identity: AzureRmIdentity, scope: string): TokenPro
             identity.tenantId,
             identity.clientId,
             { certificate: identity.certificatePem },
-            { authorityHost: identity.authorityHost },
+            authorityOptions(identity.authorityHost),
           );
           break;
         case "managedIdentity":
@@ -90,11 +89,36 @@ export function entraIdToken(identity: AzureRmIdentity, scope: string): TokenPro
           break;
       }
     }
+    assertion = undefined;
     const token = await credential.getToken(scope, { abortSignal: signal });
     if (!token) throw new Error(`Entra ID returned no token for scope ${scope}`);
     cached = token;
     return token.token;
   };
+}
+
+/** The public cloud's Entra hosts (what connections to AzureCloud name), which MSAL knows without asking. */
+const publicCloudAuthorityHosts = new Set([
+  "login.microsoftonline.com",
+  "login.windows.net",
+  "login.microsoft.com",
+  "sts.windows.net",
+]);
+
+/**
+ * Outside the public cloud, instance discovery (MSAL asking login.microsoftonline.com whether a
+ * host is an Entra authority) is either not needed (MSAL knows the sovereign clouds) or fails:
+ * a private cloud cannot reach that host, which refuses hosts it does not know anyway, and the
+ * token request then fails before it is sent. The host comes from the service connection an
+ * administrator set up, so it is trusted as given.
+ */
+function authorityOptions(authorityHost: string | undefined): {
+  authorityHost?: string;
+  disableInstanceDiscovery?: boolean;
+} {
+  if (!authorityHost) return {};
+  const host = URL.canParse(authorityHost) ? new URL(authorityHost).hostname.toLowerCase() : "";
+  return { authorityHost, disableInstanceDiscovery: !publicCloudAuthorityHosts.has(host) };
 }
 
 /**

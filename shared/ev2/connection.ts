@@ -1,6 +1,6 @@
 import type { TaskAgent } from "../agent/agent";
 import { field, InputError } from "../agent/inputs";
-import { sendWithRetry, type HttpClientOptions } from "../http/request";
+import { sendWithRetry, type HttpClientOptions, type HttpResponse } from "../http/request";
 import { entraIdToken, normaliseScope, staticToken, type AzureRmIdentity } from "./auth";
 import { Ev2Client } from "./client";
 
@@ -92,8 +92,9 @@ function azureRmIdentity(agent: TaskAgent, id: string, http: HttpClientOptions):
       `Input 'azureSubscription': no Azure Resource Manager service connection '${id}' is available to this job.`,
     );
   const p = auth.parameters;
-  for (const secret of [p.serviceprincipalkey, p.servicePrincipalCertificate])
-    if (secret) agent.setSecret(secret);
+  if (p.serviceprincipalkey) agent.setSecret(p.serviceprincipalkey);
+  // The agent refuses a secret of several lines, so a PEM is masked line by line.
+  for (const line of pemSecretLines(p.servicePrincipalCertificate ?? "")) agent.setSecret(line);
   const tenantId = p.tenantid ?? "";
   const clientId = p.serviceprincipalid ?? "";
   const authorityHost = agent.getEndpointData(id, "environmentAuthorityUrl");
@@ -132,6 +133,14 @@ function azureRmIdentity(agent: TaskAgent, id: string, http: HttpClientOptions):
   }
 }
 
+/** The lines of a PEM worth masking: all but the BEGIN/END markers, which every PEM has. */
+function pemSecretLines(pem: string): string[] {
+  return pem
+    .split(/\r?\n/)
+    .map((line) => line.trim())
+    .filter((line) => line !== "" && !line.startsWith("-----"));
+}
+
 /** The pipeline's OIDC endpoint gives a federated token for the connection (workload identity federation). */
 async function requestOidcToken(
   agent: TaskAgent,
@@ -149,7 +158,7 @@ async function requestOidcToken(
   const res = await sendWithRetry(
     {
       method: "POST",
-      url: `${uri}?api-version=7.1&serviceConnectionId=${encodeURIComponent(connectionId)}`,
+      url: `${uri}?api-version=7.1-preview.1&serviceConnectionId=${encodeURIComponent(connectionId)}`,
       headers: { authorization: `Bearer ${accessToken}`, "content-type": "application/json" },
       body: "{}",
       operation: "request an OIDC token",
@@ -157,8 +166,26 @@ async function requestOidcToken(
     },
     http,
   );
-  const token = res.status === 200 ? (JSON.parse(res.body) as { oidcToken?: string }).oidcToken : undefined;
-  if (!token) throw new Error(`The pipeline's OIDC endpoint answered HTTP ${res.status} without a token.`);
-  agent.setSecret(token);
-  return token;
+  const reply = oidcTokenIn(res);
+  if ("problem" in reply)
+    throw new Error(
+      `Service connection '${connectionId}' (workload identity federation): the pipeline's OIDC endpoint answered ${reply.problem} instead of a federated token.`,
+    );
+  agent.setSecret(reply.token);
+  return reply.token;
+}
+
+/** The token in the OIDC endpoint's `{ "oidcToken": "..." }`, or what the reply was instead. */
+function oidcTokenIn(res: HttpResponse): { token: string } | { problem: string } {
+  if (res.status !== 200) return { problem: `HTTP ${res.status}` };
+  let reply: unknown;
+  try {
+    reply = JSON.parse(res.body);
+  } catch {
+    return { problem: "HTTP 200 with a body that is not JSON" };
+  }
+  const token = (reply as { oidcToken?: unknown } | null)?.oidcToken;
+  if (typeof token !== "string" || token === "")
+    return { problem: "HTTP 200 with JSON that has no oidcToken" };
+  return { token };
 }

@@ -695,37 +695,16 @@ class PipelineRun {
       this.emit({ type: "stepFinished", stage: stage.name, job: job.name, step: record });
       return record;
     }
-    if (step.kind === "download") {
-      this.emit({
-        type: "stepStarted",
-        stage: stage.name,
-        job: job.name,
-        index: step.index,
-        name,
-        displayName,
-        label,
-        attempt: 1,
-      });
-      const record = this.download(ctx, step, { ...base, attempts: 1 });
-      if (record.result === "Failed" && step.continueOnError) {
-        record.result = "SucceededWithIssues";
-        record.continuedOnError = true;
-      }
-      ctx.status = worst([ctx.status, record.result]);
-      this.emit({ type: "stepFinished", stage: stage.name, job: job.name, step: record });
-      return record;
-    }
-    if (!task) return notRun("not supported: no task");
-    if (found && "majorDiffers" in found && found.majorDiffers)
+    if (step.kind === "task" && found && "majorDiffers" in found && found.majorDiffers)
       this.emit({
         type: "notice",
         level: "info",
-        message: `${step.task}: runs the built ${task.name} ${task.version}.`,
+        message: `${step.task}: runs the built ${task!.name} ${task!.version}.`,
       });
 
     const started = Date.now();
     let record: StepRecord = base;
-    const attempts = 1 + step.retryCountOnTaskFailure;
+    const attempts = step.kind === "task" ? 1 + step.retryCountOnTaskFailure : 1;
     for (let attempt = 1; attempt <= attempts; attempt++) {
       this.emit({
         type: "stepStarted",
@@ -737,7 +716,10 @@ class PipelineRun {
         label,
         attempt,
       });
-      record = await this.runTaskOnce(ctx, step, task, { ...base }, deadline, attempt);
+      record =
+        step.kind === "download"
+          ? this.download(ctx, step, { ...base, attempts: attempt })
+          : await this.runTaskOnce(ctx, step, task!, { ...base }, deadline, attempt);
       if (record.result !== "Failed" || this.canceled || attempt === attempts) break;
       this.emit({
         type: "notice",

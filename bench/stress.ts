@@ -283,6 +283,25 @@ async function checkOpenModelAccuracy(target: TargetProcess, durationSeconds: nu
   );
 }
 
+/**
+ * Memory stays bounded whatever the request count: the engine keeps histograms and counters,
+ * nothing per request. Two runs, one five times longer: their peak memory should be alike.
+ */
+async function checkMemoryBound(target: TargetProcess, durationSeconds: number): Promise<void> {
+  const url = `${target.url}/eastus/api/orders`;
+  const short = Math.max(1, Math.round(durationSeconds / 2));
+  const runs = [];
+  for (const seconds of [short, short * 5])
+    runs.push(await runGenerator({ tool: "engine", url, connections: 10, durationSeconds: seconds }));
+  const [a, b] = runs;
+  const growth = (((b.peakRssMb ?? 0) - (a.peakRssMb ?? 0)) / (a.peakRssMb ?? 1)) * 100;
+  console.log(`
+Memory bound: the engine, 10 connections, ${short} s and then ${short * 5} s`);
+  console.log(
+    `  ${a.requests} requests: peak RSS ${a.peakRssMb?.toFixed(0)} MB; ${b.requests} requests (${(b.requests / a.requests).toFixed(1)}x): peak RSS ${b.peakRssMb?.toFixed(0)} MB (${growth >= 0 ? "+" : ""}${growth.toFixed(0)}%)`,
+  );
+}
+
 function optionsFrom(opts: StressBenchOptions): Required<StressBenchOptions> {
   const arg = (name: string) => {
     const i = process.argv.indexOf(`--${name}`);
@@ -316,6 +335,7 @@ export async function runStressBench(opts: StressBenchOptions = {}): Promise<voi
     for (const connections of options.connections)
       await compareThroughput(target, tools, connections, options);
     await checkOpenModelAccuracy(target, options.durationSeconds);
+    await checkMemoryBound(target, options.durationSeconds);
   } finally {
     await target.stop();
   }

@@ -26,6 +26,8 @@ export interface GeneratorReport {
   p99Ms: number | null;
   /** Open model: p99 from the actual send time. */
   uncorrectedP99Ms?: number | null;
+  /** The generator process's peak resident memory, MB (start-up included). */
+  peakRssMb?: number;
 }
 
 export type GeneratorMessage = { type: "started" } | { type: "report"; report: GeneratorReport };
@@ -78,7 +80,14 @@ async function main(): Promise<void> {
   const report = job.tool === "engine" ? await runEngine(job) : await runAutocannon(job);
   const cpu = process.cpuUsage(before);
   process.send?.(
-    { type: "report", report: { ...report, cpuMicros: cpu.user + cpu.system } } satisfies GeneratorMessage,
+    {
+      type: "report",
+      report: {
+        ...report,
+        cpuMicros: cpu.user + cpu.system,
+        peakRssMb: process.resourceUsage().maxRSS / 1024,
+      },
+    } satisfies GeneratorMessage,
     () => process.exit(0),
   );
 }

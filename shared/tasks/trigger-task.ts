@@ -149,7 +149,9 @@ export async function runTrigger(agent: TaskAgent): Promise<TaskOutcome> {
   );
 
   // The rollout runs from here on: say its id before anything else can fail.
-  const acceptedAt = Date.now();
+  // A rollout attached to (a re-run, or another run's rollback) was accepted when EV2 created it.
+  const created = outcome.kind === "attached" ? Date.parse(outcome.rollout?.createdTimestamp ?? "") : NaN;
+  const acceptedAt = Number.isNaN(created) ? Date.now() : Math.min(Date.now(), created);
   const verdictAt = s.badVerdictAt ? Date.parse(s.badVerdictAt) : Date.parse(startedAt);
   const timeToSafetySeconds = s.rollbackOf ? Math.max(0, (acceptedAt - verdictAt) / 1000) : undefined;
   const dashboardUrl = outcome.rollout?.dashboardUrl ?? "";
@@ -217,7 +219,7 @@ export async function runTrigger(agent: TaskAgent): Promise<TaskOutcome> {
         ["Artifact version", outcome.artifactVersion],
         ["Stage map", `${s.stageMapName} ${outcome.stageMapVersion}`],
         ["Scope", selectionScope.join("<br>")],
-        ["Idempotency key", outcome.idempotencyKey],
+        ["Idempotency key", outcome.idempotencyKey || "-"],
         ["Tracking branch", trackingBranch ?? "-"],
         ...(s.rollbackOf
           ? [

@@ -2,7 +2,7 @@ import type { WebApi } from "azure-devops-node-api";
 import type { IdentityRef } from "azure-devops-node-api/interfaces/common/VSSInterfaces";
 import type { ReleaseApproval } from "azure-devops-node-api/interfaces/ReleaseInterfaces";
 import { isAbortError } from "../http/retry";
-import { abortable, connectToAdo, describeAdoFailure, type AdoConnectionOptions } from "./connection";
+import { connectToAdo, describeAdoFailure, withAdoRetries, type AdoConnectionOptions } from "./connection";
 
 export interface AdoIdentityRef {
   displayName: string;
@@ -212,7 +212,7 @@ async function fromReleaseApprovals(
 /** Runs one lookup step; a failure ends the lookup with a note saying what failed while doing what. */
 async function read<T>(opts: FindApproverOptions, action: string, work: () => Promise<T>): Promise<T> {
   try {
-    return await abortable(work(), opts.signal);
+    return await withAdoRetries(opts, work);
   } catch (err) {
     if (isAbortError(err)) throw err;
     throw new ApprovalNotFound(describeAdoFailure(err, action, opts), { cause: err });

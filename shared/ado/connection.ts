@@ -1,5 +1,12 @@
 import type { WebApi } from "azure-devops-node-api";
-import { AbortedError } from "../http/retry";
+import {
+  AbortedError,
+  backoffDelayMs,
+  isAbortError,
+  retryableStatuses,
+  sleep,
+  type RetryPolicy,
+} from "../http/retry";
 
 /** Where and as whom to call Azure DevOps; the task layer fills it from the job's variables. */
 export interface AdoConnectionOptions {
@@ -9,7 +16,10 @@ export interface AdoConnectionOptions {
   token: string;
   /** Per-request socket timeout. Default 30 s. */
   requestTimeoutMs?: number;
-  /** Retries of reads on HTTP 502/503/504 and dropped connections (the client's own policy). Default 2. */
+  /**
+   * Retries of a call answered 408, 429 or 5xx, dropped or timed out, with the backoff of every
+   * other call (shared/http/retry.ts). Default 2.
+   */
   maxRetries?: number;
 }
 
@@ -41,8 +51,8 @@ export async function connectToAdo(opts: AdoConnectionOptions): Promise<WebApi> 
   const { WebApi, getHandlerFromToken } = await import("azure-devops-node-api");
   return new WebApi(opts.collectionUrl, getHandlerFromToken(opts.token), {
     socketTimeout: opts.requestTimeoutMs ?? defaultAdoRequestTimeoutMs,
-    allowRetries: true,
-    maxRetries: opts.maxRetries ?? defaultAdoMaxRetries,
+    // Retries are withAdoRetries': the client's own retry only GETs and only on 502-504.
+    allowRetries: false,
   });
 }
 
@@ -102,6 +112,43 @@ export function describeAdoFailure(
 
 function capitalize(text: string): string {
   return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+const adoBackoff: RetryPolicy = {
+  maxAttempts: 1,
+  baseDelayMs: 500,
+  maxDelayMs: 8000,
+  maxTotalWaitMs: 30_000,
+};
+
+/**
+ * One Azure DevOps call, tried again when the failure may pass (408, 429, 5xx, a dropped or timed
+ * out connection), with full-jitter backoff. Safe for the writes made here too: a ref update
+ * names the old object id, so a repeated create answers "stale" and is read back, not doubled.
+ * The client keeps no answer headers on a failure, so Retry-After cannot be read.
+ */
+export async function withAdoRetries<T>(
+  opts: Pick<AdoConnectionOptions, "maxRetries"> & { signal?: AbortSignal },
+  work: () => Promise<T>,
+): Promise<T> {
+  const attempts = 1 + Math.max(0, opts.maxRetries ?? defaultAdoMaxRetries);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await abortable(work(), opts.signal);
+    } catch (err) {
+      if (isAbortError(err) || attempt >= attempts || !mayPass(err)) throw err;
+      await sleep(backoffDelayMs(attempt, adoBackoff), opts.signal);
+    }
+  }
+}
+
+function mayPass(err: unknown): boolean {
+  const status = httpStatusOf(err);
+  if (status !== undefined) return retryableStatuses.has(status);
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code === "string")
+    return /^(ECONNRESET|ECONNREFUSED|ETIMEDOUT|EPIPE|EAI_AGAIN|UND_ERR_SOCKET)$/.test(code);
+  return /^Request timeout/.test(err instanceof Error ? err.message : "");
 }
 
 /**

@@ -9,6 +9,7 @@ import {
   connectToAdo,
   describeAdoFailure,
   httpStatusOf,
+  withAdoRetries,
   type AdoConnectionOptions,
 } from "./connection";
 
@@ -185,13 +186,12 @@ async function createRef(
 ): Promise<GitRefUpdateResult> {
   const action = `creating branch '${name}' in repository '${opts.repository}'`;
   try {
-    const results = await abortable(
+    const results = await withAdoRetries(opts, () =>
       git.updateRefs(
         [{ name: refOf(name), oldObjectId: zeroObjectId, newObjectId: commitId }],
         opts.repository,
         opts.project,
       ),
-      opts.signal,
     );
     const result = results?.find((r) => r.name === refOf(name)) ?? results?.[0];
     if (!result) throw new AdoRequestError(`Azure DevOps gave no result while ${action}.`, undefined);
@@ -285,7 +285,7 @@ async function call<T>(
   work: () => Promise<T>,
 ): Promise<T> {
   try {
-    return await abortable(work(), opts.signal);
+    return await withAdoRetries(opts, work);
   } catch (err) {
     if (isAbortError(err) || err instanceof AdoRequestError) throw err;
     throw new AdoRequestError(describeAdoFailure(err, action, opts), httpStatusOf(err), { cause: err });

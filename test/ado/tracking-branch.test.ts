@@ -295,8 +295,31 @@ describe("createTrackingBranch (fake Azure DevOps over HTTP)", () => {
     assert.ok(Date.now() - started < 1_500);
   });
 
-  it("times out a request that hangs", async () => {
+  it("tries a write that hung once again: the branch is created once", async () => {
     ado.state.faults.push({ pathIncludes: "/refs", method: "POST", delayMs: 1_000, times: 1 });
+    const branch = await createTrackingBranch(options({ requestTimeoutMs: 200 }));
+    assert.equal(branch.name, "ev2/prod/1.4.2-17");
+    // The hung request may still land after the retry: either way one branch, at the commit.
+    await new Promise((r) => setTimeout(r, 1_200));
+    assert.deepEqual(
+      repo.refs.filter((r) => r.name.startsWith("refs/heads/ev2/")).map((r) => [r.name, r.objectId]),
+      [["refs/heads/ev2/prod/1.4.2-17", builtCommit]],
+    );
+  });
+
+  it("retries a 503 and a 429 with backoff, and not a 400", async () => {
+    ado.state.faults.push(
+      { pathIncludes: "/refs", method: "GET", status: 503, times: 1 },
+      { pathIncludes: "/refs", method: "POST", status: 429, times: 1 },
+    );
+    const branch = await createTrackingBranch(options());
+    assert.equal(branch.created, true);
+    ado.state.faults.push({ pathIncludes: "/refs", method: "GET", status: 400, times: 1 });
+    await assert.rejects(createTrackingBranch(options({ branchName: "ev2/prod/other" })), /HTTP 400/);
+  });
+
+  it("gives up on a request that keeps hanging, saying how long it waited", async () => {
+    ado.state.faults.push({ pathIncludes: "/refs", method: "POST", delayMs: 1_000, times: 3 });
 
     await assert.rejects(createTrackingBranch(options({ requestTimeoutMs: 200 })), (err: unknown) => {
       assert.ok(err instanceof AdoRequestError);

@@ -15,8 +15,9 @@
  */
 import { createHash, randomUUID, verify, X509Certificate, constants as cryptoConstants } from "node:crypto";
 import { createServer, type Server } from "node:https";
-import type { IncomingMessage, ServerResponse } from "node:http";
+import type { ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { readBody } from "./http-body";
 
 export const CLIENT_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
@@ -97,7 +98,7 @@ export async function startEntraId(options: EntraIdOptions): Promise<EntraId> {
   let base = "";
 
   const server: Server = createServer(options.tls, (req, res) => {
-    readBody(req)
+    readBody(req, Number.POSITIVE_INFINITY)
       .then((body) => {
         const url = new URL(req.url ?? "/", base);
         const [tenant, ...rest] = url.pathname.split("/").filter(Boolean);
@@ -327,13 +328,4 @@ function send(res: ServerResponse, answer: EntraAnswer): void {
     "cache-control": "no-store",
   });
   res.end(JSON.stringify(answer.body));
-}
-
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (chunk: Buffer) => chunks.push(chunk));
-    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
-    req.on("error", reject);
-  });
 }

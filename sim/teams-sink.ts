@@ -8,6 +8,7 @@
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { readBody } from "./http-body";
 
 export interface TeamsSinkOptions {
   /** Statuses of the next answers, in order; after them every answer is 202. */
@@ -72,7 +73,7 @@ export async function startTeamsSink(options: TeamsSinkOptions = {}): Promise<Te
     if (requestUrl.pathname !== path) return answer(res, 404, target);
     if (req.method !== "POST") return answer(res, 405, target);
     const at = Date.now();
-    const text = await readBody(req);
+    const text = await readBody(req, maxBodyBytes);
     if (text === undefined) return answer(res, 413, target);
     const status = pending.shift() ?? 202;
     const headers: Record<string, string> = {};
@@ -121,18 +122,6 @@ export async function startTeamsSink(options: TeamsSinkOptions = {}): Promise<Te
         server.closeAllConnections();
       }),
   };
-}
-
-/** The body as text, or undefined when it is over the limit. */
-async function readBody(req: IncomingMessage): Promise<string | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > maxBodyBytes) return undefined;
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks).toString("utf8");
 }
 
 function parseJson(text: string): unknown {

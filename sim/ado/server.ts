@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { readBody } from "../http-body";
 import { gitRoutes } from "./git-routes";
 import { locationRoutes, resourceAreas } from "./location-routes";
 import { pipelineRoutes } from "./pipeline-routes";
@@ -102,7 +103,7 @@ export async function startAdoServer(opts: AdoServerOptions = {}): Promise<AdoSe
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? "/", origin);
     const method = (req.method ?? "GET").toUpperCase();
-    const rawBody = await readBody(req);
+    const rawBody = (await readBody(req, Number.POSITIVE_INFINITY)) ?? "";
     const host: RecordedAdoRequest["host"] = url.pathname.startsWith(releasePath)
       ? "release"
       : url.pathname.startsWith(collectionPath)
@@ -295,15 +296,6 @@ function send(
     ...headers,
   });
   res.end(text);
-}
-
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (chunk: Buffer) => chunks.push(chunk));
-    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
-    req.on("error", reject);
-  });
 }
 
 const invalidJson = Symbol("invalid JSON");

@@ -6,6 +6,7 @@ import { ApiError, errorAnswer, invalidParameter, type ApiAnswer } from "./api-e
 import type { ScaledClock } from "./clock";
 import { FAULT_STATUS_CODES, htmlErrorPage, TRUNCATED_JSON, type FaultBook, type FaultRule } from "./faults";
 import type { SimulatedEv2 } from "./simulated-ev2";
+import { readBody } from "../http-body";
 
 export interface RecordedRequest {
   seq: number;
@@ -121,7 +122,7 @@ async function serve(
   nextSeq: () => number,
 ): Promise<void> {
   res.setHeader("x-ms-request-id", randomUUID());
-  const raw = await readBody(req);
+  const raw = await readBody(req, MAX_BODY_BYTES);
   if (raw === undefined) {
     sendError(
       res,
@@ -261,17 +262,6 @@ function internalError(error: unknown): ApiError {
 function jsonBody(call: IncomingCall): unknown {
   if (call.bodyIsNotJson) throw invalidParameter("body", "the request body is not valid JSON");
   return call.body;
-}
-
-async function readBody(req: IncomingMessage): Promise<string | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) return undefined;
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks).toString("utf8");
 }
 
 function toCall(req: IncomingMessage, raw: string): IncomingCall {

@@ -8,10 +8,23 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { mkdirSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { buildProblem } from "../scripts/build-stamp.mjs";
 import { parseLoggingCommand, type LoggingCommand } from "./agent-commands";
 
 /** Where `npm run build` puts the task bundles. */
 export const builtTasksDirectory = resolve(__dirname, "..", "dist", "tasks");
+
+let buildChecked = false;
+/**
+ * Throws, naming `npm run build`, when this repository's bundles are missing or older than the
+ * sources: a run of a stale bundle tests old code, and a missing one is no reason to skip.
+ */
+export function assertBuildCurrent(): void {
+  if (buildChecked) return;
+  const problem = buildProblem(resolve(__dirname, ".."));
+  if (problem) throw new Error(problem);
+  buildChecked = true;
+}
 
 export interface EndpointSetup {
   url: string;
@@ -146,6 +159,7 @@ function lineSplitter(onLine: (line: string) => void): { push(chunk: string): vo
 export function startBuiltTask(task: string, setup: TaskRunSetup = {}): StartedTask {
   const tempDirectory = setup.tempDirectory ?? mkdtempSync(join(tmpdir(), `${task}-`));
   mkdirSync(tempDirectory, { recursive: true });
+  if (setup.tasksDirectory === undefined) assertBuildCurrent();
   const entry = join(setup.tasksDirectory ?? builtTasksDirectory, task, "index.js");
   const child = spawn(process.execPath, [entry], {
     cwd: setup.cwd ?? tempDirectory,

@@ -1,8 +1,9 @@
 // Bundles each task's index.ts into the single file its task.json names, and copies task.json
 // and icon.png beside it: dist/tasks/<Task>/ is exactly what the .vsix ships.
 import { build } from "esbuild";
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { sourceHash, stampFile } from "./build-stamp.mjs";
 
 const root = new URL("..", import.meta.url).pathname;
 
@@ -47,6 +48,7 @@ const bundleOptions = {
 };
 
 const only = process.argv.slice(2);
+const sources = sourceHash(root);
 const tasks = readdirSync(join(root, "tasks")).filter((t) => existsSync(join(root, "tasks", t, "task.json")));
 
 await Promise.all(
@@ -79,4 +81,7 @@ await Promise.all(
       cpSync(join(src, "icon.png"), join(out, "icon.png"));
     }),
 );
+// A partial build (`npm run build -- Task`) leaves the other bundles as they were: no stamp.
+if (only.length === 0) writeFileSync(join(root, stampFile), JSON.stringify({ sources }) + "\n");
+else rmSync(join(root, stampFile), { force: true });
 console.log(`built ${tasks.length} task(s) into dist/tasks`);

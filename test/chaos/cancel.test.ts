@@ -1,7 +1,7 @@
 /**
  * Cancel: the agent sends SIGINT when someone cancels the run. Every long-running task must stop
  * within 5 seconds, still publish its record, and leave or cancel the rollout as configured.
- * One row per task and configuration; a task still being wired joins when its bundle is built.
+ * One row per task and configuration.
  */
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
@@ -19,7 +19,6 @@ import {
   registerCountsReport,
   rolloutInputs,
   startFlowServices,
-  taskIsBuilt,
   type FlowServices,
 } from "./chaos-support";
 
@@ -100,50 +99,46 @@ describe("chaos: SIGINT during each long-running task", function () {
   });
 
   for (const c of cases) {
-    const built = taskIsBuilt(c.task);
-    (built ? it : it.skip)(
-      `${c.what}: exits within 5 s, publishes its record, rollout ${c.rollout === "Cancelled" ? "cancelled" : "left running"}`,
-      async () => {
-        services = await startFlowServices({ clockSpeed: 0 });
-        if (c.needsTarget) target = await startTargetService();
-        const trigger = await runBuiltTask("TriggerEv2Rollout", flowSetup(services, rolloutInputs));
-        const rolloutId = trigger.outputs.rolloutId;
-        services.sim.clock.advance(c.at * 1000);
-        const decisionsBefore = services.sim.requests.filter((r) => r.path.endsWith("/decision")).length;
+    it(`${c.what}: exits within 5 s, publishes its record, rollout ${c.rollout === "Cancelled" ? "cancelled" : "left running"}`, async () => {
+      services = await startFlowServices({ clockSpeed: 0 });
+      if (c.needsTarget) target = await startTargetService();
+      const trigger = await runBuiltTask("TriggerEv2Rollout", flowSetup(services, rolloutInputs));
+      const rolloutId = trigger.outputs.rolloutId;
+      services.sim.clock.advance(c.at * 1000);
+      const decisionsBefore = services.sim.requests.filter((r) => r.path.endsWith("/decision")).length;
 
-        const task = startBuiltTask(c.task, flowSetup(services, c.inputs(rolloutId, target)));
-        await task.waitForLine(c.busy, 20_000);
-        // Let it settle into its wait (a poll, a sleep, the load).
-        await new Promise((r) => setTimeout(r, 300));
-        const sentAt = Date.now();
-        task.child.kill("SIGINT");
-        chaosCounts.cancels++;
-        const run = await task.done;
-        const tookMs = Date.now() - sentAt;
+      const task = startBuiltTask(c.task, flowSetup(services, c.inputs(rolloutId, target)));
+      await task.waitForLine(c.busy, 20_000);
+      // Let it settle into its wait (a poll, a sleep, the load).
+      await new Promise((r) => setTimeout(r, 300));
+      const sentAt = Date.now();
+      task.child.kill("SIGINT");
+      chaosCounts.cancels++;
+      const run = await task.done;
+      const tookMs = Date.now() - sentAt;
 
-        assert.ok(tookMs < 5000, `exited ${tookMs} ms after SIGINT`);
-        assert.equal(run.signal, null, "it exited by itself, not by a signal");
-        assert.equal(run.result?.result, "Failed", run.stdout);
-        assert.match(run.result!.message, /cancel/i);
-        const records = recordArtifacts(run);
-        assert.equal(reportArtifacts(run).length, 2, "the job's deployment report is published too");
-        assert.equal(
-          records.length,
-          1,
-          `the record is published (artifacts: ${JSON.stringify(run.artifacts)})`,
-        );
-        const record = JSON.parse(readFileSync(records[0].path, "utf8"));
-        assert.equal(record.task, c.task);
-        assert.equal(record.result, "Failed");
+      assert.ok(tookMs < 5000, `exited ${tookMs} ms after SIGINT`);
+      assert.equal(run.signal, null, "it exited by itself, not by a signal");
+      assert.equal(run.result?.result, "Failed", run.stdout);
+      assert.match(run.result!.message, /cancel/i);
+      const records = recordArtifacts(run);
+      assert.equal(reportArtifacts(run).length, 2, "the job's deployment report is published too");
+      assert.equal(
+        records.length,
+        1,
+        `the record is published (artifacts: ${JSON.stringify(run.artifacts)})`,
+      );
+      const record = JSON.parse(readFileSync(records[0].path, "utf8"));
+      assert.equal(record.task, c.task);
+      assert.equal(record.result, "Failed");
 
-        const rollout = services.sim.rollouts().find((r) => r.rolloutId === rolloutId)!;
-        assert.equal(rollout.status, c.rollout);
-        assert.equal(
-          services.sim.requests.filter((r) => r.path.endsWith("/decision")).length,
-          decisionsBefore,
-          "no decision sent",
-        );
-      },
-    );
+      const rollout = services.sim.rollouts().find((r) => r.rolloutId === rolloutId)!;
+      assert.equal(rollout.status, c.rollout);
+      assert.equal(
+        services.sim.requests.filter((r) => r.path.endsWith("/decision")).length,
+        decisionsBefore,
+        "no decision sent",
+      );
+    });
   }
 });

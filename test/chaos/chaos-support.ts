@@ -3,7 +3,7 @@
  * fake Azure DevOps, Teams sink), the pipeline setup the agent would give each step, which task
  * bundles exist yet, and the counts the suite prints at the end for the README.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join, resolve } from "node:path";
@@ -22,15 +22,15 @@ export const approvalComment = "Canary metrics look good";
 export const approver = "Alice Approver <alice@contoso.com>";
 
 // ---------------------------------------------------------------------------------------------
-// Which tasks are built. Tasks still being wired ship a bundle that fails with "not built yet";
-// the suite leaves them out until their bundle stops saying so, so adding one is adding rows.
+// Which tasks run on the agent's Node (the agentless gate has no bundle). A missing or stale
+// build is no reason to leave a row out: runBuiltTask fails naming `npm run build`.
 
-const tasksDirectory = resolve(__dirname, "..", "..", "dist", "tasks");
+const tasksSource = resolve(__dirname, "..", "..", "tasks");
 
-export function taskIsBuilt(task: string): boolean {
-  const entry = join(tasksDirectory, task, "index.js");
-  return existsSync(entry) && !/is not built yet/.test(readFileSync(entry, "utf8"));
-}
+export const nodeTasks: readonly string[] = readdirSync(tasksSource).filter((task) => {
+  const manifest = join(tasksSource, task, "task.json");
+  return existsSync(manifest) && JSON.parse(readFileSync(manifest, "utf8")).execution?.Node20_1 !== undefined;
+});
 
 /** The task.json inputs of a task, by name: the bad-input table checks it names only real ones. */
 export function manifestInputs(task: string): Set<string> {

@@ -19,7 +19,6 @@ import {
   retryAfterBreaches,
   rolloutInputs,
   startFlowServices,
-  taskIsBuilt,
   type FlowServices,
   type StepWindow,
 } from "./chaos-support";
@@ -150,7 +149,7 @@ describe("chaos: fault storm over the whole flow", function () {
         sinkResponses: [429, 503, 429],
         sinkRetryAfter: retryAfterSeconds,
       });
-      if (taskIsBuilt("StressTestStage")) target = await startTargetService();
+      target = await startTargetService();
       for (const rule of stormRules(share)) services.sim.addFault(rule);
       // Azure DevOps: the approval lookup meets a 503 on each of its calls once (its client retries).
       services.ado.state.faults.push(

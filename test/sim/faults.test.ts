@@ -204,6 +204,6 @@ describe("EV2 simulator: fault injection", () => {
     const started = Date.now();
     await sim.close();
     assert.match(await pending, /^error/);
-    assert.ok(Date.now() - started < 1000);
+    assert.ok(Date.now() - started < 5000, "well before the 10 s answer");
   });
 });

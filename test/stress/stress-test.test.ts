@@ -40,7 +40,8 @@ describe("stress test against the sample service", function () {
   });
 
   it("passes a healthy service, with percentiles that follow the injected latency", async () => {
-    service.setBehaviour({ latencyMs: 20 });
+    // 100 ms: large against what a busy core adds, so the upper bounds below hold on a loaded machine.
+    service.setBehaviour({ latencyMs: 100 });
     const progress: string[] = [];
     const doc = await runStressTest({
       ...options([orders("eastus"), orders("westus")], { connections: 4, durationSeconds: 1.5 }),
@@ -60,14 +61,14 @@ describe("stress test against the sample service", function () {
       ],
     );
     const latency = doc.overall.latencyMs!;
-    assert.ok(latency.min >= 18, `min ${latency.min}`);
-    assert.ok(latency.p50 >= 19 && latency.p50 < 80, `p50 ${latency.p50}`);
+    assert.ok(latency.min >= 98, `min ${latency.min}`);
+    assert.ok(latency.p50 >= 99 && latency.p50 < 300, `p50 ${latency.p50}`);
     assert.ok(latency.p99 >= latency.p50 && latency.max >= latency.p99, JSON.stringify(latency));
     assert.equal(doc.overall.errorRatePercent, 0);
     assert.deepEqual(Object.keys(doc.overall.statusCodes), ["200"]);
-    // 2 connections per endpoint at ≥20 ms: at most ~100 req/s each.
+    // 2 connections per endpoint at ≥100 ms: at most ~20 req/s each.
     for (const e of doc.endpoints)
-      assert.ok(e.requests > 10 && e.requestsPerSecond <= 105, `${e.name}: ${e.requests}`);
+      assert.ok(e.requests > 10 && e.requestsPerSecond <= 21, `${e.name}: ${e.requests}`);
     assert.equal(doc.overall.requests, doc.endpoints[0].requests + doc.endpoints[1].requests);
     assert.equal(doc.overall.uncorrectedLatencyMs, undefined);
     assert.ok(doc.measuredSeconds >= 1.4 && doc.measuredSeconds < 3, String(doc.measuredSeconds));
@@ -120,7 +121,8 @@ describe("stress test against the sample service", function () {
     );
     const corrected = doc.overall.latencyMs!.p99;
     const uncorrected = doc.overall.uncorrectedLatencyMs!.p99;
-    assert.ok(corrected > 250 && corrected < 600, `corrected p99 ${corrected}`);
+    // Wide above: a busy machine delays answers after the freeze too, never shortens it.
+    assert.ok(corrected > 250 && corrected < 1000, `corrected p99 ${corrected}`);
     assert.ok(uncorrected * 3 < corrected, `uncorrected p99 ${uncorrected} vs corrected ${corrected}`);
     const open = doc.overall.openModel!;
     assert.equal(open.requestedRate, 1000);

@@ -549,12 +549,16 @@ describe("StressTestStage (built task, as the agent runs it)", function () {
     assert.ok(readFileSync(run.summaries[0], "utf8").includes(`> ❌ result file ${job2}: ${err.message}.`));
   });
 
-  it("baseline: a stage 30% slower fails p95 < 1.2x baseline, an unchanged one passes; a passed run publishes baseline.json", async () => {
-    service.setBehaviour({ latencyMs: 100 });
+  // Latencies large against scheduler noise (a busy core adds milliseconds to tens of them, not
+  // a hundred) and limits with wide margins each side: the verdicts hold on a loaded machine.
+  it("baseline: a stage twice as slow fails p95 < 1.5x baseline, an unchanged one passes; a passed run publishes baseline.json", async () => {
+    const load = { connections: "8", durationSeconds: "2" };
+    service.setBehaviour({ latencyMs: 200 });
     const canary = await stress({
+      ...load,
       endpoints: orders(),
       region: "eastus",
-      thresholds: "p95 < 500ms",
+      thresholds: "p95 < 5000ms",
       publishBaseline: "true",
     });
     assert.equal(canary.result?.result, "Succeeded", canary.stdout);
@@ -568,17 +572,24 @@ describe("StressTestStage (built task, as the agent runs it)", function () {
     assert.equal(baseline.passed, true);
     assert.equal(baseline.endpoints[0].template, `${service.url}/{region}/api/orders`);
 
-    const thresholds = "p95 < 1.2x baseline\nlatency not slower than 1.05x baseline";
-    const unchanged = await stress({ endpoints: orders(), region: "westus", baselineFile, thresholds });
+    const thresholds = "p95 < 1.5x baseline\nlatency not slower than 1.2x baseline";
+    const unchanged = await stress({
+      ...load,
+      endpoints: orders(),
+      region: "westus",
+      baselineFile,
+      thresholds,
+    });
     assert.equal(unchanged.result?.result, "Succeeded", unchanged.stdout);
     assert.equal(resultOf(unchanged).baseline?.endpoints[0].matchedBy, "url");
     assert.match(
       unchanged.stdout,
-      /Comparing with the baseline .*baseline\.json: run started .*, \d+ requests, error rate 0%, p95 1[01]\d ms\./,
+      /Comparing with the baseline .*baseline\.json: run started .*, \d+ requests, error rate 0%, p95 \d+ ms\./,
     );
 
-    service.setBehaviour({ latencyMs: 130 });
+    service.setBehaviour({ latencyMs: 400 });
     const slower = await stress({
+      ...load,
       endpoints: orders(),
       region: "westeurope",
       baselineFile,
@@ -588,19 +599,22 @@ describe("StressTestStage (built task, as the agent runs it)", function () {
     assert.equal(slower.result?.result, "Failed", slower.stdout);
     assert.match(
       slower.result!.message,
-      /^2 of 2 threshold checks failed: overall: p95 < 1\.2x baseline \(p95 1[3-9]\d\.\d+ ms, limit < 1[23]\d\.\d+ ms \(1\.2x baseline 1[01]\d\.\d+ ms\)\); overall: latency not slower than 1\.05x baseline \(latency δ \+\d(\.\d+)? \(large\), .*; slower than the baseline .*\)\.$/,
+      /^2 of 2 threshold checks failed: overall: p95 < 1\.5x baseline \(p95 \d+(\.\d+)? ms, limit < \d+(\.\d+)? ms \(1\.5x baseline \d+(\.\d+)? ms\)\); overall: latency not slower than 1\.2x baseline \(latency δ \+\d(\.\d+)? \(large\), .*; slower than the baseline .*\)\.$/,
     );
+    const p95 = resultOf(slower).thresholds[0];
+    assert.ok(p95.baseline! >= 200 && p95.observed! >= 400, JSON.stringify(p95));
+    assert.ok(Math.abs(p95.limit! - 1.5 * p95.baseline!) < 1e-9);
     assert.ok(Date.parse(slower.outputs.verdictAt) > 0);
     const cases = testCases(junitOf(slower));
     assert.match(
-      cases.get("overall: p95 < 1.2x baseline") ?? "",
-      /^p95 1[3-9]\d\.\d+ ms, limit &lt; 1[23]\d\.\d+ ms \(1\.2x baseline 1[01]\d\.\d+ ms\)$/,
+      cases.get("overall: p95 < 1.5x baseline") ?? "",
+      /^p95 \d+(\.\d+)? ms, limit &lt; \d+(\.\d+)? ms \(1\.5x baseline \d+(\.\d+)? ms\)$/,
     );
     assert.ok(cases.has("overall: compared with baseline"));
     assert.equal(cases.get("overall: compared with baseline"), undefined, "the comparison itself passes");
     const summary = readFileSync(slower.summaries[0], "utf8");
     assert.match(summary, /### Compared with the baseline/);
-    assert.match(summary, /\| overall \| 10\d ms → 13\d ms \(\+[23]\d(\.\d)?%\) \|/);
+    assert.match(summary, /\| overall \| \d+ ms → \d+ ms \(\+\d+(\.\d)?%\) \|/);
     assert.ok(!slower.artifacts.some((a) => a.name === "stress-baseline"), "a failed run is no baseline");
     assert.match(slower.stdout, /Not published as the baseline: the run did not pass\./);
   });

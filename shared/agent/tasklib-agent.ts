@@ -3,15 +3,8 @@ import * as os from "node:os";
 import { agentEnvironment, envKey } from "./agent-environment";
 import * as tl from "azure-pipelines-task-lib/task";
 import type { EndpointAuthorization, TaskAgent, TaskResult } from "./agent";
+import { neutraliseLoggingCommands } from "./logging-commands";
 import { SecretMask } from "./secret-mask";
-
-/**
- * Text that came from outside (EV2 messages, HTTP bodies, endpoint answers) must never reach the
- * agent as a logging command: `##vso[` anywhere in a line, or `##[` at its start, would be run.
- */
-export function neutraliseLoggingCommands(text: string): string {
-  return text.replace(/##(vso)?\[/gi, (_m, vso: string | undefined) => (vso ? `##_${vso}[` : "##_["));
-}
 
 /** The real agent, over azure-pipelines-task-lib: the only module that imports it. */
 export class TaskLibAgent implements TaskAgent {

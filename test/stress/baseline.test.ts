@@ -213,6 +213,25 @@ describe("stress baseline: the Mann-Whitney U test over histograms", () => {
     assert.ok(same.pSlower! > 0.4);
   });
 
+  it("needs both: a significant but negligible shift, and a large but not significant one, are the same", () => {
+    const spaced = (n: number, stepUs: number, shift: number) =>
+      histogramOf(Array.from({ length: n }, (_, i) => 10_000 + (i + shift) * stepUs));
+    // 5000 a side, shifted by 300 of 5000 places: p tiny, δ ≈ 0.12 (negligible).
+    const tiny = compareDistributions(spaced(5000, 10, 300), spaced(5000, 10, 0));
+    assert.ok(tiny.pSlower! < 0.01 && tiny.cliffsDelta > 0 && tiny.cliffsDelta < 0.147, JSON.stringify(tiny));
+    assert.equal(tiny.verdict, "same");
+    const tinyFaster = compareDistributions(spaced(5000, 10, 0), spaced(5000, 10, 300));
+    assert.ok(tinyFaster.pFaster! < 0.01 && tinyFaster.cliffsDelta > -0.147, JSON.stringify(tinyFaster));
+    assert.equal(tinyFaster.verdict, "same");
+    // 20 a side, shifted by 3 of 20 places: δ ≈ 0.28 (small, not negligible) but p > 0.01.
+    const few = compareDistributions(spaced(20, 1000, 3), spaced(20, 1000, 0));
+    assert.ok(few.pSlower! > 0.01 && few.cliffsDelta >= 0.147, JSON.stringify(few));
+    assert.equal(few.verdict, "same");
+    const fewFaster = compareDistributions(spaced(20, 1000, 0), spaced(20, 1000, 3));
+    assert.ok(fewFaster.pFaster! > 0.01 && fewFaster.cliffsDelta <= -0.147, JSON.stringify(fewFaster));
+    assert.equal(fewFaster.verdict, "same");
+  });
+
   it("does not test fewer than 20 requests a side", () => {
     const d = compareDistributions(
       histogramOf([1000, 2000, 3000]),

@@ -39,10 +39,40 @@ describe("FollowRollout (built task, as the agent runs it)", function () {
       gets().every((g) => g === gets()[0] || g.headers["if-none-match"]),
       "every poll after the first is conditional",
     );
+    // Each change brings a new ETag, and the next poll asks with that one, not an older one.
+    const polls = gets();
+    for (let i = 1; i + 1 < polls.length; i++)
+      if (polls[i].status === 200)
+        assert.notEqual(
+          polls[i + 1].headers["if-none-match"],
+          polls[i].headers["if-none-match"],
+          `poll ${i + 1} asks with the ETag of the answer before the change`,
+        );
+    assert.ok(polls.filter((g) => g.status === 304).length > 0, "unchanged polls answered 304");
     const summary = readFileSync(run.summaries[0], "utf8");
     assert.match(summary, /\| Stage3-Broad \| Completed \|/);
     // Each region with how long it took.
     assert.match(summary, /eastus2euap ✅ \d+m \d+s<br>centraluseuap ✅ \d+m \d+s/);
+  });
+
+  it("polls at the default interval of 30 s when nothing overrides it", async function () {
+    this.timeout(120_000);
+    // A frozen simulator clock: the rollout moves only when the test advances it.
+    sim = await simulator("small", 0);
+    const rolloutId = await startRollout(sim);
+    const setup = ev2Setup(sim, { rolloutId }, { timeoutMs: 100_000 });
+    setup.variables = { ...setup.variables, "Ev2.PollingIntervalMsOverride": undefined };
+    const task = startBuiltTask("FollowRollout", setup);
+    await task.waitForLine(/polling every/, 20_000);
+    while (gets().length === 0) await new Promise((resolve) => setTimeout(resolve, 20));
+    sim.clock.advance(24 * 3600_000);
+    const run = await task.done;
+    assert.equal(run.result?.result, "Succeeded", run.stdout);
+    assert.match(run.stdout, /polling every 30s\./);
+    const polls = gets();
+    assert.equal(polls.length, 2, "one poll in progress, the next after the interval sees it completed");
+    // A lower bound only: a busy machine can make the gap longer, never shorter.
+    assert.ok(polls[1].at - polls[0].at >= 29_500, `polled again after ${polls[1].at - polls[0].at} ms`);
   });
 
   it("fails on a failed region naming the stage, region, error code and what to do", async () => {

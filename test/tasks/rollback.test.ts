@@ -61,6 +61,35 @@ describe("Rollback with TriggerEv2Rollout (built task)", function () {
     assert.equal(starts.length, 2, "the bad rollout and one rollback");
   });
 
+  it("another pipeline run rolling back the same bad rollout attaches to the first rollback instead of starting a second", async () => {
+    const bad = await runBuiltTask("TriggerEv2Rollout", ev2Setup(sim, rolloutInputs));
+    const rollbackIn = (buildId: string, jobName: string) =>
+      runBuiltTask(
+        "TriggerEv2Rollout",
+        ev2Setup(
+          sim,
+          { ...rolloutInputs, artifactVersion: "lastSucceeded", rollbackOf: bad.outputs.rolloutId },
+          { variables: { "Build.BuildId": buildId, "System.JobName": jobName } },
+        ),
+      );
+    const first = await rollbackIn("4711", "rollback");
+    assert.equal(first.result?.result, "Succeeded", first.stdout);
+    // Another run (another Build.BuildId, so another idempotency key), another job name.
+    const other = await rollbackIn("4800", "hand_rollback");
+    assert.equal(other.result?.result, "Succeeded", other.stdout);
+    assert.equal(other.outputs.rolloutId, first.outputs.rolloutId);
+    assert.match(
+      other.stdout,
+      new RegExp(
+        `Rollout ${bad.outputs.rolloutId} is already being rolled back by rollout ${first.outputs.rolloutId} `,
+      ),
+    );
+    const starts = sim.requests.filter(
+      (r) => r.method === "POST" && r.path.endsWith("/rollouts") && r.status === 201,
+    );
+    assert.equal(starts.length, 2, "the bad rollout and one rollback");
+  });
+
   it("TeamsNotify auto with rollbackOf tells the team what was rolled back, why and how fast", async () => {
     const bad = await runBuiltTask("TriggerEv2Rollout", ev2Setup(sim, rolloutInputs));
     const rollback = await runBuiltTask(

@@ -55,4 +55,12 @@ describe("the default idempotency key", () => {
   ] as Array<[string, RunIdentity, typeof what]>) {
     it(`differs for ${change}`, () => assert.notEqual(deriveIdempotencyKey(r, w), key));
   }
+
+  it("differs for a redeploy of the same classic release environment (another Release.DeploymentId), not for a re-run of one", () => {
+    const release = { ...run, releaseId: "57", releaseEnvironmentId: "3", releaseDeploymentId: "9" };
+    const first = deriveIdempotencyKey(release, what);
+    assert.notEqual(deriveIdempotencyKey({ ...release, releaseDeploymentId: "10" }, what), first);
+    assert.notEqual(deriveIdempotencyKey({ ...release, releaseEnvironmentId: "4" }, what), first);
+    assert.equal(deriveIdempotencyKey({ ...release, attempt: "2" }, what), first);
+  });
 });

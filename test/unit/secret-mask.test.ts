@@ -24,6 +24,15 @@ describe("SecretMask", () => {
     assert.equal((shown.match(/\*\*\*/g) ?? []).length, 7, shown);
   });
 
+  it("masks the JSON-escaped form of a secret with quotes, a backslash and a tab", () => {
+    const tricky = 'pa"ss\\word\tz';
+    const mask = new SecretMask();
+    mask.add(tricky);
+    const json = JSON.stringify({ password: tricky });
+    assert.ok(json.includes('pa\\"ss\\\\word\\tz'), json);
+    assert.equal(mask.redact(json), '{"password":"***"}');
+  });
+
   it("masks the longest form first, leaves other text alone and ignores values too short to mask", () => {
     const mask = new SecretMask();
     mask.add("abc");

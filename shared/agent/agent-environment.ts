@@ -7,3 +7,10 @@
 export const agentEnvironment: Readonly<Record<string, string | undefined>> = { ...process.env };
 
 export const envKey = (name: string): string => name.replace(/[. ]/g, "_").toUpperCase();
+
+// azure-pipelines-task-lib writes the proxy password and the client key's passphrase to the debug
+// log when it loads, before anything could mask them. The task reads them from the copy above.
+for (const key of ["AGENT_PROXYPASSWORD", "AGENT_CLIENTCERTPASSWORD"]) {
+  delete process.env[key];
+  delete process.env[`SECRET_${key}`];
+}

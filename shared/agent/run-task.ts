@@ -1,6 +1,8 @@
 import { closeHttpConnections } from "../http/request";
+import { useNetwork } from "../http/transport";
 import { isAbortError } from "../http/retry";
 import type { TaskAgent, TaskResult } from "./agent";
+import { readAgentNetwork } from "./network";
 
 export interface TaskOutcome {
   result: TaskResult;
@@ -25,6 +27,8 @@ export async function runTask(
   let outcome: TaskOutcome;
   try {
     agent = await makeAgent();
+    // The agent's proxy and certificates, for every call the task makes from here on.
+    useNetwork(readAgentNetwork(agent));
     outcome = (await body(agent)) ?? { result: "Succeeded", message: `${taskName} finished.` };
   } catch (err) {
     outcome = { result: "Failed", message: failureMessage(taskName, err, agent) };

@@ -1,6 +1,5 @@
-// Only the two parts of undici in use: its index also loads fetch, WebSocket and caches, which
+// Only the parts of undici in use: its index also loads fetch, WebSocket and caches, which
 // costs every task start-up tens of milliseconds (see `npm run bench`).
-import Agent from "undici/lib/dispatcher/agent";
 import dispatcherRequest from "undici/lib/api/api-request";
 import {
   AbortedError,
@@ -11,6 +10,7 @@ import {
   sleep,
   type RetryPolicy,
 } from "./retry";
+import { closeDispatchers, dispatcherFor } from "./transport";
 
 export interface HttpRequest {
   method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
@@ -67,20 +67,23 @@ export class HttpNetworkError extends Error {
   }
 }
 
-let sharedAgent: Agent | undefined;
-function agent(): Agent {
-  sharedAgent ??= new Agent({ keepAliveTimeout: 10_000, connections: 16 });
-  return sharedAgent;
-}
-
 /** Closes the keep-alive sockets so the process can exit promptly. */
 export async function closeHttpConnections(): Promise<void> {
-  const current = sharedAgent;
-  sharedAgent = undefined;
-  await current?.close();
+  await closeDispatchers();
 }
 
+const permanentPrefixes = {
+  proxyCredentials: "the proxy asked for credentials",
+  certificate: "the server's certificate is not trusted",
+};
+
 function describeNetworkError(err: unknown, timedOut: boolean): string {
+  // undici's words for a proxy that refused the call: CONNECT, then absolute form.
+  const message = (err as Error)?.message ?? "";
+  const tunnel = /Proxy response \((\d+)\) !== 200/.exec(message)?.[1];
+  if (tunnel === "407" || /Proxy Authentication Required \(407\)/.test(message))
+    return `${permanentPrefixes.proxyCredentials} (HTTP 407): check the agent's proxy user name and password`;
+  if (tunnel) return `the proxy refused the tunnel (HTTP ${tunnel} to CONNECT)`;
   if (timedOut) return "timed out";
   const code =
     (err as { code?: string; cause?: { code?: string } })?.code ??
@@ -94,6 +97,13 @@ function describeNetworkError(err: unknown, timedOut: boolean): string {
     case "ENOTFOUND":
     case "EAI_AGAIN":
       return "host not found";
+    case "UNABLE_TO_VERIFY_LEAF_SIGNATURE":
+    case "UNABLE_TO_GET_ISSUER_CERT_LOCALLY":
+    case "SELF_SIGNED_CERT_IN_CHAIN":
+    case "DEPTH_ZERO_SELF_SIGNED_CERT":
+    case "CERT_HAS_EXPIRED":
+    case "ERR_TLS_CERT_ALTNAME_INVALID":
+      return `${permanentPrefixes.certificate} (${code}): a CA the agent trusts is given to tasks as Agent.CAInfo`;
     case "UND_ERR_HEADERS_TIMEOUT":
     case "UND_ERR_BODY_TIMEOUT":
     case "UND_ERR_CONNECT_TIMEOUT":
@@ -112,7 +122,7 @@ async function sendOnce(
   const timeout = AbortSignal.timeout(timeoutMs);
   const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
   const url = new URL(req.url);
-  const res = await dispatcherRequest.call(agent(), {
+  const res = await dispatcherRequest.call(dispatcherFor(url), {
     origin: url.origin,
     path: url.pathname + url.search,
     method: req.method,
@@ -162,7 +172,11 @@ export async function sendWithRetry(
       if (options.signal?.aborted) throw new AbortedError();
       const timedOut = err instanceof Error && (err.name === "TimeoutError" || err.name === "AbortError");
       reason = describeNetworkError(err, timedOut);
-      if (!req.retryNetworkErrors || attempt >= policy.maxAttempts) {
+      // Another try cannot fix these, and repeated bad proxy credentials can lock the account.
+      const settled =
+        reason.startsWith(permanentPrefixes.proxyCredentials) ||
+        reason.startsWith(permanentPrefixes.certificate);
+      if (settled || !req.retryNetworkErrors || attempt >= policy.maxAttempts) {
         throw new HttpNetworkError(req.operation, reason, attempt);
       }
     }

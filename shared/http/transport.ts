@@ -1,0 +1,165 @@
+/**
+ * Which connection each outbound call takes: direct, or through the proxy the agent (or the
+ * environment) names, with the agent's certificate settings. Every task configures it once at
+ * start (`useNetwork`, from runTask); calls then ask for the dispatcher of their URL.
+ *
+ * undici's ProxyAgent sends http requests in absolute form and tunnels https ones with CONNECT.
+ * It is loaded only when a proxy is configured, so a run without one pays nothing at start-up.
+ */
+import {
+  createSecureContext,
+  type ConnectionOptions,
+  type SecureContext,
+  type SecureContextOptions,
+} from "node:tls";
+import Agent from "undici/lib/dispatcher/agent";
+import type { Dispatcher, ProxyAgent as UndiciProxyAgent } from "undici";
+
+/** A proxy server and the URLs it must not be used for. */
+export interface ProxyConfig {
+  /** `http://proxy.contoso.com:8080`, without credentials. */
+  url: string;
+  username?: string;
+  password?: string;
+  /** Regular expressions (case-insensitive) tested against the whole request URL, as task-lib does. */
+  bypass: string[];
+  /** Where it came from, for messages: "Agent.ProxyUrl", "HTTPS_PROXY". */
+  source: string;
+}
+
+export interface TlsSettings {
+  /** Trusted roots: Node's own plus the agent's extra bundle; undefined keeps Node's default. */
+  ca?: string[];
+  /** The extra bundle's file (Agent.CAInfo), for clients that take a file. */
+  caFile?: string;
+  cert?: string;
+  key?: string;
+  certFile?: string;
+  keyFile?: string;
+  pfx?: Buffer;
+  passphrase?: string;
+  /** False only with Agent.SkipCertValidation=true. */
+  rejectUnauthorized: boolean;
+}
+
+export interface NetworkSettings {
+  proxies: { http?: ProxyConfig; https?: ProxyConfig };
+  tls?: TlsSettings;
+}
+
+export const directNetwork: NetworkSettings = { proxies: {} };
+
+let settings: NetworkSettings = directNetwork;
+const bypassCache = new WeakMap<ProxyConfig, RegExp[]>();
+const dispatchers = new Map<string, Dispatcher>();
+
+/** Sets the network every later call uses; connections of the previous one are closed. */
+export function useNetwork(next: NetworkSettings): void {
+  const previous = [...dispatchers.values()];
+  dispatchers.clear();
+  for (const d of previous) void d.close().catch(() => undefined);
+  settings = next;
+}
+
+export function currentNetwork(): NetworkSettings {
+  return settings;
+}
+
+/** The proxy a request to `url` goes through, or undefined for a direct connection. */
+export function proxyFor(url: URL, network: NetworkSettings = settings): ProxyConfig | undefined {
+  const proxy = url.protocol === "https:" ? network.proxies.https : network.proxies.http;
+  if (!proxy) return undefined;
+  let patterns = bypassCache.get(proxy);
+  if (!patterns) {
+    patterns = proxy.bypass.map((p) => new RegExp(p, "i"));
+    bypassCache.set(proxy, patterns);
+  }
+  return patterns.some((re) => re.test(url.href)) ? undefined : proxy;
+}
+
+const secureContexts = new WeakMap<TlsSettings, SecureContext>();
+
+/**
+ * The TLS options of a connection, as node:tls (and undici's `connect`) take them. The roots and
+ * client certificate go in one secure context made once: passing `ca` itself would parse the
+ * whole root store again on every connection.
+ */
+export function tlsOptions(network: NetworkSettings = settings): ConnectionOptions {
+  const tls = network.tls;
+  if (!tls) return {};
+  let context = secureContexts.get(tls);
+  if (!context) {
+    const options: SecureContextOptions = {};
+    if (tls.ca) options.ca = tls.ca;
+    if (tls.cert && tls.key) {
+      options.cert = tls.cert;
+      options.key = tls.key;
+    } else if (tls.pfx) options.pfx = tls.pfx;
+    if (tls.passphrase !== undefined) options.passphrase = tls.passphrase;
+    context = createSecureContext(options);
+    secureContexts.set(tls, context);
+  }
+  return { secureContext: context, rejectUnauthorized: tls.rejectUnauthorized };
+}
+
+/** The value of Proxy-Authorization for a proxy with credentials. */
+export function proxyAuthorization(proxy: ProxyConfig): string | undefined {
+  if (!proxy.username && !proxy.password) return undefined;
+  return `Basic ${Buffer.from(`${proxy.username ?? ""}:${proxy.password ?? ""}`).toString("base64")}`;
+}
+
+const agentOptions = { keepAliveTimeout: 10_000, connections: 16 };
+
+/**
+ * The dispatcher for a request to `url`. `direct` skips the proxy (the stress load, which would
+ * otherwise measure the proxy); certificates apply either way.
+ */
+export function dispatcherFor(url: URL, options: { direct?: boolean } = {}): Dispatcher {
+  const proxy = options.direct ? undefined : proxyFor(url);
+  const key = proxy ? `proxy ${proxy.url}` : "direct";
+  let dispatcher = dispatchers.get(key);
+  if (!dispatcher) {
+    const tls = tlsOptions();
+    if (proxy) {
+      const ProxyAgent = loadProxyAgent();
+      const token = proxyAuthorization(proxy);
+      dispatcher = new ProxyAgent({
+        ...agentOptions,
+        uri: proxy.url,
+        ...(token ? { token } : {}),
+        // Plain http goes in absolute form (what every proxy takes); https through CONNECT.
+        proxyTunnel: false,
+        requestTls: tls,
+        proxyTls: tls,
+      });
+    } else {
+      dispatcher = new Agent({ ...agentOptions, connect: tls });
+    }
+    dispatchers.set(key, dispatcher);
+  }
+  return dispatcher;
+}
+
+type ProxyAgentConstructor = typeof UndiciProxyAgent;
+let proxyAgentConstructor: ProxyAgentConstructor | undefined;
+function loadProxyAgent(): ProxyAgentConstructor {
+  // A require in place, not an import at the top: esbuild then evaluates the module (and what it
+  // pulls in) only on the first proxied call.
+  if (!proxyAgentConstructor) {
+    // The tunnel is opened with Dispatcher#connect, which undici's index (not loaded, see
+    // request.ts) would have put on the prototype.
+    /* eslint-disable @typescript-eslint/no-require-imports */
+    const dispatcher = require("undici/lib/dispatcher/dispatcher") as { prototype: Record<string, unknown> };
+    dispatcher.prototype.connect ??= require("undici/lib/api/api-connect");
+    proxyAgentConstructor = require("undici/lib/dispatcher/proxy-agent") as ProxyAgentConstructor;
+    /* eslint-enable @typescript-eslint/no-require-imports */
+  }
+  return proxyAgentConstructor;
+}
+
+/** Closes the keep-alive sockets so the process can exit promptly. */
+export async function closeDispatchers(): Promise<void> {
+  const current = [...dispatchers.values()];
+  dispatchers.clear();
+  await Promise.all(current.map((d) => d.close().catch(() => undefined)));
+}

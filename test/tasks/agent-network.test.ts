@@ -1,0 +1,148 @@
+/**
+ * The built tasks behind the agent's proxy, with its CA: names resolve only at the proxy, so a
+ * call that skips it fails with "host not found".
+ */
+import assert from "node:assert/strict";
+import type { Simulator } from "../../sim/ev2";
+import {
+  startRecordingProxy,
+  startTlsFront,
+  type RecordingProxy,
+  type TlsFront,
+} from "../helpers/recording-proxy";
+import { createTestCa, type TestCa } from "../helpers/test-ca";
+import { runBuiltTask, type TaskRunSetup } from "../support/run-built-task";
+import { TOKEN, ev2Setup, rolloutInputs, simulator, startTestRollout } from "./ev2-fixture";
+
+describe("the agent's proxy and CA (built tasks, as the agent runs them)", function () {
+  this.timeout(60_000);
+  let ca: TestCa;
+  let sim: Simulator;
+  let front: TlsFront;
+  let rolloutId: string;
+  let proxy: RecordingProxy | undefined;
+
+  before(async () => {
+    ca = createTestCa();
+    sim = await simulator("small", 3000);
+    front = await startTlsFront(ca, ["ev2.contoso.test"], sim.port);
+    rolloutId = await startTestRollout(sim, "agent-network");
+    // A finished rollout: FollowRollout needs one GET, whatever the polling interval.
+    for (
+      let i = 0;
+      i < 400 && sim.rollouts().find((r) => r.rolloutId === rolloutId)?.status !== "Completed";
+      i++
+    )
+      await new Promise((r) => setTimeout(r, 50));
+  });
+  after(async () => {
+    await front.close();
+    await sim.close();
+    ca.dispose();
+  });
+  afterEach(async () => {
+    await proxy?.close();
+    proxy = undefined;
+  });
+
+  const hosts = () => ({
+    "ev2.contoso.test:443": front.address,
+    "ev2.contoso.test:80": `127.0.0.1:${sim.port}`,
+  });
+
+  function follow(
+    ev2Url: string,
+    more: Partial<TaskRunSetup>,
+  ): Promise<Awaited<ReturnType<typeof runBuiltTask>>> {
+    const setup = ev2Setup(sim, { rolloutId }, more);
+    setup.endpoints!.ev2conn = { url: ev2Url, scheme: "Token", parameters: { apitoken: TOKEN } };
+    return runBuiltTask("FollowRollout", setup);
+  }
+
+  it("reaches an https EV2 through a CONNECT proxy with credentials, trusting Agent.CAInfo; the password stays secret", async () => {
+    proxy = await startRecordingProxy({
+      hosts: hosts(),
+      credentials: { username: "agent", password: "Pr0xy-S3cret" },
+    });
+    const before = sim.requests.length;
+    const run = await follow("https://ev2.contoso.test", {
+      variables: { "Agent.ProxyUrl": proxy.url, "Agent.ProxyUsername": "agent", "Agent.CAInfo": ca.caFile },
+      secretVariables: { "Agent.ProxyPassword": "Pr0xy-S3cret" },
+    });
+    assert.equal(run.result?.result, "Succeeded", run.stdout);
+    assert.equal(run.outputs.rolloutStatus, "Completed");
+    assert.ok(proxy.requests.length >= 1);
+    assert.deepEqual(
+      new Set(proxy.requests.map((r) => `${r.kind} ${r.target} ${r.proxyAuthorization} ${r.status}`)),
+      new Set(["connect ev2.contoso.test:443 right 200"]),
+    );
+    assert.ok(sim.requests.slice(before).some((r) => r.path === `/rollouts/${rolloutId}`));
+    assert.ok(run.secrets.includes("Pr0xy-S3cret"), "the proxy password is registered with the agent");
+    assert.doesNotMatch(run.visibleText, /Pr0xy-S3cret/);
+  });
+
+  /** TriggerEv2Rollout fails once its first call has used its retries. */
+  function trigger(
+    ev2Url: string,
+    more: Partial<TaskRunSetup>,
+  ): Promise<Awaited<ReturnType<typeof runBuiltTask>>> {
+    const setup = ev2Setup(sim, rolloutInputs, more);
+    setup.endpoints!.ev2conn = { url: ev2Url, scheme: "Token", parameters: { apitoken: TOKEN } };
+    return runBuiltTask("TriggerEv2Rollout", setup);
+  }
+
+  it("reaches an http EV2 through the proxy in absolute form", async () => {
+    proxy = await startRecordingProxy({ hosts: hosts() });
+    const run = await follow("http://ev2.contoso.test", { variables: { "Agent.ProxyUrl": proxy.url } });
+    assert.equal(run.result?.result, "Succeeded", run.stdout);
+    assert.equal(proxy.requests[0]?.kind, "absolute");
+    assert.equal(proxy.requests[0]?.url, `http://ev2.contoso.test/rollouts/${rolloutId}`);
+    assert.equal(proxy.requests[0]?.headers.authorization, `Bearer ${TOKEN}`);
+  });
+
+  it("fails naming the proxy's 407 when the agent gives no proxy credentials", async () => {
+    proxy = await startRecordingProxy({ hosts: hosts(), credentials: { username: "agent", password: "x" } });
+    const run = await trigger("https://ev2.contoso.test", {
+      variables: { "Agent.ProxyUrl": proxy.url, "Agent.CAInfo": ca.caFile },
+    });
+    assert.equal(run.result?.result, "Failed");
+    assert.match(run.result!.message, /the proxy asked for credentials \(HTTP 407\)/);
+    // Not retried: another try cannot fix it, and bad credentials repeated can lock an account.
+    assert.deepEqual(
+      proxy.requests.map((r) => [r.status, r.proxyAuthorization]),
+      [[407, "none"]],
+    );
+  });
+
+  it("goes direct to what Agent.ProxyBypassList matches", async () => {
+    proxy = await startRecordingProxy({ hosts: hosts() });
+    const run = await follow(sim.url, {
+      variables: {
+        "Agent.ProxyUrl": proxy.url,
+        "Agent.ProxyBypassList": JSON.stringify(["^http://127\\.0\\.0\\.1:"]),
+      },
+    });
+    assert.equal(run.result?.result, "Succeeded", run.stdout);
+    assert.deepEqual(proxy.requests, []);
+  });
+
+  it("uses HTTPS_PROXY when the agent has no proxy", async () => {
+    proxy = await startRecordingProxy({ hosts: hosts() });
+    const run = await follow("https://ev2.contoso.test", {
+      variables: { "Agent.CAInfo": ca.caFile },
+      env: { HTTPS_PROXY: proxy.url },
+    });
+    assert.equal(run.result?.result, "Succeeded", run.stdout);
+    assert.equal(proxy.requests[0]?.target, "ev2.contoso.test:443");
+  });
+
+  it("refuses the proxy's certificate chain without Agent.CAInfo", async () => {
+    proxy = await startRecordingProxy({ hosts: hosts() });
+    const run = await trigger("https://ev2.contoso.test", { variables: { "Agent.ProxyUrl": proxy.url } });
+    assert.equal(run.result?.result, "Failed");
+    assert.match(
+      run.result!.message,
+      /the server's certificate is not trusted \(UNABLE_TO_VERIFY_LEAF_SIGNATURE\): .*Agent\.CAInfo/,
+    );
+  });
+});

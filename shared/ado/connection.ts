@@ -12,7 +12,7 @@ import {
 export interface AdoConnectionOptions {
   /** `System.CollectionUri`, e.g. `https://dev.azure.com/fabrikam/`. */
   collectionUrl: string;
-  /** The job's `System.AccessToken` (sent as Bearer), or a personal access token (sent as Basic). */
+  /** The job's token (SystemVssConnection's, sent as Bearer), or a personal access token (sent as Basic). */
   token: string;
   /** Per-request socket timeout. Default 30 s. */
   requestTimeoutMs?: number;
@@ -47,7 +47,10 @@ export async function connectToAdo(opts: AdoConnectionOptions): Promise<WebApi> 
   if (url.protocol !== "https:" && url.protocol !== "http:")
     throw new AdoRequestError(`The collection URL '${opts.collectionUrl}' is not an http(s) URL.`, undefined);
   if (!opts.token)
-    throw new AdoRequestError("No Azure DevOps access token was given (System.AccessToken).", undefined);
+    throw new AdoRequestError(
+      "No Azure DevOps access token was given (the job's SystemVssConnection token or System.AccessToken).",
+      undefined,
+    );
   const { WebApi, getHandlerFromToken } = await import("azure-devops-node-api");
   return new WebApi(opts.collectionUrl, getHandlerFromToken(opts.token), {
     socketTimeout: opts.requestTimeoutMs ?? defaultAdoRequestTimeoutMs,
@@ -98,7 +101,7 @@ export function describeAdoFailure(
   const detail = err instanceof Error ? err.message : String(err);
   const code = (err as { code?: unknown } | null)?.code;
   if (status === 401) {
-    return `Azure DevOps refused the access token (HTTP 401) while ${action}: ${detail} Check that the job's OAuth token (System.AccessToken) is passed to the task and has not expired.`;
+    return `Azure DevOps refused the access token (HTTP 401) while ${action}: ${detail} Check that the job's OAuth token (the SystemVssConnection endpoint's, or System.AccessToken) has not expired.`;
   }
   if (status === 403) return `Azure DevOps denied ${action} (HTTP 403): ${detail}`;
   if (status !== undefined) return `Azure DevOps answered HTTP ${status} while ${action}: ${detail}`;

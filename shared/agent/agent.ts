@@ -15,6 +15,8 @@ export interface TaskAgent {
   getVariable(name: string): string | undefined;
   getEndpointUrl(id: string): string | undefined;
   getEndpointAuthorization(id: string): EndpointAuthorization | undefined;
+  /** One authorization parameter, as task-lib's getEndpointAuthorizationParameter reads it. */
+  getEndpointAuthorizationParameter(id: string, key: string): string | undefined;
   getEndpointData(id: string, key: string): string | undefined;
 
   /** Masks `value` (and its encoded forms, see SecretMask) in every later line of the log. */

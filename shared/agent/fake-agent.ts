@@ -45,6 +45,12 @@ export class FakeAgent implements TaskAgent {
   getEndpointAuthorization(id: string): EndpointAuthorization | undefined {
     return this.setup.endpoints?.[id]?.auth;
   }
+  getEndpointAuthorizationParameter(id: string, key: string): string | undefined {
+    const endpoints = this.setup.endpoints ?? {};
+    const found = Object.keys(endpoints).find((k) => k.toLowerCase() === id.toLowerCase());
+    const value = found === undefined ? undefined : endpoints[found]?.auth?.parameters[key];
+    return value === "" ? undefined : value;
+  }
   getEndpointData(id: string, key: string): string | undefined {
     return this.setup.endpoints?.[id]?.data?.[key];
   }

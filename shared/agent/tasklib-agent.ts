@@ -56,6 +56,16 @@ export class TaskLibAgent implements TaskAgent {
       return undefined;
     }
   }
+  getEndpointAuthorizationParameter(id: string, key: string): string | undefined {
+    // The agent names SystemVssConnection's variables in upper case; the local runner does not.
+    for (const name of new Set([id, id.toUpperCase()])) {
+      const value = nonBlank(agentEnvironment[`ENDPOINT_AUTH_PARAMETER_${name}_${key.toUpperCase()}`]);
+      if (value) return value;
+      const fromJson = nonBlank(this.getEndpointAuthorization(name)?.parameters[key]);
+      if (fromJson) return fromJson;
+    }
+    return undefined;
+  }
   getEndpointData(id: string, key: string): string | undefined {
     return nonBlank(agentEnvironment[`ENDPOINT_DATA_${id}_${key.toUpperCase()}`]);
   }

@@ -1,5 +1,6 @@
 import type { TaskAgent } from "../agent/agent";
 import { field, InputError } from "../agent/inputs";
+import { jobAccessToken, jobTokenSources } from "../agent/job-token";
 import { sendWithRetry, type HttpClientOptions, type HttpResponse } from "../http/request";
 import { entraIdToken, normaliseScope, staticToken, type AzureRmIdentity } from "./auth";
 import { Ev2Client } from "./client";
@@ -148,13 +149,12 @@ async function requestOidcToken(
   http: HttpClientOptions,
 ): Promise<string> {
   const uri = agent.getVariable("System.OidcRequestUri");
-  const accessToken = agent.getVariable("System.AccessToken");
+  const accessToken = jobAccessToken(agent);
   if (!uri || !accessToken) {
     throw new Error(
-      "Workload identity federation needs System.OidcRequestUri and System.AccessToken; run the task in a pipeline job.",
+      `Workload identity federation needs System.OidcRequestUri and ${jobTokenSources}; run the task in a pipeline job.`,
     );
   }
-  agent.setSecret(accessToken);
   const res = await sendWithRetry(
     {
       method: "POST",

@@ -1,4 +1,5 @@
 import { findApprover, type ApproverFinding } from "../ado";
+import { jobAccessToken, jobTokenSources } from "../agent/job-token";
 import type { TaskAgent } from "../agent/agent";
 import { field, readInputs, type InputValues } from "../agent/inputs";
 import { failureMessage, type TaskOutcome } from "../agent/run-task";
@@ -246,7 +247,7 @@ async function lookUpApprover(agent: TaskAgent, run: RunIdentity): Promise<Appro
     return {
       decidedBy: requestedFor,
       source: "requester",
-      note: "System.AccessToken is not available to this job (nor the SystemVssConnection token), so the Azure DevOps approval was not looked up; the run's requester is recorded instead.",
+      note: `The job has no Azure DevOps token (${jobTokenSources}), so the Azure DevOps approval was not looked up; the run's requester is recorded instead.`,
     };
   }
   const releaseId = Number(run.releaseId);
@@ -265,17 +266,4 @@ async function lookUpApprover(agent: TaskAgent, run: RunIdentity): Promise<Appro
       : undefined,
     yaml: run.buildId && run.stageName ? { buildId: Number(run.buildId), stage: run.stageName } : undefined,
   });
-}
-
-/**
- * The job's OAuth token, masked from the moment it is read. A classic release leaves
- * System.AccessToken empty unless "Allow scripts to access the OAuth token" is ticked, but the
- * agent gives every task the same token as the SystemVssConnection endpoint.
- */
-function jobAccessToken(agent: TaskAgent): string | undefined {
-  const token =
-    agent.getVariable("System.AccessToken") ||
-    agent.getEndpointAuthorization("SYSTEMVSSCONNECTION")?.parameters.AccessToken;
-  if (token) agent.setSecret(token);
-  return token;
 }

@@ -1,4 +1,5 @@
 import type { TaskAgent } from "../agent/agent";
+import { jobAccessToken, jobTokenSources } from "../agent/job-token";
 import { field, readInputs } from "../agent/inputs";
 import type { TaskOutcome } from "../agent/run-task";
 import { BranchTemplateError, createTrackingBranch, renderBranchTemplate } from "../ado";
@@ -75,7 +76,7 @@ function checkBranchTemplate(template: string | undefined): Array<[string, strin
 /** What creating the branch needs from the run; checked before anything is sent. */
 function branchContext(agent: Agent, repository: string | undefined): Array<[string, string]> {
   const missing = [
-    ["System.AccessToken", agent.getVariable("System.AccessToken")],
+    [jobTokenSources, jobAccessToken(agent)],
     ["Build.SourceVersion", agent.getVariable("Build.SourceVersion")],
     [
       "System.CollectionUri",
@@ -85,7 +86,9 @@ function branchContext(agent: Agent, repository: string | undefined): Array<[str
   ].filter(([, v]) => !v);
   const problems: Array<[string, string]> = missing.map(([name]) => [
     "createTrackingBranch",
-    `needs the pipeline variable ${name}, which this run does not have (run it in an Azure Pipelines job${name === "System.AccessToken" ? " with the job's OAuth token available" : ""})`,
+    name === jobTokenSources
+      ? `needs the job's Azure DevOps token, ${jobTokenSources}, which this run does not have (run it in an Azure Pipelines job)`
+      : `needs the pipeline variable ${name}, which this run does not have (run it in an Azure Pipelines job)`,
   ]);
   if (!repository && !agent.getVariable("Build.Repository.ID"))
     problems.push([
@@ -105,8 +108,7 @@ export async function runTrigger(agent: TaskAgent): Promise<TaskOutcome> {
         : []),
     ],
   });
-  const accessToken = s.createTrackingBranch ? agent.getVariable("System.AccessToken") : undefined;
-  if (accessToken) agent.setSecret(accessToken);
+  const accessToken = s.createTrackingBranch ? jobAccessToken(agent) : undefined;
   const client = connectEv2(agent, s, httpOptionsFor(agent));
   const run = readRunIdentity(agent);
   const selectionScope = s.selectionScope.length

@@ -254,7 +254,7 @@ describe("createTrackingBranch (fake Azure DevOps over HTTP)", () => {
       assert.equal(err.httpStatus, 401);
       assert.match(
         err.message,
-        /^Azure DevOps refused the access token \(HTTP 401\) while connecting to Azure Repos: TF400813: .* Check that the job's OAuth token \(System\.AccessToken\)/,
+        /^Azure DevOps refused the access token \(HTTP 401\) while connecting to Azure Repos: TF400813: .* Check that the job's OAuth token \(the SystemVssConnection endpoint's, or System\.AccessToken\) has not expired/,
       );
       return true;
     });

@@ -155,7 +155,11 @@ describe("connectionType azureRM (service principals through a local Entra ID)",
   });
 
   /** Runs FollowRollout with connection `id`; returns the run with the EV2 and Entra requests it made. */
-  async function follow(id: string, endpoint: EndpointSetup) {
+  async function follow(
+    id: string,
+    endpoint: EndpointSetup,
+    jobToken: { variable?: string; systemVssConnection?: string } = { variable: jobAccessToken },
+  ) {
     const ev2From = sim.requests.length;
     const entraFrom = entra.tokenRequests.length;
     const run = await runBuiltTask("FollowRollout", {
@@ -171,11 +175,20 @@ describe("connectionType azureRM (service principals through a local Entra ID)",
           ...endpoint,
           data: { environment: "AzureCloud", environmentAuthorityUrl: `${entra.url}/`, ...endpoint.data },
         },
+        ...(jobToken.systemVssConnection
+          ? {
+              SYSTEMVSSCONNECTION: {
+                url: "https://dev.azure.com/contoso/",
+                scheme: "OAuth",
+                parameters: { AccessToken: jobToken.systemVssConnection },
+              },
+            }
+          : {}),
       },
       variables: runVariables("4711", {
         "System.OidcRequestUri": `http://127.0.0.1:${(oidc.address() as AddressInfo).port}${oidcPath}`,
       }),
-      secretVariables: { "System.AccessToken": jobAccessToken },
+      secretVariables: jobToken.variable ? { "System.AccessToken": jobToken.variable } : {},
       env: { NODE_EXTRA_CA_CERTS: join(fixtures, "localhost-cert.pem") },
     });
     return { run, ev2: sim.requests.slice(ev2From), tokenRequests: entra.tokenRequests.slice(entraFrom) };
@@ -253,6 +266,29 @@ describe("connectionType azureRM (service principals through a local Entra ID)",
     assert.equal(asked.searchParams.get("serviceConnectionId"), "arm-wif");
     assert.equal(oidcRequests[0].authorization, `Bearer ${jobAccessToken}`);
     assert.ok(got.run.secrets.includes(oidcToken), "the OIDC token is registered as a secret");
+  });
+
+  it("workload identity federation: asks for the OIDC token with the SystemVssConnection token, without System.AccessToken mapped", async () => {
+    const endpointToken = "system-vss-connection-token-canary";
+    const got = await follow("arm-wif", endpoints.workloadIdentityFederation, {
+      systemVssConnection: endpointToken,
+    });
+    assertTokenUsed("workloadIdentityFederation", got, [oidcToken, endpointToken]);
+    assert.equal(oidcRequests[0].authorization, `Bearer ${endpointToken}`);
+    assert.ok(got.run.secrets.includes(endpointToken));
+  });
+
+  it("workload identity federation: the SystemVssConnection token comes before System.AccessToken", async () => {
+    const endpointToken = "system-vss-connection-token-canary";
+    const got = await follow("arm-wif", endpoints.workloadIdentityFederation, {
+      systemVssConnection: endpointToken,
+      variable: jobAccessToken,
+    });
+    assertTokenUsed("workloadIdentityFederation", got, [oidcToken, endpointToken, jobAccessToken]);
+    assert.deepEqual(
+      oidcRequests.map((r) => r.authorization),
+      [`Bearer ${endpointToken}`],
+    );
   });
 
   it("service principal with a client secret: sends the secret and uses the token", async () => {

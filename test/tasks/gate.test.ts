@@ -138,7 +138,8 @@ describe("GateApproval (built task, as the agent runs it)", function () {
     const run = await gate({ decision: "approve" }, false);
     assert.equal(run.result?.result, "Succeeded");
     assert.equal(run.outputs.decidedBy, "Alice Example");
-    const why = /System\.AccessToken is not available to this job \(nor the SystemVssConnection token\)/;
+    const why =
+      /The job has no Azure DevOps token \(the SystemVssConnection endpoint's token \(or System\.AccessToken\)\)/;
     assert.match(run.stdout, why);
     const { details } = publishedRecord(run);
     assert.equal(details.approverSource, "requester");

@@ -25,7 +25,10 @@ describe("TriggerEv2Rollout tracking branch (built task, Azure DevOps REST slice
     await ado.close();
   });
 
-  const trigger = (inputs: Record<string, string> = {}) =>
+  const trigger = (
+    inputs: Record<string, string> = {},
+    jobTokens: { variable?: string; systemVssConnection?: string } = { variable: jobToken },
+  ) =>
     runBuiltTask(
       "TriggerEv2Rollout",
       ev2Setup(
@@ -43,7 +46,16 @@ describe("TriggerEv2Rollout tracking branch (built task, Azure DevOps REST slice
             "Build.Repository.ID": repo.id,
             "Build.SourceVersion": builtCommit,
           },
-          secretVariables: { "System.AccessToken": jobToken },
+          secretVariables: jobTokens.variable ? { "System.AccessToken": jobTokens.variable } : {},
+          endpoints: jobTokens.systemVssConnection
+            ? {
+                SYSTEMVSSCONNECTION: {
+                  url: ado.url,
+                  scheme: "OAuth",
+                  parameters: { AccessToken: jobTokens.systemVssConnection },
+                },
+              }
+            : {},
         },
       ),
     );
@@ -59,6 +71,21 @@ describe("TriggerEv2Rollout tracking branch (built task, Azure DevOps REST slice
     );
     assert.equal(refUpdates().length, 1);
     assert.ok(!run.visibleText.includes(jobToken));
+  });
+
+  it("uses the SystemVssConnection token, before System.AccessToken and without it", async () => {
+    // The slice knows only jobToken: a run that sent the other one would be refused (HTTP 401).
+    const stale = "eyJ0eXAiOiJKV1QifQ.stale-access-token.signature";
+    const refused = await trigger({}, { variable: stale });
+    assert.equal(refused.result?.result, "Failed", "the slice refuses the stale token");
+    const both = await trigger({}, { systemVssConnection: jobToken, variable: stale });
+    assert.equal(both.result?.result, "Succeeded", both.stdout);
+    const only = await trigger(
+      { trackingBranch: "ev2/{environment}/second-{buildId}" },
+      { systemVssConnection: jobToken },
+    );
+    assert.equal(only.result?.result, "Succeeded", only.stdout);
+    assert.ok(!only.visibleText.includes(jobToken) && only.secrets.includes(jobToken));
   });
 
   it("reuses the branch on a re-run and suffixes a name taken at another commit", async () => {

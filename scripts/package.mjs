@@ -1,7 +1,8 @@
 // Builds the .vsix with tfx-cli, offline, from dist/tasks (run `npm run build` first).
 //   node scripts/package.mjs [--env dev|release]   (default: dev)
-// dev: private, "-dev" extension id, its own task GUIDs, names and endpoint type, so it can be
-// installed beside the public one. release: public. Both come from the one vss-extension.json.
+// dev: private, "-dev" extension id, its own task GUIDs, task names ("...Dev") and endpoint type, so
+// it installs beside the public one without "task name is ambiguous". release: public. Both come
+// from the one vss-extension.json; both carry the Preview flag while the version is 0.x.
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import {
@@ -23,6 +24,9 @@ if (!["dev", "release"].includes(env)) throw new Error(`--env must be dev or rel
 
 const manifest = JSON.parse(readFileSync(join(root, "vss-extension.json"), "utf8"));
 Object.assign(manifest, JSON.parse(readFileSync(join(root, "configs", `${env}.json`), "utf8")));
+if (manifest.version.startsWith("0.")) {
+  manifest.galleryFlags = [...new Set([...(manifest.galleryFlags ?? []), "Preview"])];
+}
 const stage = join(root, "out", env);
 rmSync(stage, { recursive: true, force: true });
 mkdirSync(stage, { recursive: true });
@@ -46,6 +50,7 @@ for (const file of manifest.files) {
     const task = JSON.parse(readFileSync(taskJson, "utf8"));
     if (env === "dev") {
       task.id = derivedGuid(`${task.id}-dev`);
+      task.name = `${task.name}Dev`;
       task.friendlyName = `${task.friendlyName} (dev)`;
       for (const input of task.inputs) {
         if (input.type === "connectedService:ev2rollout") input.type = `connectedService:${endpointType}`;

@@ -39,6 +39,15 @@ function zipEntries(file: string): Map<string, Buffer> {
   return entries;
 }
 
+type TaskJson = {
+  name: string;
+  id: string;
+  outputVariables?: { name: string }[];
+  restrictions?: { settableVariables?: { allowed?: string[] } };
+};
+const outputNames = (t: TaskJson) => (t.outputVariables ?? []).map((o) => o.name).sort();
+const settable = (t: TaskJson) => [...(t.restrictions?.settableVariables?.allowed ?? [])].sort();
+
 describe("task manifests", () => {
   it("contributes the five tasks of the design and the release gate", () => {
     assert.deepEqual(taskNames.sort(), [
@@ -75,6 +84,28 @@ describe("task manifests", () => {
       }
       assert.ok(statSync(join(root, "tasks", name, "icon.png")).size > 0);
       assert.deepEqual(pngSize(join(root, "tasks", name, "icon.png")), [32, 32]);
+    });
+  }
+
+  const repository = read("vss-extension.json").repository.uri as string;
+  /** The anchors GitHub gives README.md's headings. */
+  const readmeAnchors = new Set(
+    [...readFileSync(join(root, "README.md"), "utf8").matchAll(/^#{1,6} (.+)$/gm)].map((m) =>
+      m[1]
+        .toLowerCase()
+        .replace(/[^a-z0-9 _-]/g, "")
+        .replace(/ /g, "-"),
+    ),
+  );
+  for (const name of taskNames) {
+    it(`${name}: may set exactly its output variables; its help links its README section`, () => {
+      const t = read(`tasks/${name}/task.json`);
+      if (t.execution.HttpRequest) assert.equal(t.restrictions, undefined);
+      else assert.deepEqual(settable(t), outputNames(t));
+      const link = /\[Learn more\]\(([^)#]+)#([^)]+)\)/.exec(t.helpMarkDown);
+      assert.ok(link, `${name}'s helpMarkDown links the README: ${t.helpMarkDown}`);
+      assert.equal(link[1], repository);
+      assert.ok(readmeAnchors.has(link[2]), `README.md has a heading for #${link[2]}`);
     });
   }
 
@@ -131,11 +162,26 @@ describe("the .vsix (tfx-cli, offline)", function () {
     for (const task of taskNames) {
       const taskJson = JSON.parse(entries.get(`tasks/${task}/task.json`)!.toString("utf8"));
       assert.ok(names.includes(`tasks/${task}/icon.png`), `${task} icon`);
+      assert.equal(taskJson.name, task);
+      if (taskJson.execution.Node20_1)
+        assert.deepEqual(settable(taskJson), outputNames(taskJson), `${task} settable variables`);
       if (taskJson.execution.Node20_1)
         assert.ok(names.includes(`tasks/${task}/${taskJson.execution.Node20_1.target}`), `${task} bundle`);
     }
     const vsixManifest = entries.get("extension.vsixmanifest")!.toString("utf8");
-    assert.match(vsixManifest, /<GalleryFlags>Public<\/GalleryFlags>/);
+    assert.match(vsixManifest, /<GalleryFlags>Public Preview<\/GalleryFlags>/);
+    const repository = manifest.repository.uri;
+    for (const [link, uri] of [
+      ["Repository", repository],
+      ["Support", `${repository}/issues`],
+      ["License", `${repository}/blob/main/LICENSE`],
+    ])
+      assert.ok(
+        vsixManifest.includes(`Id="Microsoft.VisualStudio.Services.Links.${link}" Value="${uri}"`),
+        `the ${link} link`,
+      );
+    assert.ok(existsSync(join(root, "LICENSE")));
+    assert.ok(entries.get("overview.md")!.toString("utf8").includes(`](${repository}#readme)`));
     const icon = join(root, "images", "extension-icon.png");
     assert.deepEqual(pngSize(icon), [128, 128]);
   });
@@ -148,6 +194,19 @@ describe("the .vsix (tfx-cli, offline)", function () {
     const manifest = read("vss-extension.json");
     const vsix = join(root, "out", `${manifest.publisher}.${manifest.id}-dev-${manifest.version}.vsix`);
     const entries = zipEntries(vsix);
+    const devTasks = taskNames.map(
+      (t) => JSON.parse(entries.get(`tasks/${t}/task.json`)!.toString("utf8")) as TaskJson,
+    );
+    const releaseTasks = taskNames.map((t) => read(`tasks/${t}/task.json`) as TaskJson);
+    // Installed side by side, a name or GUID in both would make "task name is ambiguous".
+    assert.deepEqual(
+      devTasks.map((t) => t.name),
+      taskNames.map((t) => `${t}Dev`),
+    );
+    for (const dev of devTasks) {
+      assert.ok(!releaseTasks.some((r) => r.id === dev.id || r.name === dev.name), dev.name);
+      if (dev.outputVariables) assert.deepEqual(settable(dev), outputNames(dev), dev.name);
+    }
     const trigger = JSON.parse(entries.get("tasks/TriggerEv2Rollout/task.json")!.toString("utf8"));
     assert.notEqual(trigger.id, read("tasks/TriggerEv2Rollout/task.json").id);
     assert.match(trigger.friendlyName, /\(dev\)$/);
@@ -157,6 +216,6 @@ describe("the .vsix (tfx-cli, offline)", function () {
     );
     const devManifest = entries.get("extension.vsixmanifest")!.toString("utf8");
     assert.match(devManifest, /Id="ev2-rollout-tasks-dev"/);
-    assert.doesNotMatch(devManifest, /<GalleryFlags>Public<\/GalleryFlags>/);
+    assert.match(devManifest, /<GalleryFlags>Preview<\/GalleryFlags>/);
   });
 });

@@ -1,4 +1,15 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import type { RequestOptions } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { WebApi } from "azure-devops-node-api";
+import type {
+  ICertConfiguration,
+  IHttpClientResponse,
+  IRequestHandler,
+  IRequestOptions,
+} from "azure-devops-node-api/interfaces/common/VsoBaseInterfaces";
+import { currentNetwork } from "../http/transport";
 import {
   AbortedError,
   backoffDelayMs,
@@ -39,8 +50,9 @@ export class AdoRequestError extends Error {
 }
 
 /**
- * A `WebApi` for the collection. The client is loaded on first use: requiring it costs over
- * 100 ms of start-up, which only the runs that talk to Azure DevOps should pay.
+ * A `WebApi` for the collection, over the agent's proxy and certificates, whose token goes only
+ * to Azure DevOps. The client is loaded on first use: requiring it costs over 100 ms of
+ * start-up, which only the runs that talk to Azure DevOps should pay.
  */
 export async function connectToAdo(opts: AdoConnectionOptions): Promise<WebApi> {
   const url = new URL(opts.collectionUrl);
@@ -52,11 +64,104 @@ export async function connectToAdo(opts: AdoConnectionOptions): Promise<WebApi> 
       undefined,
     );
   const { WebApi, getHandlerFromToken } = await import("azure-devops-node-api");
-  return new WebApi(opts.collectionUrl, getHandlerFromToken(opts.token), {
+  const auth = new AzureDevOpsOnly(getHandlerFromToken(opts.token, true), opts.collectionUrl);
+  const webApi = new WebApi(opts.collectionUrl, auth, {
     socketTimeout: opts.requestTimeoutMs ?? defaultAdoRequestTimeoutMs,
     // Retries are withAdoRetries': the client's own retry only GETs and only on 502-504.
     allowRetries: false,
+    ...adoNetworkOptions(url),
   });
+  // An area's API may live on another host (releases on vsrm.dev.azure.com): the location
+  // service names it, and the token may go there too.
+  for (const name of ["getBuildApi", "getGitApi", "getReleaseApi"] as const) {
+    const original = webApi[name].bind(webApi) as (...args: unknown[]) => Promise<{ baseUrl?: string }>;
+    Object.assign(webApi, {
+      [name]: async (...args: unknown[]) => {
+        const api = await original(...args);
+        if (api.baseUrl) auth.allow(api.baseUrl);
+        return api;
+      },
+    });
+  }
+  return webApi;
+}
+
+/**
+ * The job's token, sent only to Azure DevOps: the collection's origin and the origins the
+ * location service gives its areas. typed-rest-client follows redirects and asks the handler
+ * again for each hop; its own cross-origin check compares host names only, once, against the
+ * first host the handler ever saw, which the release area's host already fails. A redirect to
+ * any other origin (scheme, host and port) goes without Authorization, so it gets nothing.
+ */
+class AzureDevOpsOnly implements IRequestHandler {
+  private readonly origins = new Set<string>();
+  constructor(
+    private readonly inner: IRequestHandler,
+    collectionUrl: string,
+  ) {
+    this.allow(collectionUrl);
+  }
+  allow(url: string): void {
+    const u = new URL(url);
+    this.origins.add(`${u.hostname.toLowerCase()}:${u.port || (u.protocol === "https:" ? "443" : "80")}`);
+  }
+  prepareRequest(options: RequestOptions): void {
+    this.inner.prepareRequest(options);
+    const origin = `${String(options.host ?? options.hostname).toLowerCase()}:${options.port}`;
+    if (!this.origins.has(origin) && options.headers) {
+      const headers = options.headers as Record<string, unknown>;
+      for (const name of Object.keys(headers))
+        if (name.toLowerCase() === "authorization") delete headers[name];
+    }
+  }
+  canHandleAuthentication(): boolean {
+    return false;
+  }
+  handleAuthentication(): Promise<IHttpClientResponse> {
+    return Promise.reject(new Error("not supported"));
+  }
+}
+
+/**
+ * The agent's proxy and certificates in typed-rest-client's terms. Its CA file replaces Node's
+ * roots, so it is given a bundle of both. A client certificate only as PEM files: the client
+ * takes no PKCS#12 archive.
+ */
+function adoNetworkOptions(collection: URL): Pick<IRequestOptions, "proxy" | "cert" | "ignoreSslError"> {
+  const network = currentNetwork();
+  const options: Pick<IRequestOptions, "proxy" | "cert" | "ignoreSslError"> = {};
+  const proxy = collection.protocol === "https:" ? network.proxies.https : network.proxies.http;
+  if (proxy) {
+    options.proxy = {
+      proxyUrl: proxy.url,
+      proxyUsername: proxy.username,
+      proxyPassword: proxy.password,
+      proxyBypassHosts: proxy.bypass,
+    };
+  }
+  const tls = network.tls;
+  if (tls) {
+    options.ignoreSslError = !tls.rejectUnauthorized;
+    const cert: ICertConfiguration = {};
+    if (tls.ca) cert.caFile = caBundleFile(tls.ca);
+    if (tls.certFile && tls.keyFile) {
+      cert.certFile = tls.certFile;
+      cert.keyFile = tls.keyFile;
+      cert.passphrase = tls.passphrase;
+    }
+    if (Object.keys(cert).length) options.cert = cert;
+  }
+  return options;
+}
+
+let caBundle: { ca: string[]; file: string } | undefined;
+function caBundleFile(ca: string[]): string {
+  if (caBundle?.ca !== ca) {
+    const file = join(mkdtempSync(join(tmpdir(), "ev2-ado-ca-")), "ca.pem");
+    writeFileSync(file, ca.join("\n"));
+    caBundle = { ca, file };
+  }
+  return caBundle.file;
 }
 
 /**

@@ -4,6 +4,9 @@ import type { AdoServer } from "../../sim/ado/server";
 import { addProject, addRepository, type AdoRepositoryState } from "../../sim/ado/state";
 import type { Simulator } from "../../sim/ev2";
 import { builtCommit, jobToken, otherCommit, projectName, startSeededAdo } from "../ado/ado-fixture";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { startRecordingProxy } from "../helpers/recording-proxy";
 import { recordArtifacts, runBuiltTask } from "../support/run-built-task";
 import { ev2Setup, rolloutInputs, simulator } from "./ev2-fixture";
 
@@ -28,6 +31,7 @@ describe("TriggerEv2Rollout tracking branch (built task, Azure DevOps REST slice
   const trigger = (
     inputs: Record<string, string> = {},
     jobTokens: { variable?: string; systemVssConnection?: string } = { variable: jobToken },
+    more: { collectionUri?: string; variables?: Record<string, string> } = {},
   ) =>
     runBuiltTask(
       "TriggerEv2Rollout",
@@ -41,7 +45,8 @@ describe("TriggerEv2Rollout tracking branch (built task, Azure DevOps REST slice
         },
         {
           variables: {
-            "System.CollectionUri": ado.url,
+            ...more.variables,
+            "System.CollectionUri": more.collectionUri ?? ado.url,
             "System.TeamProject": projectName,
             "Build.Repository.ID": repo.id,
             "Build.SourceVersion": builtCommit,
@@ -86,6 +91,53 @@ describe("TriggerEv2Rollout tracking branch (built task, Azure DevOps REST slice
     );
     assert.equal(only.result?.result, "Succeeded", only.stdout);
     assert.ok(!only.visibleText.includes(jobToken) && only.secrets.includes(jobToken));
+  });
+
+  it("reaches Azure DevOps through the agent's proxy, at a name only the proxy resolves", async () => {
+    const proxy = await startRecordingProxy({
+      hosts: { "ado.contoso.test": `127.0.0.1:${new URL(ado.url).port}` },
+    });
+    try {
+      const collectionUri = ado.url.replace(/127\.0\.0\.1:\d+/, "ado.contoso.test");
+      const run = await trigger({}, undefined, {
+        collectionUri,
+        variables: {
+          "Agent.ProxyUrl": proxy.url,
+          "Agent.ProxyBypassList": '["^http://127\\\\.0\\\\.0\\\\.1:"]',
+        },
+      });
+      assert.equal(run.result?.result, "Succeeded", run.stdout);
+      assert.equal(run.outputs.trackingBranch, "ev2/PPE/1.3.2-4711");
+      assert.ok(
+        proxy.requests.some((r) => r.target.startsWith("ado.contoso.test")),
+        JSON.stringify(proxy.requests),
+      );
+      // EV2 (127.0.0.1) matched the bypass list and went direct.
+      assert.ok(proxy.requests.every((r) => !r.target.startsWith("127.0.0.1")));
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it("does not send the job's token along a redirect to another origin", async () => {
+    // The collection URL answers every call with a redirect to the Azure DevOps slice on another port.
+    const redirector = createServer((req, res) =>
+      res.writeHead(302, { location: new URL(req.url ?? "/", ado.url).href }).end(),
+    );
+    await new Promise<void>((r) => redirector.listen(0, "127.0.0.1", r));
+    try {
+      const port = (redirector.address() as AddressInfo).port;
+      const run = await trigger({}, undefined, { collectionUri: ado.url.replace(/:\d+\//, `:${port}/`) });
+      assert.equal(run.result?.result, "Failed");
+      assert.ok(ado.requests.length > 0, "the redirects were followed to the other origin");
+      assert.deepEqual(
+        ado.requests.map((r) => r.headers.authorization),
+        ado.requests.map(() => undefined),
+        "no Authorization reached the other origin",
+      );
+    } finally {
+      await new Promise((r) => redirector.close(r));
+    }
   });
 
   it("reuses the branch on a re-run and suffixes a name taken at another commit", async () => {

@@ -23,4 +23,21 @@ describe("README.md", () => {
       stdio: "pipe",
     });
   });
+
+  it("links the EV2 REST contract, which names every operation the simulator serves", () => {
+    const readme = readFileSync(join(root, "README.md"), "utf8");
+    assert.ok(readme.includes("](docs/ev2-rest-contract.md)"));
+    const contract = readFileSync(join(root, "docs", "ev2-rest-contract.md"), "utf8");
+    const server = readFileSync(join(root, "sim", "ev2", "http-server.ts"), "utf8");
+    const names: Record<string, string> = { sg: "{sg}", svc: "{svc}", stageMap: "{stageMapName}" };
+    const paths = [...server.matchAll(/pattern: \[([^\]]+)\]/g)].map(
+      (m) =>
+        "/" +
+        [...m[1].matchAll(/"([^"]+)"/g)]
+          .map(([, seg]) => (seg.startsWith(":") ? (names[seg.slice(1)] ?? `{${seg.slice(1)}}`) : seg))
+          .join("/"),
+    );
+    assert.ok(paths.length >= 8, paths.join(" "));
+    for (const path of paths) assert.ok(contract.includes(path), `the contract describes ${path}`);
+  });
 });

@@ -1,3 +1,4 @@
+import { azureHttpClient } from "../http/azure-http-client";
 import type { TokenProvider } from "./client";
 
 /** The EV2 connection's static token (scheme Token, parameter `apitoken`). */
@@ -57,13 +58,15 @@ export function entraIdToken(identity: AzureRmIdentity, scope: string): TokenPro
     if (cached && cached.expiresOnTimestamp - Date.now() > 5 * 60_000) return cached.token;
     if (!credential) {
       const id = await import("@azure/identity");
+      // Entra ID calls go through shared/http: the agent's proxy and certificates apply.
+      const http = { httpClient: azureHttpClient };
       switch (identity.kind) {
         case "workloadIdentityFederation":
           credential = new id.ClientAssertionCredential(
             identity.tenantId,
             identity.clientId,
             () => (assertion ??= identity.getOidcToken(signal)),
-            authorityOptions(identity.authorityHost),
+            { ...http, ...authorityOptions(identity.authorityHost) },
           );
           break;
         case "servicePrincipalSecret":
@@ -71,7 +74,7 @@ export function entraIdToken(identity: AzureRmIdentity, scope: string): TokenPro
             identity.tenantId,
             identity.clientId,
             identity.clientSecret,
-            authorityOptions(identity.authorityHost),
+            { ...http, ...authorityOptions(identity.authorityHost) },
           );
           break;
         case "servicePrincipalCertificate":
@@ -79,13 +82,13 @@ export function entraIdToken(identity: AzureRmIdentity, scope: string): TokenPro
             identity.tenantId,
             identity.clientId,
             { certificate: identity.certificatePem },
-            authorityOptions(identity.authorityHost),
+            { ...http, ...authorityOptions(identity.authorityHost) },
           );
           break;
         case "managedIdentity":
           credential = identity.clientId
-            ? new id.ManagedIdentityCredential(identity.clientId)
-            : new id.ManagedIdentityCredential();
+            ? new id.ManagedIdentityCredential({ clientId: identity.clientId, ...http })
+            : new id.ManagedIdentityCredential(http);
           break;
       }
     }

@@ -67,6 +67,8 @@ export function currentNetwork(): NetworkSettings {
 
 /** The proxy a request to `url` goes through, or undefined for a direct connection. */
 export function proxyFor(url: URL, network: NetworkSettings = settings): ProxyConfig | undefined {
+  // The managed identity endpoint (169.254.169.254) is on the machine's own link: no proxy reaches it.
+  if (url.hostname.startsWith("169.254.")) return undefined;
   const proxy = url.protocol === "https:" ? network.proxies.https : network.proxies.http;
   if (!proxy) return undefined;
   let patterns = bypassCache.get(proxy);

@@ -196,6 +196,11 @@ describe("the agent's proxy and certificates (shared/http transport)", function 
       [false, false, true, false, true, false, true],
     );
     assert.deepEqual(noProxyPatterns("*"), [".*"]);
+    // The managed identity endpoint is on the machine's own link: never through a proxy.
+    assert.equal(
+      proxyFor(new URL("http://169.254.169.254/metadata/identity/oauth2/token"), network),
+      undefined,
+    );
   });
 
   it("names the variable and the valid form when a setting is wrong", () => {

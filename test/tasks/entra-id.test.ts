@@ -6,6 +6,8 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { CLIENT_ASSERTION_TYPE, startEntraId, type EntraId, type TokenRequest } from "../../sim/entra-id";
 import { startSimulator, type Simulator } from "../../sim/ev2";
+import { startRecordingProxy } from "../helpers/recording-proxy";
+import { createTestCa, startTestHttpsServer } from "../helpers/test-ca";
 import { runBuiltTask, type EndpointSetup, type TaskRun } from "../support/run-built-task";
 import { runVariables } from "./ev2-fixture";
 
@@ -159,6 +161,7 @@ describe("connectionType azureRM (service principals through a local Entra ID)",
     id: string,
     endpoint: EndpointSetup,
     jobToken: { variable?: string; systemVssConnection?: string } = { variable: jobAccessToken },
+    more: { variables?: Record<string, string>; authorityUrl?: string } = {},
   ) {
     const ev2From = sim.requests.length;
     const entraFrom = entra.tokenRequests.length;
@@ -173,7 +176,11 @@ describe("connectionType azureRM (service principals through a local Entra ID)",
       endpoints: {
         [id]: {
           ...endpoint,
-          data: { environment: "AzureCloud", environmentAuthorityUrl: `${entra.url}/`, ...endpoint.data },
+          data: {
+            environment: "AzureCloud",
+            environmentAuthorityUrl: more.authorityUrl ?? `${entra.url}/`,
+            ...endpoint.data,
+          },
         },
         ...(jobToken.systemVssConnection
           ? {
@@ -187,6 +194,7 @@ describe("connectionType azureRM (service principals through a local Entra ID)",
       },
       variables: runVariables("4711", {
         "System.OidcRequestUri": `http://127.0.0.1:${(oidc.address() as AddressInfo).port}${oidcPath}`,
+        ...more.variables,
       }),
       secretVariables: jobToken.variable ? { "System.AccessToken": jobToken.variable } : {},
       env: { NODE_EXTRA_CA_CERTS: join(fixtures, "localhost-cert.pem") },
@@ -289,6 +297,59 @@ describe("connectionType azureRM (service principals through a local Entra ID)",
       oidcRequests.map((r) => r.authorization),
       [`Bearer ${endpointToken}`],
     );
+  });
+
+  it("workload identity federation through the agent's proxy: the OIDC request, Entra ID and EV2 all go through it", async () => {
+    const proxy = await startRecordingProxy({
+      credentials: { username: "agent", password: "proxy-pass-canary" },
+    });
+    try {
+      const got = await follow("arm-wif", endpoints.workloadIdentityFederation, undefined, {
+        variables: {
+          "Agent.ProxyUrl": proxy.url,
+          "Agent.ProxyUsername": "agent",
+          "Agent.ProxyPassword": "proxy-pass-canary",
+        },
+      });
+      assertTokenUsed("workloadIdentityFederation", got, [oidcToken, jobAccessToken, "proxy-pass-canary"]);
+      const entraHost = new URL(entra.url).host;
+      const seen = proxy.requests.map(
+        (r) => `${r.kind} ${r.kind === "connect" ? r.target : new URL(r.url).pathname}`,
+      );
+      assert.ok(seen.includes(`connect ${entraHost}`), seen.join("\n"));
+      assert.ok(seen.includes(`absolute ${oidcPath}`), seen.join("\n"));
+      assert.ok(
+        seen.some((r) => r.startsWith("absolute /rollouts/")),
+        seen.join("\n"),
+      );
+      assert.ok(proxy.requests.every((r) => r.proxyAuthorization === "right"));
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it("service principal: a redirect from the authority to another origin is not followed; the secret goes nowhere", async () => {
+    const ca = createTestCa();
+    const redirects: string[] = [];
+    const redirector = await startTestHttpsServer(ca, (req, res) => {
+      redirects.push(`${req.method} ${req.url}`);
+      res.writeHead(307, { location: `${entra.url}${req.url}` }).end();
+    });
+    try {
+      const entraBefore = entra.requests.length;
+      const { run, tokenRequests } = await follow("arm-secret", endpoints.secret, undefined, {
+        variables: { "Agent.CAInfo": ca.caFile },
+        authorityUrl: `${redirector.url}/`,
+      });
+      assert.equal(run.result?.result, "Failed", run.stdout);
+      assert.ok(redirects.length > 0, "the task asked the authority");
+      assert.equal(entra.requests.length, entraBefore, "nothing followed the redirect to Entra ID's origin");
+      assert.equal(tokenRequests.length, 0);
+      assert.ok(!run.visibleText.includes(clientSecret));
+    } finally {
+      await redirector.close();
+      ca.dispose();
+    }
   });
 
   it("service principal with a client secret: sends the secret and uses the token", async () => {

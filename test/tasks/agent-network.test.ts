@@ -10,7 +10,10 @@ import {
   type RecordingProxy,
   type TlsFront,
 } from "../helpers/recording-proxy";
-import { createTestCa, type TestCa } from "../helpers/test-ca";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { startTeamsSink } from "../../sim/teams-sink";
+import { createTestCa, startTestHttpsServer, type TestCa } from "../helpers/test-ca";
 import { runBuiltTask, type TaskRunSetup } from "../support/run-built-task";
 import { TOKEN, ev2Setup, rolloutInputs, simulator, startTestRollout } from "./ev2-fixture";
 
@@ -134,6 +137,80 @@ describe("the agent's proxy and CA (built tasks, as the agent runs them)", funct
     });
     assert.equal(run.result?.result, "Succeeded", run.stdout);
     assert.equal(proxy.requests[0]?.target, "ev2.contoso.test:443");
+  });
+
+  it("TeamsNotify posts through the proxy to an https webhook at a name only the proxy resolves", async () => {
+    const sink = await startTeamsSink();
+    const teamsFront = await startTlsFront(
+      ca,
+      ["prod-00.westus.logic.contoso.test"],
+      Number(new URL(sink.url).port),
+    );
+    try {
+      proxy = await startRecordingProxy({
+        hosts: { ...hosts(), "prod-00.westus.logic.contoso.test:443": teamsFront.address },
+      });
+      const sinkUrl = new URL(sink.url);
+      const webhookUrl = `https://prod-00.westus.logic.contoso.test${sinkUrl.pathname}${sinkUrl.search}`;
+      const setup = ev2Setup(
+        sim,
+        { rolloutId, webhookUrl },
+        {
+          variables: { "Agent.ProxyUrl": proxy.url, "Agent.CAInfo": ca.caFile },
+        },
+      );
+      const run = await runBuiltTask("TeamsNotify", setup);
+      assert.equal(run.result?.result, "Succeeded", run.stdout);
+      assert.equal(run.outputs.delivered, "true");
+      assert.equal(sink.received.length, 1);
+      assert.ok(
+        proxy.requests.some(
+          (r) => r.kind === "connect" && r.target === "prod-00.westus.logic.contoso.test:443",
+        ),
+      );
+    } finally {
+      await teamsFront.close();
+      await sink.close();
+    }
+  });
+
+  it("TeamsNotify does not follow a webhook's redirect to another origin", async () => {
+    const sink = await startTeamsSink();
+    const redirector = await startTestHttpsServer(ca, (req, res) =>
+      res.writeHead(307, { location: sink.url }).end(),
+    );
+    try {
+      const setup = ev2Setup(
+        sim,
+        { rolloutId, webhookUrl: `${redirector.url}/workflows/x?sig=redirect-sig-canary` },
+        {
+          variables: { "Agent.CAInfo": ca.caFile },
+        },
+      );
+      const run = await runBuiltTask("TeamsNotify", setup);
+      assert.equal(run.outputs.delivered, "false", run.stdout);
+      assert.equal(sink.received.length, 0, "the card went nowhere else");
+      assert.doesNotMatch(run.visibleText, /redirect-sig-canary/);
+    } finally {
+      await redirector.close();
+      await sink.close();
+    }
+  });
+
+  it("EV2: a redirect to another origin is not followed; the token goes nowhere", async () => {
+    const redirector = createServer((req, res) =>
+      res.writeHead(307, { location: new URL(req.url ?? "/", sim.url).href }).end(),
+    );
+    await new Promise<void>((r) => redirector.listen(0, "127.0.0.1", r));
+    try {
+      const before = sim.requests.length;
+      const run = await trigger(`http://127.0.0.1:${(redirector.address() as AddressInfo).port}`, {});
+      assert.equal(run.result?.result, "Failed", run.stdout);
+      assert.match(run.result!.message, /307/);
+      assert.equal(sim.requests.length, before, "nothing reached the other origin");
+    } finally {
+      await new Promise((r) => redirector.close(r));
+    }
   });
 
   it("refuses the proxy's certificate chain without Agent.CAInfo", async () => {

@@ -7,6 +7,7 @@ import { addBuild, addPipelineApproval, addProject, addReleaseApproval, guidFrom
 import { loadScenario, startSimulator, type Scenario, type Simulator } from "../../sim/ev2";
 import { startTargetService } from "../../sim/target-service";
 import { alice, jobToken, projectName, startSeededAdo } from "../ado/ado-fixture";
+import { startRecordingProxy } from "../helpers/recording-proxy";
 import { recordArtifacts, runBuiltTask, type TaskRun } from "../support/run-built-task";
 import { ev2Setup, simulator, startTestRollout, TOKEN } from "./ev2-fixture";
 
@@ -86,7 +87,7 @@ describe("GateApproval (built task, as the agent runs it)", function () {
     await ado.close();
   });
 
-  const gate = (inputs: Record<string, string>, withAdo = true) =>
+  const gate = (inputs: Record<string, string>, withAdo = true, variables: Record<string, string> = {}) =>
     runBuiltTask(
       "GateApproval",
       ev2Setup(
@@ -94,10 +95,10 @@ describe("GateApproval (built task, as the agent runs it)", function () {
         { rolloutId, waitTimeoutMinutes: "1", ...inputs },
         withAdo
           ? {
-              variables: { "System.CollectionUri": ado.url, "System.TeamProject": projectName },
+              variables: { "System.CollectionUri": ado.url, "System.TeamProject": projectName, ...variables },
               secretVariables: { "System.AccessToken": jobToken },
             }
-          : {},
+          : { variables },
       ),
     );
   const decisions = () => sim.requests.filter((r) => r.path.endsWith("/decision"));
@@ -223,6 +224,37 @@ describe("GateApproval (built task, as the agent runs it)", function () {
       assert.match(probes[0].detail, /^HTTP 200 in \d+ ms, limit 5000 ms$/);
       assert.match(probes[2].detail, /^HTTP 200 in \d+ ms, limit 100 ms: too slow$/);
     } finally {
+      await target.close();
+    }
+  });
+
+  it("evaluate: health probes go through the agent's proxy, to names only the proxy resolves", async () => {
+    const target = await startTargetService();
+    const proxy = await startRecordingProxy({
+      hosts: { "orders-eastus.contoso.test": new URL(target.url).host },
+    });
+    try {
+      const run = await gate(
+        {
+          decision: "evaluate",
+          evidence: stressResult(true),
+          healthProbes: "http://orders-eastus.contoso.test/eastus/health",
+        },
+        true,
+        // EV2 and Azure DevOps (127.0.0.1 here) go direct; the probe must not.
+        {
+          "Agent.ProxyUrl": proxy.url,
+          "Agent.ProxyBypassList": JSON.stringify(["^http://127\\.0\\.0\\.1:"]),
+        },
+      );
+      assert.equal(run.result?.result, "Succeeded", run.stdout);
+      assert.equal(run.outputs.decision, "approved");
+      assert.deepEqual(
+        proxy.requests.map((r) => [r.kind, r.url, r.status]),
+        [["absolute", "http://orders-eastus.contoso.test/eastus/health", 200]],
+      );
+    } finally {
+      await proxy.close();
       await target.close();
     }
   });

@@ -1,5 +1,8 @@
 export {
+  ApprovalNotFound,
+  findAdoDecision,
   findApprover,
+  type AdoVerdict,
   type AdoIdentityRef,
   type ApproverFinding,
   type ApproverSource,

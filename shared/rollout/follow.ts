@@ -38,6 +38,8 @@ export type FollowEnd =
 export interface FollowOutcome {
   end: FollowEnd;
   rollout?: Rollout;
+  /** The rollout as the first poll saw it: what had been decided before this follow started. */
+  firstSeen?: Rollout;
   /** One line for the task result. */
   message: string;
   failure?: { stage: string; region?: string; errorCode: string; message: string; recommendation: string };
@@ -86,6 +88,28 @@ export function rolloutFacts(r: Rollout): RolloutFacts {
     waitAction: r.waitActions.find((w) => w.status === "Waiting"),
     failedStage: failed?.name,
   };
+}
+
+/**
+ * The regions deployed since the last gate: those completed (by EV2's end time) after the newest
+ * wait action that `before` shows decided, or every completed region when none was decided. EV2's
+ * own times decide, so the answer is the same however late the step starts and in whichever job.
+ */
+export function newRegionsOf(now: Rollout, before: Rollout = now): string[] {
+  const lastGate = before.waitActions
+    .filter((w) => w.status !== "Waiting" && w.decidedAt)
+    .map((w) => Date.parse(w.decidedAt!))
+    .filter((t) => !Number.isNaN(t))
+    .reduce((newest, t) => Math.max(newest, t), -Infinity);
+  const deployed = new Set(rolloutFacts(now).deployedRegions);
+  const fresh = new Set<string>();
+  for (const st of now.stages)
+    for (const g of st.regions) {
+      if (g.status !== "Completed" || !deployed.has(g.name)) continue;
+      const ended = g.endTime ? Date.parse(g.endTime) : NaN;
+      if (lastGate === -Infinity || !(ended <= lastGate)) fresh.add(g.name);
+    }
+  return [...fresh];
 }
 
 const regionCounts = (r: Rollout) => {
@@ -247,6 +271,7 @@ export async function followRollout(
       end,
       message,
       rollout,
+      firstSeen,
       failure,
       actions,
       polls,
@@ -262,6 +287,7 @@ export async function followRollout(
   let outageSince: number | undefined;
   let protocolErrorsInARow = 0;
   let current: Rollout | undefined;
+  let firstSeen: Rollout | undefined;
   let etag: string | undefined;
   let restarted = false;
   let announcedWait: string | undefined;
@@ -288,6 +314,7 @@ export async function followRollout(
         etag = got.etag;
         changeLines += changes.report(current, got.rollout);
         current = got.rollout;
+        firstSeen ??= current;
         const { done, total } = regionCounts(current);
         const percent = total ? Math.floor((done / total) * 100) : 0;
         if (percent !== lastProgress) {

@@ -4,7 +4,7 @@ import type { TaskOutcome } from "../agent/run-task";
 import { checkConnection, connectEv2, connectionInputs } from "../ev2/connection";
 import type { Rollout } from "../ev2/schemas";
 import { durationBetween, formatDuration, markdownTable } from "../format";
-import { followRollout, rolloutFacts, type FollowOutcome } from "../rollout/follow";
+import { followRollout, newRegionsOf, rolloutFacts, type FollowOutcome } from "../rollout/follow";
 import { publishRecord, readRunIdentity } from "../rollout/record";
 import { httpOptionsFor, pollingIntervalMs, timestamped } from "./common";
 
@@ -67,8 +67,10 @@ export async function runFollow(agent: TaskAgent): Promise<TaskOutcome> {
     agent.cancellation,
   );
 
-  if (outcome.rollout)
+  if (outcome.rollout) {
     setOutputs(agent, outcome.rollout, outcome.end === "failed" ? outcome.failure?.stage : undefined);
+    agent.setOutput("newRegions", newRegionsOf(outcome.rollout, outcome.firstSeen).join(","));
+  }
   agent.setOutput(
     "verdictAt",
     outcome.end === "failed" || outcome.end === "cancelled" ? new Date().toISOString() : "",

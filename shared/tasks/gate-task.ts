@@ -1,8 +1,8 @@
-import { findApprover, type ApproverFinding } from "../ado";
+import { ApprovalNotFound, findAdoDecision, findApprover, type ApproverFinding } from "../ado";
 import { jobAccessToken, jobTokenSources } from "../agent/job-token";
 import type { TaskAgent } from "../agent/agent";
 import { field, readInputs, type InputValues } from "../agent/inputs";
-import { failureMessage, type TaskOutcome } from "../agent/run-task";
+import { failureMessage, TaskFailure, type TaskOutcome } from "../agent/run-task";
 import type { Ev2Client } from "../ev2/client";
 import type { HttpClientOptions } from "../http/request";
 import { checkConnection, connectEv2, connectionInputs } from "../ev2/connection";
@@ -41,6 +41,7 @@ export const gateInputs = {
   }),
   waitTimeoutMinutes: field.integer({ min: 0, max: 1440, default: 60, unit: "minutes" }),
   onUnhealthy: field.choice(["reject", "leaveWaiting", "fail"] as const, "reject"),
+  requireApproval: field.boolean(true),
 };
 
 const statusWord = { Approve: "Approved", Reject: "Rejected" } as const;
@@ -124,12 +125,17 @@ async function gate(
     }
   } else {
     decision = s.decision === "approve" ? "Approve" : "Reject";
-    approver = await lookUpApprover(agent, run);
+    approver = await lookUpApprover(agent, run, decision, s.requireApproval, action);
     if (approver.note) agent.info(approver.note);
     decidedBy = approver.decidedBy.uniqueName
       ? `${approver.decidedBy.displayName} <${approver.decidedBy.uniqueName}>`
       : approver.decidedBy.displayName;
-    const source = approver.source === "requester" ? "the run's requester" : "Azure DevOps approval";
+    const source =
+      approver.source === "requester"
+        ? "the run's requester (requireApproval: false)"
+        : decision === "Approve"
+          ? "Azure DevOps approval"
+          : "Azure DevOps rejection";
     comment = [approver.comment, s.comment, `(${source}, ${stepTag(run)})`].filter(Boolean).join(" ");
   }
 
@@ -240,22 +246,28 @@ function alreadyDecided(action: WaitAction, requested: "approve" | "reject" | "e
   };
 }
 
-async function lookUpApprover(agent: TaskAgent, run: RunIdentity): Promise<ApproverFinding> {
+/**
+ * Who decided in Azure DevOps. Fails closed: without the approval (or rejection) that let this
+ * stage run, nothing is decided in EV2 unless requireApproval is false.
+ */
+async function lookUpApprover(
+  agent: TaskAgent,
+  run: RunIdentity,
+  decision: Decision,
+  requireApproval: boolean,
+  action: WaitAction,
+): Promise<ApproverFinding> {
+  const verdict = decision === "Approve" ? "approved" : "rejected";
   const requestedFor = { displayName: run.requestedFor ?? "the pipeline run's requester" };
   const token = jobAccessToken(agent);
-  if (!token || !run.collectionUri || !run.project) {
-    return {
-      decidedBy: requestedFor,
-      source: "requester",
-      note: `The job has no Azure DevOps token (${jobTokenSources}), so the Azure DevOps approval was not looked up; the run's requester is recorded instead.`,
-    };
-  }
+  const noToken = `The job has no Azure DevOps token (${jobTokenSources}), so the Azure DevOps approval was not looked up.`;
   const releaseId = Number(run.releaseId);
-  return findApprover({
-    collectionUrl: run.collectionUri,
-    project: run.project,
-    token,
+  const lookUp = {
+    collectionUrl: run.collectionUri ?? "",
+    project: run.project ?? "",
+    token: token ?? "",
     requestedFor,
+    verdict,
     signal: agent.cancellation,
     release: run.releaseId
       ? {
@@ -265,5 +277,35 @@ async function lookUpApprover(agent: TaskAgent, run: RunIdentity): Promise<Appro
         }
       : undefined,
     yaml: run.buildId && run.stageName ? { buildId: Number(run.buildId), stage: run.stageName } : undefined,
-  });
+  } as const;
+  const reachable = !!token && !!run.collectionUri && !!run.project;
+  if (!requireApproval) {
+    if (!reachable)
+      return {
+        decidedBy: requestedFor,
+        source: "requester",
+        note: `${noToken} The run's requester is recorded instead (requireApproval: false).`,
+      };
+    const found = await findApprover(lookUp);
+    return found.source === "requester"
+      ? { ...found, note: `${found.note} (requireApproval: false)` }
+      : found;
+  }
+  try {
+    if (!reachable) throw new ApprovalNotFound(noToken);
+    return await findAdoDecision(lookUp);
+  } catch (err) {
+    if (!(err instanceof ApprovalNotFound)) throw err;
+    const what = decision === "Approve" ? "approved" : "rejected";
+    const lookedFor = run.releaseId
+      ? `the ${verdict} pre-deployment approval of release ${run.releaseId}${verdict === "approved" ? `, environment ${agent.getVariable("Release.EnvironmentName") ?? run.releaseEnvironmentId ?? ""}` : ""}`
+      : `the ${verdict} approval${verdict === "approved" ? ` of stage ${run.stageName ?? "(unknown)"}` : ""} in the timeline of build ${run.buildId ?? "(unknown)"}`;
+    const todo =
+      decision === "Approve"
+        ? "Run this step in a deployment job whose environment has an approval check (or, in a classic release, give the environment pre-deployment approvers)"
+        : "Run this step in a stage whose condition is the rejected stage's result, e.g. condition: failed('Broad'), after an environment approval was rejected";
+    throw new TaskFailure(
+      `Wait action ${action.actionId} before stage ${action.stage} was not ${what} in EV2: no Azure DevOps decision was found (looked for ${lookedFor}). ${err.message} ${todo}, or set requireApproval: false to record the run's requester instead.`,
+    );
+  }
 }

@@ -373,7 +373,11 @@ export function addPipelineApproval(
   const created = "2024-05-01T09:00:00.000Z";
   const approval: AdoPipelineApprovalState = {
     id,
-    status: steps.some((s) => (s.status ?? "approved") === "approved") ? "approved" : "pending",
+    status: steps.some((s) => s.status === "rejected")
+      ? "rejected"
+      : steps.some((s) => (s.status ?? "approved") === "approved")
+        ? "approved"
+        : "pending",
     createdOn: created,
     lastModifiedOn:
       steps

@@ -1,5 +1,10 @@
 import assert from "node:assert/strict";
-import { findApprover, type FindApproverOptions } from "../../shared/ado/approver";
+import {
+  ApprovalNotFound,
+  findAdoDecision,
+  findApprover,
+  type FindApproverOptions,
+} from "../../shared/ado/approver";
 import type { AdoServer } from "../../sim/ado/server";
 import {
   addBuild,
@@ -92,6 +97,34 @@ describe("findApprover (fake Azure DevOps over HTTP)", () => {
       assert.equal(finding.note, "Also approved by Bob Reviewer.");
     });
 
+    it("verdict rejected: finds the rejection in any stage of the run (the asking stage runs on it)", async () => {
+      addPipelineApproval(project, prodApproval, [
+        { by: alice, comment: "Latency regressed", at: "2024-05-01T10:00:00Z", status: "rejected" },
+      ]);
+      addPipelineApproval(project, serviceConnectionApproval, [], { status: "pending" });
+      const found = await findAdoDecision(
+        options({ yaml: { buildId: 812, stage: "Rollback_Prod" }, verdict: "rejected" }),
+      );
+      assert.equal(found.decidedBy.displayName, alice.displayName);
+      assert.equal(found.comment, "Latency regressed");
+      assert.equal(found.source, "yamlApproval");
+    });
+
+    it("findAdoDecision fails closed, saying what it looked for, where findApprover falls back", async () => {
+      addPipelineApproval(project, prodApproval, [], { status: "pending" });
+      addPipelineApproval(project, serviceConnectionApproval, [], { status: "pending" });
+      await assert.rejects(
+        findAdoDecision(options({ yaml: { buildId: 812, stage: "Prod" } })),
+        (err: Error) =>
+          err instanceof ApprovalNotFound &&
+          /of stage 'Prod' of build 812 .* have no approved step\.$/.test(err.message),
+      );
+      await assert.rejects(
+        findAdoDecision(options({ yaml: { buildId: 812, stage: "Prod" }, verdict: "rejected" })),
+        /approval\(s\) of build 812 .* have no rejected step/,
+      );
+    });
+
     it("falls back to the requester when the stage has no approval check", async () => {
       addBuild(project, 813, [{ identifier: "Prod" }]);
 
@@ -100,7 +133,7 @@ describe("findApprover (fake Azure DevOps over HTTP)", () => {
       assert.deepEqual(finding, {
         decidedBy: requester,
         source: "requester",
-        note: "Stage 'Prod' of build 813 has no approval check. The run's requester is recorded instead.",
+        note: "Stage 'Prod' of build 813 has no approval check (no Checkpoint.Approval record in the build's timeline). The run's requester is recorded instead.",
       });
     });
 
@@ -112,7 +145,7 @@ describe("findApprover (fake Azure DevOps over HTTP)", () => {
       assert.equal(finding.source, "requester");
       assert.equal(
         finding.note,
-        "The approvals of stage 'Prod' in build 812 have no approved step. The run's requester is recorded instead.",
+        `The 2 approval(s) of stage 'Prod' of build 812 (${prodApproval}, ${serviceConnectionApproval}) have no approved step. The run's requester is recorded instead.`,
       );
     });
 
@@ -285,7 +318,7 @@ describe("findApprover (fake Azure DevOps over HTTP)", () => {
 
       assert.equal(
         finding.note,
-        "Release 61 has no approved pre-deployment approval for environment '#7'. The run's requester is recorded instead.",
+        "Environment '#7' in release 61 has no approved pre-deployment approval. The run's requester is recorded instead.",
       );
     });
 
@@ -304,7 +337,7 @@ describe("findApprover (fake Azure DevOps over HTTP)", () => {
 
     assert.equal(
       finding.note,
-      "Neither a YAML run nor a classic release was given, so no approval was looked up. The run's requester is recorded instead.",
+      "Neither a YAML run (Build.BuildId, System.StageName) nor a classic release (Release.ReleaseId) was found in the job's variables, so no approval was looked up. The run's requester is recorded instead.",
     );
     assert.equal(ado.requests.length, 0);
   });

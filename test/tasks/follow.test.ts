@@ -147,6 +147,43 @@ describe("FollowRollout (built task, as the agent runs it)", function () {
     assert.equal(run.outputs.rolloutStatus, "Waiting");
   });
 
+  it("newRegions: the regions deployed since the last gate, by EV2's times, however late the step starts", async () => {
+    const scenario = structuredClone(loadScenario("gated"));
+    scenario.serviceGroups[0].services[0].stageMaps[0].waitActions = [
+      { actionId: "wait-1", beforeStage: "Stage2-Pilot", reason: "ManualApproval" },
+      { actionId: "wait-2", beforeStage: "Stage3-Broad", reason: "ManualApproval" },
+    ];
+    sim = await startSimulator({ scenario, clockSpeed: 1200, tokens: [TOKEN] });
+    const rolloutId = await startRollout(sim);
+    const follow = (until: string) => runBuiltTask("FollowRollout", ev2Setup(sim, { rolloutId, until }));
+    const approve = async (actionId: string) => {
+      const decided = await fetch(`${sim.url}/rollouts/${rolloutId}/waitActions/${actionId}/decision`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
+        body: JSON.stringify({ decision: "Approve", decidedBy: "Alice Approver", comment: "ok" }),
+      });
+      assert.equal(decided.status, 200);
+    };
+
+    const canary = await follow("waitAction");
+    assert.equal(canary.outputs.waitActionId, "wait-1", canary.stdout);
+    assert.equal(canary.outputs.newRegions, "eastus2euap,centraluseuap");
+    await approve("wait-1");
+    const pilot = await follow("waitAction");
+    assert.equal(pilot.outputs.waitActionId, "wait-2", pilot.stdout);
+    assert.equal(pilot.outputs.newRegions, "westcentralus,uksouth");
+    assert.equal(pilot.outputs.deployedRegions.split(",").length, 4);
+    // Started again later, in another job, with wait-2 still pending: the same answer.
+    const latePilot = await follow("waitAction");
+    assert.equal(latePilot.outputs.newRegions, "westcentralus,uksouth");
+    await approve("wait-2");
+    while (sim.rollouts().find((r) => r.rolloutId === rolloutId)?.status !== "Completed")
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    const broad = await follow("completion");
+    assert.equal(broad.outputs.rolloutStatus, "Completed", broad.stdout);
+    assert.equal(broad.outputs.newRegions, "eastus,westeurope");
+  });
+
   it("with until: completion, says an approval is pending once and keeps following until it is given", async () => {
     sim = await simulator("gated", 1200);
     const rolloutId = await startRollout(sim);

@@ -3,7 +3,14 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { AdoServer } from "../../sim/ado/server";
-import { addBuild, addPipelineApproval, addProject, addReleaseApproval, guidFrom } from "../../sim/ado/state";
+import {
+  addBuild,
+  addPipelineApproval,
+  addProject,
+  addReleaseApproval,
+  guidFrom,
+  stageTimelineRecords,
+} from "../../sim/ado/state";
 import { loadScenario, startSimulator, type Scenario, type Simulator } from "../../sim/ev2";
 import { startTargetService } from "../../sim/target-service";
 import { alice, jobToken, projectName, startSeededAdo } from "../ado/ado-fixture";
@@ -101,6 +108,23 @@ describe("GateApproval (built task, as the agent runs it)", function () {
           : { variables },
       ),
     );
+  /** The step in another stage of build 4711 (stageName), with the job's token. */
+  const gateInStage = (stageName: string, inputs: Record<string, string>) =>
+    runBuiltTask(
+      "GateApproval",
+      ev2Setup(
+        sim,
+        { rolloutId, waitTimeoutMinutes: "1", ...inputs },
+        {
+          variables: {
+            "System.CollectionUri": ado.url,
+            "System.TeamProject": projectName,
+            "System.StageName": stageName,
+          },
+          secretVariables: { "System.AccessToken": jobToken },
+        },
+      ),
+    );
   const decisions = () => sim.requests.filter((r) => r.path.endsWith("/decision"));
   const waitAction = () => sim.rollouts().find((r) => r.rolloutId === rolloutId)!.waitActions[0];
 
@@ -135,8 +159,45 @@ describe("GateApproval (built task, as the agent runs it)", function () {
     assert.match(run.result!.message, /already Approved by Alice Approver .*cannot be rejected now/);
   });
 
-  it("records the run's requester when no access token is available, and says why in the record", async () => {
-    const run = await gate({ decision: "approve" }, false);
+  it("fails closed: without the Azure DevOps approval nothing is decided in EV2, and it says what it looked for", async () => {
+    const noToken = await gate({ decision: "approve" }, false);
+    assert.equal(noToken.result?.result, "Failed", noToken.stdout);
+    assert.match(
+      noToken.result!.message,
+      /^Wait action wait-1 before stage Stage3-Broad was not approved in EV2: no Azure DevOps decision was found \(looked for the approved approval of stage Deploy_PPE in the timeline of build 4711\)\. The job has no Azure DevOps token .* or set requireApproval: false/,
+    );
+    const otherStage = await gateInStage("Broad", { decision: "approve" });
+    assert.equal(otherStage.result?.result, "Failed", otherStage.stdout);
+    assert.match(
+      otherStage.result!.message,
+      /Stage 'Broad' is not in the timeline of build 4711\. Run this step in a deployment job whose environment has an approval check/,
+    );
+    const rejectWithoutRejection = await gate({ decision: "reject" });
+    assert.equal(rejectWithoutRejection.result?.result, "Failed");
+    assert.match(rejectWithoutRejection.result!.message, /was not rejected in EV2: .*no rejected step/);
+    assert.equal(decisions().length, 0);
+    assert.equal(waitAction().status, "Waiting");
+  });
+
+  it("reject: a stage run on a rejection rejects the wait action with the rejecter and their comment", async () => {
+    const rejection = guidFrom("approval:Broad");
+    const project = ado.state.projects[0];
+    const build = project.builds.find((b) => b.id === 4711)!;
+    build.records.push(...stageTimelineRecords(4711, { identifier: "Broad", approvalIds: [rejection] }));
+    addPipelineApproval(project, rejection, [
+      { by: alice, comment: "Error budget spent, roll back", status: "rejected" },
+    ]);
+    const run = await gateInStage("Reject_Broad", { decision: "reject" });
+    assert.equal(run.result?.result, "Succeeded", run.stdout);
+    assert.equal(run.outputs.decision, "rejected");
+    assert.equal(run.outputs.decidedBy, "Alice Approver <alice@contoso.com>");
+    const action = waitAction();
+    assert.equal(action.status, "Rejected");
+    assert.match(action.comment ?? "", /^Error budget spent, roll back \(Azure DevOps rejection, /);
+  });
+
+  it("requireApproval: false records the run's requester when no access token is available, and says why in the record", async () => {
+    const run = await gate({ decision: "approve", requireApproval: "false" }, false);
     assert.equal(run.result?.result, "Succeeded");
     assert.equal(run.outputs.decidedBy, "Alice Example");
     const why =

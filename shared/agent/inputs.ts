@@ -82,6 +82,11 @@ export const field = {
       });
   },
 
+  /** A number that may have a fraction (`0.5` minutes), with a default when blank. */
+  number(opts: { min: number; max: number; default: number; unit?: string }): Field<number> {
+    return field.optionalNumber(opts).transform((n) => n ?? opts.default);
+  },
+
   optionalNumber(opts: {
     min: number;
     max: number;

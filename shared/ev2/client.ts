@@ -104,8 +104,12 @@ export class Ev2Client {
     return this.parse(res, schema.rolloutList, "list rollouts").rollouts;
   }
 
-  /** One GET; with `etag`, a 304 comes back as `notModified` and costs no parsing. */
-  async getRollout(rolloutId: string, etag?: string): Promise<GetRolloutResult> {
+  /**
+   * One GET; with `etag`, a 304 comes back as `notModified` and costs no parsing. `signal`, when
+   * given, replaces the client's for this call (a step's deadline combined with cancellation).
+   */
+  async getRollout(rolloutId: string, etag?: string, signal?: AbortSignal): Promise<GetRolloutResult> {
+    if (signal) return this.withSignal(signal).getRollout(rolloutId, etag);
     const headers: Record<string, string> = etag ? { "if-none-match": etag } : {};
     const res = await this.call(
       "GET",

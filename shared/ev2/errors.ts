@@ -8,6 +8,8 @@ export class Ev2Error extends Error {
   readonly target: string | undefined;
   readonly details: Record<string, unknown> | undefined;
   readonly operation: string;
+  /** What went wrong, without the "EV2 <operation> failed: <code>:" prefix. */
+  readonly detail: string;
 
   constructor(init: {
     operation: string;
@@ -27,6 +29,7 @@ export class Ev2Error extends Error {
       `EV2 ${init.operation} failed: ${init.code}: ${init.message}${facts.length ? ` (${facts.join(", ")})` : ""}`,
     );
     this.operation = init.operation;
+    this.detail = init.message;
     this.code = init.code;
     this.httpStatus = init.httpStatus;
     this.requestId = init.requestId;

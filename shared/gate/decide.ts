@@ -9,6 +9,9 @@ export type Decision = "Approve" | "Reject";
 /** All the gate needs of EV2 while it looks for its action: reading the rollout. */
 export type RolloutReader = Pick<Ev2Client, "getRollout">;
 
+/** With no time to wait (0), the one look at the rollout still gets this long. */
+export const ONE_LOOK_MS = 30_000;
+
 /** Recognises an action this same step decided in an earlier attempt (its comment names the run and stage). */
 export type DecidedByThisStep = (action: WaitAction) => boolean;
 
@@ -26,18 +29,27 @@ export async function awaitWaitAction(
   },
 ): Promise<{ rollout: Rollout; action: WaitAction }> {
   const started = Date.now();
+  // The deadline cuts the call in flight and its retry waits, not only the pause between looks.
+  const deadline = AbortSignal.timeout(opts.timeoutMs > 0 ? opts.timeoutMs : ONE_LOOK_MS);
+  const callSignal = AbortSignal.any([opts.signal, deadline]);
   let announced = false;
+  let last: Rollout | undefined;
   for (;;) {
-    const got = await client.getRollout(rolloutId);
+    const got = await client.getRollout(rolloutId, undefined, callSignal).catch((err: unknown) => {
+      if (deadline.aborted && !opts.signal.aborted)
+        throw notReachedInTime(rolloutId, last, actionId, opts.timeoutMs > 0 ? opts.timeoutMs : ONE_LOOK_MS);
+      throw err;
+    });
     if (got.notModified) throw new Error("unreachable: unconditional GET answered 304");
     const r = got.rollout;
+    last = r;
     const action = actionId
       ? r.waitActions.find((w) => w.actionId === actionId)
       : (lastDecisionOfThisStep(r, opts.decidedByThisStep) ?? theWaitingAction(r));
     if (action) return { rollout: r, action };
     if (terminalStatuses.has(r.status)) return { rollout: r, action: afterTheEnd(r, actionId) };
     const waited = Date.now() - started;
-    if (waited >= opts.timeoutMs) throw notReachedInTime(r, actionId, opts.timeoutMs);
+    if (waited >= opts.timeoutMs) throw notReachedInTime(rolloutId, r, actionId, opts.timeoutMs);
     if (!announced) {
       announced = true;
       opts.onWait(
@@ -90,10 +102,18 @@ function afterTheEnd(r: Rollout, actionId: string | undefined): WaitAction {
   });
 }
 
-function notReachedInTime(r: Rollout, actionId: string | undefined, timeoutMs: number): Ev2Error {
+function notReachedInTime(
+  rolloutId: string,
+  r: Rollout | undefined,
+  actionId: string | undefined,
+  timeoutMs: number,
+): Ev2Error {
+  const state = r
+    ? `it is ${r.status}${r.currentStage ? ` at ${r.currentStage}` : ""}`
+    : "EV2 did not answer in that time";
   return new Ev2Error({
-    operation: `find the wait action of rollout ${r.rolloutId}`,
+    operation: `find the wait action of rollout ${rolloutId}`,
     code: "WaitActionTimeout",
-    message: `the rollout did not reach ${actionId ? `wait action ${actionId}` : "a wait action"} within ${formatDuration(timeoutMs)} (it is ${r.status}${r.currentStage ? ` at ${r.currentStage}` : ""}). Raise waitTimeoutMinutes or run this step after FollowRollout with until: waitAction.`,
+    message: `the rollout did not reach ${actionId ? `wait action ${actionId}` : "a wait action"} within ${formatDuration(timeoutMs)} (${state}). Raise waitTimeoutMinutes or run this step after FollowRollout with until: waitAction.`,
   });
 }

@@ -259,6 +259,9 @@ export async function followRollout(
   signal: AbortSignal,
 ): Promise<FollowOutcome> {
   const started = Date.now();
+  // The deadline cuts the call in flight and any retry wait, not only the pause between polls.
+  const deadline = s.timeoutMs > 0 ? AbortSignal.timeout(s.timeoutMs) : undefined;
+  const callSignal = deadline ? AbortSignal.any([signal, deadline]) : signal;
   const changes = new ChangeLog(out);
   const outcome = (
     end: FollowEnd,
@@ -295,16 +298,10 @@ export async function followRollout(
 
   while (true) {
     if (signal.aborted) return onPipelineCancel();
-    if (s.timeoutMs > 0 && Date.now() - started >= s.timeoutMs) {
-      return outcome(
-        "timedOut",
-        `Stopped following after ${formatDuration(s.timeoutMs)}: rollout ${s.rolloutId} is still ${current?.status ?? "unknown"}${current?.currentStage ? ` at ${current.currentStage}` : ""} and keeps running.`,
-        current,
-      );
-    }
+    if (deadline?.aborted || (s.timeoutMs > 0 && Date.now() - started >= s.timeoutMs)) return timedOut();
     try {
       polls++;
-      const got = await client.getRollout(s.rolloutId, etag);
+      const got = await client.getRollout(s.rolloutId, etag, callSignal);
       protocolErrorsInARow = 0;
       if (outageSince !== undefined) {
         out.event(`EV2 answers again after ${formatDuration(Date.now() - outageSince)}.`);
@@ -323,11 +320,15 @@ export async function followRollout(
         }
       }
     } catch (err) {
-      if (isAbortError(err) || signal.aborted) return onPipelineCancel();
+      if (signal.aborted) return onPipelineCancel();
+      if (deadline?.aborted) return timedOut();
+      if (isAbortError(err)) return onPipelineCancel();
       if (
         err instanceof Ev2Error &&
         (err.retryable || err.code === "NetworkError" || err.code === "ProtocolError")
       ) {
+        // Never one good answer: a wrong URL or a proxy in the way, not an outage to wait out.
+        if (!current) throw neverAnswered(client.baseUrl, err);
         transientErrors++;
         // A server that keeps answering outside the contract (a proxy's login page, a wrong
         // URL) is not an outage that passes: say so instead of warning until the timeout.
@@ -452,6 +453,17 @@ export async function followRollout(
     await pause(s.pollingIntervalMs);
   }
 
+  function timedOut(): FollowOutcome {
+    const state = current
+      ? `rollout ${s.rolloutId} is still ${current.status}${current.currentStage ? ` at ${current.currentStage}` : ""}`
+      : `EV2 (${client.baseUrl}) had not answered for rollout ${s.rolloutId} yet; it`;
+    return outcome(
+      "timedOut",
+      `Stopped following after ${formatDuration(s.timeoutMs)} (timeoutMinutes): ${state} and keeps running.`,
+      current,
+    );
+  }
+
   async function pause(ms: number): Promise<void> {
     const left = s.timeoutMs > 0 ? Math.max(0, s.timeoutMs - (Date.now() - started)) : ms;
     await sleep(Math.min(ms, left), signal).catch(() => undefined);
@@ -476,4 +488,15 @@ export async function followRollout(
     }
     return outcome("pipelineCancelled", message, current);
   }
+}
+
+/** The first call of a step got no usable answer, even after its retries. */
+export function neverAnswered(baseUrl: string, err: Ev2Error): Ev2Error {
+  return new Ev2Error({
+    operation: err.operation,
+    code: err.code,
+    httpStatus: err.httpStatus,
+    requestId: err.requestId,
+    message: `EV2 at ${baseUrl} has not given one usable answer: ${err.detail.replace(/\.$/, "")}. Check the service connection's URL (the EV2 base URL), the agent's proxy (Agent.ProxyUrl and its bypass list, or HTTPS_PROXY/NO_PROXY) and that the host name resolves from the agent (DNS).`,
+  });
 }

@@ -1,6 +1,6 @@
 import type { TaskAgent } from "../agent/agent";
 import { field, readInputs } from "../agent/inputs";
-import type { TaskOutcome } from "../agent/run-task";
+import { failureMessage, type TaskOutcome } from "../agent/run-task";
 import { checkConnection, connectEv2, connectionInputs } from "../ev2/connection";
 import type { Rollout } from "../ev2/schemas";
 import { durationBetween, formatDuration, markdownTable } from "../format";
@@ -18,7 +18,7 @@ export const followInputs = {
   until: field.choice(["completion", "stage", "waitAction"] as const, "completion"),
   stageName: field.text(),
   pollingIntervalSeconds: field.integer({ min: 5, max: 300, default: 30, unit: "seconds" }),
-  timeoutMinutes: field.integer({ min: 0, max: 10080, default: 0, unit: "minutes (0 = the job's timeout)" }),
+  timeoutMinutes: field.number({ min: 0, max: 10080, default: 0, unit: "minutes (0 = the job's timeout)" }),
   onFailure: field.choice(["fail", "cancelRollout"] as const, "fail"),
   onPipelineCancel: field.choice(["leaveRunning", "cancelRollout"] as const, "leaveRunning"),
   restartFailed: field.boolean(false),
@@ -45,6 +45,7 @@ export async function runFollow(agent: TaskAgent): Promise<TaskOutcome> {
     `Following rollout ${s.rolloutId} until ${s.until === "stage" ? `stage ${s.stageName} completes` : s.until === "waitAction" ? "the next approval gate" : "it completes"}; polling every ${formatDuration(pollingMs)}.`,
   );
 
+  const run = readRunIdentity(agent);
   const outcome = await followRollout(
     client,
     {
@@ -65,7 +66,17 @@ export async function runFollow(agent: TaskAgent): Promise<TaskOutcome> {
       progress: (p, a) => agent.setProgress(p, a),
     },
     agent.cancellation,
-  );
+  ).catch((err: unknown) => {
+    // Failed before an outcome (EV2 never answered, a stage not in the rollout): still on record.
+    const message = failureMessage("FollowRollout", err, agent);
+    record(
+      "Failed",
+      message,
+      { end: "error" },
+      `### EV2 rollout ${s.rolloutId}: not followed\n\n${message}\n`,
+    );
+    throw err;
+  });
 
   if (outcome.rollout) {
     setOutputs(agent, outcome.rollout, outcome.end === "failed" ? outcome.failure?.stage : undefined);
@@ -76,31 +87,43 @@ export async function runFollow(agent: TaskAgent): Promise<TaskOutcome> {
     outcome.end === "failed" || outcome.end === "cancelled" ? new Date().toISOString() : "",
   );
   const result = resultOf(outcome);
-  publishRecord(
-    agent,
+  record(
+    result,
+    outcome.message,
     {
-      schemaVersion: 1,
-      task: "FollowRollout",
-      startedAt,
-      endedAt: new Date().toISOString(),
-      result,
-      message: outcome.message,
-      run: readRunIdentity(agent),
-      rolloutId: s.rolloutId,
-      details: {
-        until: s.until,
-        stageName: s.stageName,
-        end: outcome.end,
-        failure: outcome.failure,
-        actions: outcome.actions,
-        polls: outcome.polls,
-        transientErrors: outcome.transientErrors,
-        rollout: outcome.rollout && snapshot(outcome.rollout),
-      },
+      end: outcome.end,
+      failure: outcome.failure,
+      actions: outcome.actions,
+      polls: outcome.polls,
+      transientErrors: outcome.transientErrors,
+      rollout: outcome.rollout && snapshot(outcome.rollout),
     },
     summaryMarkdown(outcome),
   );
   return { result, message: outcome.message };
+
+  function record(
+    result: TaskOutcome["result"],
+    message: string,
+    details: Record<string, unknown>,
+    summary: string,
+  ): void {
+    publishRecord(
+      agent,
+      {
+        schemaVersion: 1,
+        task: "FollowRollout",
+        startedAt,
+        endedAt: new Date().toISOString(),
+        result,
+        message,
+        run,
+        rolloutId: s.rolloutId,
+        details: { until: s.until, stageName: s.stageName, ...details },
+      },
+      summary,
+    );
+  }
 }
 
 function resultOf(o: FollowOutcome): TaskOutcome["result"] {

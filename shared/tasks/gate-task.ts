@@ -39,7 +39,7 @@ export const gateInputs = {
     check: (l) => (parseHealthProbe(l) ? undefined : `must be ${healthProbeForms}`),
     max: 20,
   }),
-  waitTimeoutMinutes: field.integer({ min: 0, max: 1440, default: 60, unit: "minutes" }),
+  waitTimeoutMinutes: field.number({ min: 0, max: 1440, default: 60, unit: "minutes" }),
   onUnhealthy: field.choice(["reject", "leaveWaiting", "fail"] as const, "reject"),
   requireApproval: field.boolean(true),
 };

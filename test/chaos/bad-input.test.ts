@@ -140,8 +140,8 @@ const table: BadInput[] = [
   { task: "FollowRollout", input: "pollingIntervalSeconds", inputs: { pollingIntervalSeconds: "2" }, says: /must be a whole number from 5 to 300 seconds \(got 2\)/ },
   { task: "FollowRollout", input: "pollingIntervalSeconds", inputs: { pollingIntervalSeconds: "5.5" }, says: /must be a whole number from 5 to 300 seconds \(got "5\.5"\)/ },
   { task: "FollowRollout", input: "pollingIntervalSeconds", inputs: { pollingIntervalSeconds: "thirty" }, says: /must be a whole number from 5 to 300 seconds/ },
-  { task: "FollowRollout", input: "timeoutMinutes", inputs: { timeoutMinutes: "-1" }, says: /must be a whole number from 0 to 10080 minutes/ },
-  { task: "FollowRollout", input: "timeoutMinutes", inputs: { timeoutMinutes: "99999999999999999999" }, says: /must be a whole number from 0 to 10080 minutes/ },
+  { task: "FollowRollout", input: "timeoutMinutes", inputs: { timeoutMinutes: "-1" }, says: /must be a number from 0 to 10080 minutes/ },
+  { task: "FollowRollout", input: "timeoutMinutes", inputs: { timeoutMinutes: "99999999999999999999" }, says: /must be a number from 0 to 10080 minutes/ },
   { task: "FollowRollout", input: "onFailure", inputs: { onFailure: "retry" }, says: /must be one of fail, cancelRollout/ },
   { task: "FollowRollout", input: "restartFailed", inputs: { restartFailed: "maybe" }, says: /must be true or false/ },
   { task: "FollowRollout", input: "onPipelineCancel", inputs: { onPipelineCancel: "ignore" }, says: /must be one of leaveRunning, cancelRollout/ },
@@ -159,7 +159,7 @@ const table: BadInput[] = [
   { task: "GateApproval", input: "healthProbes", inputs: { decision: "evaluate", healthProbes: "ftp://orders/health" }, says: /line 1 .*must be an http\(s\) URL such as https:\/\/orders-eastus\.contoso\.com\/health/ },
   { task: "GateApproval", input: "healthProbes", inputs: { decision: "evaluate", healthProbes: "https://orders/health and more" }, says: /must be an http\(s\) URL/ },
   { task: "GateApproval", input: "healthProbes", inputs: { decision: "evaluate", healthProbes: "https://orders/health < 90s" }, says: /optionally with a latency limit \(default 5 s\)/ },
-  { task: "GateApproval", input: "waitTimeoutMinutes", inputs: { waitTimeoutMinutes: "5000" }, says: /must be a whole number from 0 to 1440 minutes/ },
+  { task: "GateApproval", input: "waitTimeoutMinutes", inputs: { waitTimeoutMinutes: "5000" }, says: /must be a number from 0 to 1440 minutes/ },
   { task: "GateApproval", input: "onUnhealthy", inputs: { decision: "evaluate", onUnhealthy: "shrug" }, says: /must be one of reject, leaveWaiting, fail/ },
 
   // TeamsNotify

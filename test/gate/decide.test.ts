@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import type { GetRolloutResult } from "../../shared/ev2/client";
 import { rollout as rolloutSchema, type Rollout, type WaitAction } from "../../shared/ev2/schemas";
 import { awaitWaitAction, type RolloutReader } from "../../shared/gate/decide";
+import { rolloutIdentity } from "../tasks/ev2-fixture";
 
 const thisStep = "https://dev.azure.com/contoso/Orders/_build/results?buildId=4711, stage Deploy_PPE";
 const decidedByThisStep = (w: WaitAction) => (w.comment ?? "").includes(thisStep);
@@ -19,12 +20,7 @@ class ScriptedRollout implements RolloutReader {
 function rolloutWith(status: Rollout["status"], waitActions: Array<Partial<WaitAction>>): Rollout {
   return rolloutSchema.parse({
     rolloutId: "r-1",
-    serviceGroupName: "Microsoft.Contoso.Orders",
-    serviceId: "orders-api",
-    environment: "PPE",
-    artifactVersionNumber: "1.3.2",
-    stageMapName: "OrdersStageMap",
-    stageMapVersion: "v3",
+    ...rolloutIdentity,
     status,
     currentStage: "Stage2-Pilot",
     stages: [],

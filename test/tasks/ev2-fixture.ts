@@ -37,6 +37,16 @@ export function ev2Setup(
   };
 }
 
+/** The fields of a test rollout that say what is rolled out where (the scenarios' service). */
+export const rolloutIdentity = {
+  serviceGroupName: "Microsoft.Contoso.Orders",
+  serviceId: "orders-api",
+  environment: "PPE",
+  artifactVersionNumber: "1.3.2",
+  stageMapName: "OrdersStageMap",
+  stageMapVersion: "v3",
+};
+
 export const rolloutInputs = {
   serviceGroupName: "Microsoft.Contoso.Orders",
   serviceId: "orders-api",

@@ -219,8 +219,11 @@ describe("FollowRollout (built task, as the agent runs it)", function () {
   it("rides out an EV2 outage with a warning", async () => {
     sim = await simulator("small", 200);
     const rolloutId = await startRollout(sim);
+    const task = startBuiltTask("FollowRollout", ev2Setup(sim, { rolloutId }));
+    // The outage starts once the rollout was seen (before that it would be "never answered").
+    await task.waitForLine(/Rollout .*stages, status/);
     sim.addFault({ kind: "status", status: 503, method: "GET", count: 12 });
-    const run = await runBuiltTask("FollowRollout", ev2Setup(sim, { rolloutId }));
+    const run = await task.done;
     assert.equal(run.result?.result, "Succeeded", run.stdout);
     assert.ok(run.warnings.length >= 1);
   });
@@ -229,10 +232,12 @@ describe("FollowRollout (built task, as the agent runs it)", function () {
     this.timeout(120_000);
     sim = await simulator("small", 200);
     const rolloutId = await startRollout(sim);
-    // A proxy's sign-in page where EV2 should be: 200 and HTML, on every GET.
+    const task = startBuiltTask("FollowRollout", { ...ev2Setup(sim, { rolloutId }), timeoutMs: 100_000 });
+    // Once the rollout was seen, a proxy's sign-in page where EV2 should be: 200 and HTML, on every GET.
+    await task.waitForLine(/Rollout .*stages, status/);
     sim.addFault({ kind: "html", status: 200, method: "GET" });
     // Each poll is one call that the client has already retried with backoff: this takes a while.
-    const run = await runBuiltTask("FollowRollout", { ...ev2Setup(sim, { rolloutId }), timeoutMs: 100_000 });
+    const run = await task.done;
     assert.equal(run.result?.result, "Failed", run.stdout);
     assert.match(
       run.result!.message,

@@ -383,7 +383,7 @@ describe("GateApproval (built task, as the agent runs it)", function () {
     [
       "an out-of-range wait",
       { decision: "approve", waitTimeoutMinutes: "5000" },
-      /Input 'waitTimeoutMinutes' must be a whole number from 0 to 1440/,
+      /Input 'waitTimeoutMinutes' must be a number from 0 to 1440/,
     ],
   ] as const) {
     it(`fails on ${what} with nothing sent`, async () => {

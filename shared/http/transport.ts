@@ -159,6 +159,36 @@ function loadProxyAgent(): ProxyAgentConstructor {
   return proxyAgentConstructor;
 }
 
+/** How the stress engine's own sockets reach a URL: through an http proxy or not, with which TLS options. */
+export interface SocketRoute {
+  proxy?: { host: string; port: number; authorization?: string };
+  tls: ConnectionOptions;
+}
+
+/**
+ * The route of the load generator's raw sockets to `url`: the agent's proxy only when asked
+ * (`throughProxy`), the agent's certificates always.
+ */
+export function socketRouteFor(url: URL, throughProxy: boolean): SocketRoute {
+  const tls = tlsOptions();
+  const proxy = throughProxy ? proxyFor(url) : undefined;
+  if (!proxy) return { tls };
+  const proxyUrl = new URL(proxy.url);
+  if (proxyUrl.protocol !== "http:")
+    throw new Error(
+      `${proxy.source} ${proxy.url}: the load generator reaches endpoints through http:// proxies only`,
+    );
+  const authorization = proxyAuthorization(proxy);
+  return {
+    proxy: {
+      host: proxyUrl.hostname,
+      port: Number(proxyUrl.port) || 80,
+      ...(authorization ? { authorization } : {}),
+    },
+    tls,
+  };
+}
+
 /** Closes the keep-alive sockets so the process can exit promptly. */
 export async function closeDispatchers(): Promise<void> {
   const current = [...dispatchers.values()];

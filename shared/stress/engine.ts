@@ -13,6 +13,7 @@
  */
 import type { StressEndpoint } from "./endpoints";
 import { RequestTimeoutError, classifyRequestError } from "./errors";
+import type { SocketRoute } from "../http/transport";
 import { Http1Connection, requestTarget, type RequestTarget, type ResponseHandler } from "./http1-connection";
 import { EndpointRecorder, type EndpointTotals } from "./measurements";
 
@@ -30,6 +31,8 @@ export interface LoadPlan {
   warmupSeconds: number;
   timeoutMs: number;
   pipelining: number;
+  /** How the sockets reach an endpoint (the agent's proxy, its certificates); default direct. */
+  routeFor?: (url: URL) => SocketRoute;
   signal?: AbortSignal;
   /** Called about once a second while the load runs. */
   onProgress?: (progress: LoadProgress) => void;
@@ -71,6 +74,7 @@ class RunState {
   constructor(
     readonly measureFrom: number,
     readonly stopAt: number,
+    readonly routeFor?: LoadPlan["routeFor"],
   ) {}
 
   retire(): void {
@@ -146,7 +150,7 @@ abstract class EndpointLoad {
     openModel: boolean,
   ) {
     this.recorder = new EndpointRecorder(endpoint.expectedStatus, openModel);
-    this.target = requestTarget(endpoint);
+    this.target = requestTarget(endpoint, run.routeFor?.(new URL(endpoint.url)));
   }
 
   abstract start(now: number): void;
@@ -328,7 +332,7 @@ export async function runLoad(plan: LoadPlan): Promise<LoadOutcome> {
   const endpointCount = plan.endpoints.length;
   const start = performance.now();
   const measureFrom = start + plan.warmupSeconds * 1000;
-  const run = new RunState(measureFrom, measureFrom + plan.durationSeconds * 1000);
+  const run = new RunState(measureFrom, measureFrom + plan.durationSeconds * 1000, plan.routeFor);
   const quota = plan.requests ?? Number.POSITIVE_INFINITY;
   const connections: Http1Connection[] = [];
 

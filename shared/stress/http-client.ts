@@ -3,6 +3,7 @@
  * single request over it for the readiness probe.
  */
 import type { Client as UndiciClient, Dispatcher } from "undici";
+import { dispatcherFor, proxyFor, tlsOptions } from "../http/transport";
 import { RequestTimeoutError, classifyRequestError, type TransportErrorKind } from "./errors";
 
 type ClientConstructor = typeof UndiciClient;
@@ -26,9 +27,15 @@ export async function sendOnce(
   options: Dispatcher.DispatchOptions,
   timeoutMs: number,
   signal?: AbortSignal,
+  route: { throughProxy: boolean } = { throughProxy: false },
 ): Promise<SingleRequestOutcome> {
-  const Client = await loadUndiciClient();
-  const client = new Client(origin, { connectTimeout: timeoutMs });
+  // Through the agent's proxy: its shared dispatcher (kept open). Direct: a client of its own,
+  // with the agent's certificates.
+  const proxied = route.throughProxy && proxyFor(new URL(origin)) !== undefined;
+  const Client = proxied ? undefined : await loadUndiciClient();
+  const client: Dispatcher = Client
+    ? new Client(origin, { connectTimeout: timeoutMs, connect: tlsOptions() })
+    : dispatcherFor(new URL(origin));
   try {
     return await new Promise<SingleRequestOutcome>((resolve) => {
       let status = 0;
@@ -41,29 +48,39 @@ export async function sendOnce(
       const timer = setTimeout(() => finish(failure(new RequestTimeoutError(timeoutMs))), timeoutMs);
       const onAbort = () => finish(failure(new Error("cancelled")));
       signal?.addEventListener("abort", onAbort, { once: true });
+      let abortRequest: ((err: Error) => void) | undefined;
+      let settled = false;
       const finish = (outcome: SingleRequestOutcome) => {
         clearTimeout(timer);
         signal?.removeEventListener("abort", onAbort);
+        // A shared dispatcher is not destroyed afterwards: end the request itself.
+        if (!settled && outcome.kind === "failed") abortRequest?.(new Error(outcome.message));
+        settled = true;
         resolve(outcome);
       };
-      client.dispatch(options, {
-        onConnect() {},
-        onHeaders(statusCode) {
-          status = statusCode;
-          return true;
+      client.dispatch(
+        { ...options, origin },
+        {
+          onConnect(abort) {
+            abortRequest = abort;
+          },
+          onHeaders(statusCode) {
+            status = statusCode;
+            return true;
+          },
+          onData() {
+            return true;
+          },
+          onComplete() {
+            finish({ kind: "answered", status });
+          },
+          onError(err) {
+            finish(failure(err));
+          },
         },
-        onData() {
-          return true;
-        },
-        onComplete() {
-          finish({ kind: "answered", status });
-        },
-        onError(err) {
-          finish(failure(err));
-        },
-      });
+      );
     });
   } finally {
-    await client.destroy().catch(() => undefined);
+    if (!proxied) await client.destroy().catch(() => undefined);
   }
 }

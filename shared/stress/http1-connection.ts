@@ -13,6 +13,7 @@
 import * as net from "node:net";
 import * as tls from "node:tls";
 import type { StressEndpoint } from "./endpoints";
+import type { SocketRoute } from "../http/transport";
 import { ConnectionClosedError, MalformedResponseError, StressInputError } from "./errors";
 
 /** Told about the request it sent: one call per send, either way. */
@@ -28,6 +29,13 @@ export interface RequestTarget {
   host: string;
   port: number;
   tls: boolean;
+  /** TLS options of the agent's certificates (roots, client certificate). */
+  tlsOptions?: tls.ConnectionOptions;
+  /**
+   * The http proxy to go through: plain http is sent to it in absolute form, https through a
+   * CONNECT tunnel opened before the TLS handshake.
+   */
+  proxy?: SocketRoute["proxy"];
   /** SNI name and the name the certificate must match; undefined for an IP address. */
   servername: string | undefined;
   request: Buffer;
@@ -42,13 +50,22 @@ const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 const METHODS_WITH_BODY = new Set(["POST", "PUT", "PATCH"]);
 
-/** The endpoint's request as bytes on the wire; a header that cannot be sent is an input error. */
-export function requestTarget(endpoint: StressEndpoint): RequestTarget {
+/**
+ * The endpoint's request as bytes on the wire; a header that cannot be sent is an input error.
+ * `route` (default: direct, Node's roots) says whether it goes through the agent's proxy.
+ */
+export function requestTarget(endpoint: StressEndpoint, route: SocketRoute = { tls: {} }): RequestTarget {
   const url = new URL(endpoint.url);
   const secure = url.protocol === "https:";
   const host = url.hostname.startsWith("[") ? url.hostname.slice(1, -1) : url.hostname;
   const body = endpoint.body === undefined ? undefined : Buffer.from(endpoint.body);
-  let head = `${endpoint.method} ${url.pathname}${url.search} HTTP/1.1\r\n`;
+  const absoluteForm = route.proxy !== undefined && !secure;
+  const requestTarget = absoluteForm
+    ? `${url.origin}${url.pathname}${url.search}`
+    : `${url.pathname}${url.search}`;
+  let head = `${endpoint.method} ${requestTarget} HTTP/1.1\r\n`;
+  if (absoluteForm && route.proxy?.authorization)
+    head += `proxy-authorization: ${route.proxy.authorization}\r\n`;
   const headers = Object.entries(endpoint.headers);
   if (!headers.some(([name]) => name.toLowerCase() === "host")) head += `host: ${url.host}\r\n`;
   for (const [name, value] of headers) {
@@ -70,6 +87,8 @@ export function requestTarget(endpoint: StressEndpoint): RequestTarget {
     port: Number(url.port) || (secure ? 443 : 80),
     tls: secure,
     servername: secure && net.isIP(host) === 0 ? host : undefined,
+    tlsOptions: route.tls,
+    ...(route.proxy ? { proxy: route.proxy } : {}),
     request: body === undefined ? headBytes : Buffer.concat([headBytes, body]),
     answersHaveBody: endpoint.method !== "HEAD",
   };
@@ -131,6 +150,8 @@ const readBuffer = Buffer.allocUnsafe(64 * 1024);
  */
 export class Http1Connection {
   private socket: net.Socket | null = null;
+  /** The proxy connection while its CONNECT is answered (https through a proxy only). */
+  private tunnel: net.Socket | null = null;
   private closed = false;
   /** Requests in flight, oldest first: queue[head..]. */
   private queue: (ResponseHandler | undefined)[] = [];
@@ -174,13 +195,16 @@ export class Http1Connection {
     if (this.socket !== null && this.inFlight === 0 && now - this.idleSince > this.idleLimitMs)
       this.dropSocket();
     this.queue.push(handler);
-    if (this.socket === null) this.connect();
-    this.socket!.write(this.target.request);
+    if (this.socket === null && this.tunnel === null) this.connect();
+    // Through a tunnel still opening, the requests go out once it is up.
+    this.socket?.write(this.target.request);
   }
 
   /** Fails the oldest request in flight with `error` (a timeout); the connection goes with it. */
   failOldest(error: Error): void {
     if (this.socket !== null && this.inFlight > 0) this.fail(this.socket, error);
+    // A tunnel the proxy never answered: its failure handler fails the oldest request.
+    else if (this.tunnel !== null && this.inFlight > 0) this.tunnel.destroy(error);
   }
 
   /** Closes the connection for good; every request in flight fails with `error`. */
@@ -192,10 +216,79 @@ export class Http1Connection {
   }
 
   private connect(): void {
-    const { host, port } = this.target;
-    const socket = this.target.tls
-      ? tls.connect({ host, port, servername: this.target.servername, ALPNProtocols: ["http/1.1"] })
-      : net.connect({ host, port, onread: { buffer: readBuffer, callback: this.onRead } });
+    const { proxy } = this.target;
+    if (proxy && this.target.tls) {
+      this.openTunnel(proxy);
+      return;
+    }
+    const { host, port } = proxy ?? this.target;
+    this.use(
+      this.target.tls
+        ? tls.connect({
+            ...this.target.tlsOptions,
+            host,
+            port,
+            servername: this.target.servername,
+            ALPNProtocols: ["http/1.1"],
+          })
+        : net.connect({ host, port, onread: { buffer: readBuffer, callback: this.onRead } }),
+    );
+  }
+
+  /** CONNECT through the proxy, then TLS over the tunnel; the requests waiting go out after it. */
+  private openTunnel(proxy: NonNullable<RequestTarget["proxy"]>): void {
+    const raw = net.connect({ host: proxy.host, port: proxy.port });
+    this.tunnel = raw;
+    const authority = `${this.target.host.includes(":") ? `[${this.target.host}]` : this.target.host}:${this.target.port}`;
+    raw.setNoDelay(true);
+    raw.write(
+      `CONNECT ${authority} HTTP/1.1\r\nhost: ${authority}\r\n${proxy.authorization ? `proxy-authorization: ${proxy.authorization}\r\n` : ""}\r\n`,
+    );
+    let answer = Buffer.alloc(0);
+    const failTunnel = (error: Error) => {
+      if (this.tunnel !== raw) return;
+      this.tunnel = null;
+      raw.destroy();
+      const waiting = this.takeQueue();
+      const oldest = waiting.shift();
+      if (waiting.length > 0 && !this.closed) {
+        this.queue = waiting;
+        this.connect();
+      }
+      oldest?.onFailure(error);
+    };
+    const onData = (chunk: Buffer) => {
+      answer = Buffer.concat([answer, chunk]);
+      const end = answer.indexOf("\r\n\r\n");
+      if (end < 0) {
+        if (answer.length > 16 * 1024)
+          failTunnel(new MalformedResponseError("the proxy's answer to CONNECT is too long"));
+        return;
+      }
+      raw.off("data", onData);
+      const status = /^HTTP\/1\.[01] (\d{3})/.exec(answer.subarray(0, end).toString("latin1"))?.[1];
+      if (status !== "200") {
+        failTunnel(new Error(`the proxy refused the tunnel (HTTP ${status ?? "?"} to CONNECT)`));
+        return;
+      }
+      if (this.tunnel !== raw) return;
+      this.tunnel = null;
+      this.use(
+        tls.connect({
+          ...this.target.tlsOptions,
+          socket: raw,
+          servername: this.target.servername,
+          ALPNProtocols: ["http/1.1"],
+        }),
+      );
+      for (let i = 0; i < this.inFlight; i++) this.socket!.write(this.target.request);
+    };
+    raw.on("data", onData);
+    raw.on("error", (err: Error) => failTunnel(err));
+    raw.on("close", () => failTunnel(new ConnectionClosedError()));
+  }
+
+  private use(socket: net.Socket): void {
     socket.setNoDelay(true);
     if (this.target.tls)
       socket.on("data", (chunk: Buffer) => {
@@ -211,6 +304,8 @@ export class Http1Connection {
 
   /** Forgets the socket without failing anything: its events are ignored from now on. */
   private dropSocket(): void {
+    this.tunnel?.destroy();
+    this.tunnel = null;
     const socket = this.socket;
     if (socket === null) return;
     this.socket = null;
@@ -243,7 +338,9 @@ export class Http1Connection {
     if (waiting.length > 0) {
       this.queue = waiting;
       this.connect();
-      for (let i = 0; i < waiting.length; i++) this.socket!.write(this.target.request);
+      // Through a tunnel still opening, they go out once it is up.
+      if (this.socket !== null)
+        for (let i = 0; i < waiting.length; i++) this.socket.write(this.target.request);
     }
     oldest?.onFailure(error);
   }

@@ -13,6 +13,8 @@ export interface ReadinessOptions {
   signal?: AbortSignal;
   /** Told about each probe that was not yet a success, e.g. to log "waiting for …". */
   onNotReady?: (endpoint: StressEndpoint, outcome: string, elapsedSeconds: number) => void;
+  /** Probe through the agent's proxy, as the load goes (default: direct). */
+  useAgentProxy?: boolean;
 }
 
 const FIRST_BACKOFF_MS = 100;
@@ -70,7 +72,9 @@ export async function waitUntilReady(
         headers: endpoint.headers,
         body: endpoint.body,
       };
-      const outcome = await sendOnce(url.origin, request, options.requestTimeoutMs, stopProbing.signal);
+      const outcome = await sendOnce(url.origin, request, options.requestTimeoutMs, stopProbing.signal, {
+        throughProxy: options.useAgentProxy ?? false,
+      });
       if (stopProbing.signal.aborted) return;
       if (outcome.kind === "answered" && isExpected(outcome.status, endpoint)) return;
       const description = describe(outcome, endpoint);

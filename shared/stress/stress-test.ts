@@ -7,6 +7,7 @@ import { checkUniqueNames, type StressEndpoint } from "./endpoints";
 import { StressInputError, type StressReadinessError } from "./errors";
 import { runLoad, type LoadProgress } from "./engine";
 import { EndpointRecorder } from "./measurements";
+import { socketRouteFor } from "../http/transport";
 import { waitUntilReady } from "./readiness";
 import {
   buildResultDocument,
@@ -34,6 +35,11 @@ export interface StressTestOptions extends StressLoadSettings {
   onProgress?: (progress: LoadProgress) => void;
   /** Told about each readiness probe that did not succeed yet. */
   onNotReady?: (endpoint: StressEndpoint, outcome: string, elapsedSeconds: number) => void;
+  /**
+   * Send the load and the readiness probes through the agent's proxy. Default false: load
+   * through a corporate proxy measures the proxy. The agent's certificates apply either way.
+   */
+  useAgentProxy?: boolean;
 }
 
 /** Everything that can be wrong before a request is sent; throws StressInputError. */
@@ -106,6 +112,7 @@ export async function runStressTest(options: StressTestOptions): Promise<StressR
     requestTimeoutMs: settings.timeoutMs,
     signal: options.signal,
     onNotReady: options.onNotReady,
+    useAgentProxy: options.useAgentProxy ?? false,
   });
   // Cancelled while waiting: a result with nothing measured, marked aborted.
   if (!ready) return nothingMeasured(options, startedAt, { aborted: true });
@@ -114,6 +121,7 @@ export async function runStressTest(options: StressTestOptions): Promise<StressR
     endpoints: options.endpoints,
     signal: options.signal,
     onProgress: options.onProgress,
+    routeFor: (url) => socketRouteFor(url, options.useAgentProxy ?? false),
   });
   return buildResultDocument({
     endpoints: options.endpoints,

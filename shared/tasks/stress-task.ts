@@ -101,6 +101,7 @@ export const stressInputs = {
   timeoutMs: loadNumber("timeoutMs", timeoutMsSchema),
   readinessTimeoutSeconds: loadNumber("readinessTimeoutSeconds", readinessTimeoutSecondsSchema),
   pipelining: loadNumber("pipelining", pipeliningSchema),
+  useAgentProxy: field.boolean(false),
   thresholds: field.text(),
   bearerToken: field.secret(),
   onThresholdFailure: field.choice(["fail", "warn", "cancelRollout"] as const, "fail"),
@@ -322,6 +323,7 @@ async function runLoad(
       signal: agent.cancellation,
       onProgress: progressReporter(agent, settings),
       onNotReady: readinessReporter(agent),
+      useAgentProxy: s.useAgentProxy,
     });
   } catch (err) {
     // Written to the result file too, so that a merge of this job's file fails as well.

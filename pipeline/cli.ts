@@ -7,7 +7,12 @@ import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { PipelineFileError } from "./pipeline-file";
 import { runPipeline, type PipelineRunOptions } from "./runner";
-import { everyEv2Connection, startSimulatedServices, type SimulatedServices } from "./simulated-services";
+import {
+  everyEv2Connection,
+  simulatedReleaseManager,
+  startSimulatedServices,
+  type SimulatedServices,
+} from "./simulated-services";
 import { builtTasksDirectory } from "./task-process";
 import { createTimeline } from "./timeline";
 
@@ -22,6 +27,13 @@ Where EV2 is (one of):
                          large-50x20, or a scenario .json) and a local Azure DevOps slice
   --sim-speed <n>        simulated seconds per real second (default 600)
   --ev2-url <url>        every EV2 service connection uses this URL and the token in $EV2_TOKEN
+
+Environment approvals (with --sim): a stage whose deployment jobs use an environment asks for
+its approval before it starts, as in Azure DevOps; a simulated release manager approves it
+(timeline checkpoints and the approvals API, so GateApproval finds who and why).
+  --approver "<name> [<e-mail>]"   who approves or rejects (default ${simulatedReleaseManager})
+  --reject-approval <stage|environment|first>   reject that approval: the stage fails unrun
+  --approval-comment <text>        the approver's comment
 
 Options:
   --out <dir>            output folder: logs, summaries, records, JUnit (default out/pipeline)
@@ -73,6 +85,9 @@ async function main(argv: string[]): Promise<number> {
       sim: { type: "string" },
       "sim-speed": { type: "string" },
       "ev2-url": { type: "string" },
+      approver: { type: "string" },
+      "reject-approval": { type: "string" },
+      "approval-comment": { type: "string" },
       out: { type: "string" },
       var: { type: "string", multiple: true },
       secret: { type: "string", multiple: true },
@@ -121,6 +136,11 @@ async function main(argv: string[]): Promise<number> {
       scenario: values.sim,
       clockSpeed: speed,
       buildId: buildId === undefined ? undefined : Number(buildId),
+      approvals: {
+        approver: values.approver,
+        reject: values["reject-approval"],
+        comment: values["approval-comment"],
+      },
     });
     Object.assign(options, services.runOptions);
     options.variables = { ...services.runOptions.variables, ...queueVariables };

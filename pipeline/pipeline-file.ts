@@ -73,6 +73,8 @@ export interface JobDefinition {
   continueOnError: boolean;
   /** 0: no limit. */
   timeoutInMinutes: number;
+  /** A deployment job's environment: its approvals and checks run before the stage starts. */
+  environment?: string;
   /** Why the whole job cannot run here (a matrix, a template...). */
   unsupported?: string;
 }
@@ -389,11 +391,7 @@ function readJob(j: ExprValue, i: number, stage: string, notices: PipelineNotice
 
   if (kind === "deployment") {
     const environment = isMap(j.environment) ? str(j.environment.name) : str(j.environment);
-    if (environment)
-      notices.push({
-        where,
-        message: `environment '${environment}': its approvals and checks are not simulated; the job runs as if they passed.`,
-      });
+    if (environment) job.environment = environment;
     const strategy = j.strategy;
     const runOnce = isMap(strategy) ? strategy.runOnce : undefined;
     if (!isMap(strategy) || !isMap(runOnce)) {

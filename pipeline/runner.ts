@@ -128,7 +128,27 @@ export interface PipelineRunOptions {
   onEvent?: (event: PipelineEvent) => void;
   /** More values never to show. */
   secrets?: string[];
+  /**
+   * The approvals and checks of the environments a stage's deployment jobs use, asked before the
+   * stage starts, as Azure DevOps does. Without it the stage runs as if they passed (and says so).
+   */
+  approvals?: StageApprovals;
 }
+
+/** A stage about to start whose deployment jobs use environments. */
+export interface StageAwaitingApproval {
+  stage: string;
+  displayName: string;
+  environments: string[];
+}
+
+export interface ApprovalDecision {
+  verdict: "approved" | "rejected";
+  by: string;
+  comment?: string;
+}
+
+export type StageApprovals = (stage: StageAwaitingApproval) => Promise<ApprovalDecision> | ApprovalDecision;
 
 /** Reads the file, runs it and reports; throws PipelineFileError when the file cannot be run at all. */
 export async function runPipeline(options: PipelineRunOptions): Promise<PipelineRunResult> {
@@ -409,6 +429,37 @@ class PipelineRun {
     if (!verdict.run)
       return verdict.invalid ? this.finishStage(stage, started, [], verdict.reason) : skipped(verdict.reason);
 
+    const environments = [...new Set(stage.jobs.flatMap((j) => (j.environment ? [j.environment] : [])))];
+    if (environments.length > 0) {
+      const which = environments.map((e) => `'${e}'`).join(", ");
+      if (!this.options.approvals) {
+        this.emit({
+          type: "notice",
+          level: "info",
+          message: `Stage ${stage.name}: the approvals and checks of environment ${which} are not simulated; the stage runs as if they passed.`,
+        });
+      } else {
+        const decision = await this.options.approvals({
+          stage: stage.name,
+          displayName: label,
+          environments,
+        });
+        const said = `${decision.by}${decision.comment ? `: "${decision.comment}"` : ""}`;
+        if (decision.verdict === "approved")
+          this.emit({
+            type: "notice",
+            level: "info",
+            message: `Stage ${stage.name}: environment ${which} approved by ${said}`,
+          });
+        else
+          return this.finishStage(
+            stage,
+            started,
+            [],
+            `the approval of environment ${which} was rejected by ${said}`,
+          );
+      }
+    }
     this.emit({ type: "stageStarted", stage: stage.name, displayName: label });
     let stageVariables: VariableSet;
     try {

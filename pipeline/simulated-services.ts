@@ -7,7 +7,9 @@ import { randomBytes } from "node:crypto";
 import { startAdoServer, type AdoServer } from "../sim/ado/server";
 import {
   addBuild,
+  addPipelineApproval,
   addProject,
+  adoIdentity,
   addRepository,
   commitIdFrom,
   createAdoState,
@@ -15,10 +17,11 @@ import {
   projectBuildServiceIdentity,
   type AdoProjectState,
   type AdoRepositoryState,
+  stageTimelineRecords,
   type StageTimelineSeed,
 } from "../sim/ado/state";
 import { startSimulator, type Simulator } from "../sim/ev2";
-import type { ConnectionResolver, PipelineRunOptions, RunIdentity } from "./runner";
+import type { ConnectionResolver, PipelineRunOptions, RunIdentity, StageApprovals } from "./runner";
 
 /** The type of the extension's EV2 service connection (task.json `connectedService:ev2rollout`). */
 export const ev2ConnectionType = "ev2rollout";
@@ -34,7 +37,19 @@ export interface SimulatedServicesOptions {
   buildId?: number;
   /** Stages of the build's timeline, e.g. with approvals for GateApproval to find. */
   stages?: StageTimelineSeed[];
+  /** How the simulated release manager answers the environment approvals the run asks for. */
+  approvals?: SimulatedApprovalOptions;
 }
+
+export interface SimulatedApprovalOptions {
+  /** Who approves: `Name` or `Name <e-mail>`; default the simulated release manager. */
+  approver?: string;
+  /** Reject the approval of this stage or environment (`first`: the first approval asked). */
+  reject?: string;
+  comment?: string;
+}
+
+export const simulatedReleaseManager = "Riley Release-Manager <riley.release-manager@contoso.com>";
 
 export interface SimulatedServices {
   ev2: Simulator;
@@ -44,7 +59,10 @@ export interface SimulatedServices {
   /** The commit the run deploys (Build.SourceVersion). */
   commit: string;
   /** What to give `runPipeline` so the run uses these services. */
-  runOptions: Pick<PipelineRunOptions, "connections" | "accessToken" | "run" | "secrets" | "variables">;
+  runOptions: Pick<
+    PipelineRunOptions,
+    "connections" | "accessToken" | "run" | "secrets" | "variables" | "approvals"
+  >;
   close(): Promise<void>;
 }
 
@@ -78,7 +96,7 @@ export async function startSimulatedServices(options: SimulatedServicesOptions):
     refs: [{ name: "refs/heads/main", objectId: commit }],
     commits: [commit, commitIdFrom(`${projectName} previous commit`)],
   });
-  addBuild(project, buildId, options.stages ?? []);
+  const build = addBuild(project, buildId, options.stages ?? []);
   let ado: AdoServer;
   try {
     ado = await startAdoServer({ state });
@@ -111,9 +129,55 @@ export async function startSimulatedServices(options: SimulatedServicesOptions):
       secrets: [ev2Token, accessToken],
       // The simulator runs a rollout in seconds: poll it faster than the 5 s floor real EV2 gets.
       variables: { "Ev2.PollingIntervalMsOverride": "100" },
+      approvals: simulatedApprovals(options.approvals ?? {}, project, build),
     },
     close: async () => {
       await Promise.all([ev2.close(), ado.close()]);
     },
+  };
+}
+
+/**
+ * Environment approvals as a real run exposes them: the stage's `Checkpoint` and
+ * `Checkpoint.Approval` records in the build's timeline, and the approval (with its step, the
+ * approver and their comment) in the approvals API, approved or rejected by the release manager.
+ */
+function simulatedApprovals(
+  options: SimulatedApprovalOptions,
+  project: AdoProjectState,
+  build: ReturnType<typeof addBuild>,
+): StageApprovals {
+  const named = /^(.*?)\s*<([^>]+)>\s*$/.exec(options.approver ?? simulatedReleaseManager);
+  const approver = named
+    ? adoIdentity(named[1].trim(), named[2].trim())
+    : adoIdentity((options.approver ?? "").trim());
+  let asked = 0;
+  return ({ stage, displayName, environments }) => {
+    asked++;
+    const target = options.reject?.toLowerCase();
+    const rejected =
+      target !== undefined &&
+      ((target === "first" && asked === 1) ||
+        target === stage.toLowerCase() ||
+        environments.some((e) => e.toLowerCase() === target));
+    const verdict = rejected ? "rejected" : "approved";
+    const comment =
+      options.comment ??
+      (rejected
+        ? `Not now: rejected before ${displayName} (simulated release manager).`
+        : `Approved for ${environments.join(", ")} (simulated release manager).`);
+    const at = new Date().toISOString();
+    const approvalId = guidFrom(`approval:${build.id}:${stage}:${asked}`);
+    build.records.push(
+      ...stageTimelineRecords(build.id, {
+        identifier: stage,
+        name: displayName,
+        approvalIds: [approvalId],
+        approvedAt: at,
+        ...(rejected ? { state: "completed" as const, result: "failed" as const } : {}),
+      }),
+    );
+    addPipelineApproval(project, approvalId, [{ by: approver, comment, at, status: verdict }]);
+    return { verdict, by: approver.displayName, comment };
   };
 }

@@ -10,6 +10,15 @@ import { startTeamsSink, type TeamsSink } from "../../sim/teams-sink";
 import { SERVICE_PATH, call, startBody } from "../sim/ev2-http";
 import { recorder } from "./fake-tasks";
 
+const triggerStep = (environment: string) => `    - task: TriggerEv2Rollout@1
+      name: trigger
+      inputs:
+        ev2Connection: ev2-orders-ppe
+        serviceGroupName: Microsoft.Contoso.Orders
+        serviceId: orders-api
+        stageMapName: OrdersStageMap
+        environment: ${environment}`;
+
 // Only documented inputs, as a user writes them.
 const pipeline = `
 variables:
@@ -19,14 +28,7 @@ stages:
   jobs:
   - job: start
     steps:
-    - task: TriggerEv2Rollout@1
-      name: trigger
-      inputs:
-        ev2Connection: ev2-orders-ppe
-        serviceGroupName: Microsoft.Contoso.Orders
-        serviceId: orders-api
-        stageMapName: OrdersStageMap
-        environment: $(environment)
+${triggerStep("$(environment)")}
         createTrackingBranch: true
 - stage: Follow
   jobs:
@@ -219,5 +221,112 @@ describe("examples/rollback-by-hand.yml against the EV2 simulator", function () 
     assert.equal(otherTrigger.outputs.rolloutId, rollbackId);
     assert.equal(otherTrigger.outputs.artifactVersion, lastGood.artifactVersionNumber);
     assert.equal(services.ev2.rollouts().length, before + 1);
+  });
+});
+
+// A stage per EV2 wait action: the environment approval before Broad is the human decision.
+const approvalPipeline = `
+stages:
+- stage: Canary
+  jobs:
+  - job: canary
+    steps:
+${triggerStep("PPE")}
+    - task: FollowRollout@1
+      name: toGate
+      inputs:
+        ev2Connection: ev2-orders-ppe
+        rolloutId: $(trigger.rolloutId)
+        until: waitAction
+- stage: Broad
+  dependsOn: Canary
+  jobs:
+  - deployment: broad
+    environment: orders-prod
+    variables:
+      rolloutId: $[ stageDependencies.Canary.canary.outputs['trigger.rolloutId'] ]
+    strategy:
+      runOnce:
+        deploy:
+          steps:
+          - task: GateApproval@1
+            name: gate
+            inputs:
+              ev2Connection: ev2-orders-ppe
+              rolloutId: $(rolloutId)
+              decision: approve
+- stage: Rejected
+  dependsOn: [Canary, Broad]
+  condition: failed('Broad')
+  jobs:
+  - job: reject
+    variables:
+      rolloutId: $[ stageDependencies.Canary.canary.outputs['trigger.rolloutId'] ]
+    steps:
+    - task: GateApproval@1
+      name: gate
+      inputs:
+        ev2Connection: ev2-orders-ppe
+        rolloutId: $(rolloutId)
+        decision: reject
+`;
+
+describe("local pipeline runner: environment approvals, as a real run exposes them", function () {
+  this.timeout(30_000);
+  let services: SimulatedServices | undefined;
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), "pipeline-approval-"));
+    writeFileSync(join(dir, "azure-pipelines.yml"), approvalPipeline);
+  });
+  afterEach(() => services?.close());
+
+  const play = async (approvals: Parameters<typeof startSimulatedServices>[0]["approvals"]) => {
+    services = await startSimulatedServices({
+      scenario: "gated",
+      clockSpeed: 1200,
+      buildId: 4343,
+      approvals,
+    });
+    const rec = recorder();
+    const result = await runPipeline({
+      file: join(dir, "azure-pipelines.yml"),
+      outputDirectory: join(dir, "out"),
+      ...services.runOptions,
+      onEvent: rec.onEvent,
+    });
+    const rollout = services.ev2
+      .rollouts()
+      .find((r) => r.waitActions.length > 0 && r.tags?.["ado.buildId"] !== "x");
+    return { result, text: rec.text(), action: services.ev2.rollouts().at(-1)!.waitActions[0], rollout };
+  };
+  const stage = (r: Awaited<ReturnType<typeof play>>, name: string) =>
+    r.result.stages.find((s) => s.name === name)!;
+
+  it("the simulated release manager approves; GateApproval finds the approval and carries it into EV2", async () => {
+    const run = await play({});
+    assert.equal(stage(run, "Broad").result, "Succeeded", run.text);
+    assert.equal(stage(run, "Rejected").result, "Skipped");
+    assert.equal(run.action.status, "Approved");
+    assert.match(run.action.decidedBy ?? "", /^Riley Release-Manager <riley\.release-manager@contoso\.com>$/);
+    assert.match(
+      run.action.comment ?? "",
+      /^Approved for orders-prod \(simulated release manager\)\. \(Azure DevOps approval, /,
+    );
+    assert.match(run.text, /Stage Broad: environment 'orders-prod' approved by Riley Release-Manager/);
+  });
+
+  it("a rejection fails the stage unrun; the stage run on it rejects the EV2 wait action with the rejecter and comment", async () => {
+    const run = await play({
+      reject: "orders-prod",
+      approver: "Sam Lead <sam@contoso.com>",
+      comment: "Error budget spent",
+    });
+    assert.equal(stage(run, "Broad").result, "Failed", run.text);
+    assert.equal(stage(run, "Broad").jobs.length, 0);
+    assert.equal(stage(run, "Rejected").result, "Succeeded", run.text);
+    assert.equal(run.action.status, "Rejected");
+    assert.equal(run.action.decidedBy, "Sam Lead <sam@contoso.com>");
+    assert.match(run.action.comment ?? "", /^Error budget spent \(Azure DevOps rejection, /);
   });
 });

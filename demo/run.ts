@@ -15,10 +15,9 @@ import { runPipeline } from "../pipeline/runner";
 import type { PipelineEvent, PipelineRunResult } from "../pipeline/run-events";
 import { startSimulatedServices } from "../pipeline/simulated-services";
 import { createTimeline, formatRunSummary } from "../pipeline/timeline";
-import { addPipelineApproval, adoIdentity, guidFrom } from "../sim/ado/state";
 import { startTargetService } from "../sim/target-service";
 import { startTeamsSink, type ReceivedTeamsMessage } from "../sim/teams-sink";
-import { cardTitle, demoScenarios, findStep, type DemoCheck } from "./scenarios";
+import { cardTitle, demoScenarios, type DemoCheck } from "./scenarios";
 
 const root = resolve(__dirname, "..");
 const examplePipeline = join(root, "examples", "azure-pipelines.yml");
@@ -51,20 +50,22 @@ async function main(): Promise<number> {
   const bold = (t: string) => (color ? `\u001b[1m${t}\u001b[0m` : t);
   const show = (p: string) => relative(process.cwd(), p) || ".";
 
-  // The gate's Azure DevOps approval, as a release manager would have given it on the stage.
-  const approvalId = guidFrom("demo approval Rollout_PPE");
+  // Environment approvals are asked before their stage starts; the simulated release manager
+  // approves, or (human-rejection) rejects the one asked while EV2 waits at a gate.
+  let ev2Waiting = (): boolean => false;
   const services = await startSimulatedServices({
     scenario: scenario.ev2Scenario,
     clockSpeed: 300,
     buildId: 1842,
-    stages: [{ identifier: "Rollout_PPE", name: "Roll out orders-api to PPE", approvalIds: [approvalId] }],
+    approvals: scenario.rejectApproval ? { reject: () => ev2Waiting() } : {},
   });
-  addPipelineApproval(services.project, approvalId, [
-    {
-      by: adoIdentity("Priya Patel", "priya.patel@contoso.com"),
-      comment: "PPE canary looks good, go ahead.",
-    },
-  ]);
+  ev2Waiting = () => services.ev2.rollouts().some((r) => r.status === "Waiting");
+  const seeded = new Set(services.ev2.rollouts().map((r) => r.rolloutId));
+  const lastGoodVersion = services.ev2
+    .rollouts()
+    .filter((r) => r.status === "Completed")
+    .sort((a, b) => a.createdTimestamp.localeCompare(b.createdTimestamp))
+    .at(-1)?.artifactVersionNumber;
   const regions = services.ev2.scenario.serviceGroups
     .flatMap((g) => g.services)
     .flatMap((s) => s.stageMaps)
@@ -112,10 +113,11 @@ async function main(): Promise<number> {
     await Promise.all([target.close(), sink.close()]);
   }
   const cards = writeCards(sink.received, join(run.outputDirectory, "teams-cards"));
-  const rolloutId = findStep(run, "Rollout_PPE", "rollout", "trigger")?.outputs.rolloutId;
-  const rollout = services.ev2.rollouts().find((r) => r.rolloutId === rolloutId);
-  const rollbackId = findStep(run, "Roll_back", "rollback", "rollback")?.outputs.rolloutId;
-  const rollback = services.ev2.rollouts().find((r) => r.rolloutId === rollbackId);
+  // Judged by what happened in EV2, whatever the pipeline's stage, job and step names.
+  const started = services.ev2.rollouts().filter((r) => !seeded.has(r.rolloutId));
+  const rollbacks = started.filter((r) => r.tags?.["ado.rollbackOf"]);
+  const rollout = started.find((r) => !r.tags?.["ado.rollbackOf"]);
+  const rollback = rollbacks[0];
   const rolloutsStarted = services.ev2.requests.filter(
     (r) => r.method === "POST" && r.path.endsWith("/rollouts") && r.status === 201,
   ).length;
@@ -146,7 +148,9 @@ async function main(): Promise<number> {
     write(`  Deployment report: ${show(run.files.report.markdown)}\n    ${report.headline}\n`);
   }
   if (rollback) {
-    const safety = findStep(run, "Roll_back", "rollback", "rollback")?.outputs.timeToSafetySeconds;
+    const safety = run.stages
+      .flatMap((st) => st.jobs.flatMap((j) => j.steps))
+      .find((st) => st.outputs.timeToSafetySeconds)?.outputs.timeToSafetySeconds;
     write(`\n${bold("Rollback")}\n`);
     write(
       `  ${rollback.rolloutId}: ${rollback.artifactVersionNumber}, ${rollback.status}; time to safety ${safety ?? "?"} s (bad verdict → rollback accepted by EV2)\n`,
@@ -156,7 +160,14 @@ async function main(): Promise<number> {
   if (cards.length === 0) write("  none posted\n");
   for (const c of cards) write(`  ${c.title} → ${show(c.file)}\n`);
 
-  const checks = scenario.expect({ run, rollout, rollback, rolloutsStarted, cards: sink.received });
+  const checks = scenario.expect({
+    run,
+    rollout,
+    rollbacks,
+    lastGoodVersion,
+    rolloutsStarted,
+    cards: sink.received,
+  });
   if (timeLimit.aborted)
     checks.push({
       what: `the demo finished within ${formatDuration(demoTimeLimitMs)}`,

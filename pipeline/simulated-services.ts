@@ -21,7 +21,13 @@ import {
   type StageTimelineSeed,
 } from "../sim/ado/state";
 import { startSimulator, type Simulator } from "../sim/ev2";
-import type { ConnectionResolver, PipelineRunOptions, RunIdentity, StageApprovals } from "./runner";
+import type {
+  ConnectionResolver,
+  PipelineRunOptions,
+  RunIdentity,
+  StageApprovals,
+  StageAwaitingApproval,
+} from "./runner";
 
 /** The type of the extension's EV2 service connection (task.json `connectedService:ev2rollout`). */
 export const ev2ConnectionType = "ev2rollout";
@@ -44,8 +50,11 @@ export interface SimulatedServicesOptions {
 export interface SimulatedApprovalOptions {
   /** Who approves: `Name` or `Name <e-mail>`; default the simulated release manager. */
   approver?: string;
-  /** Reject the approval of this stage or environment (`first`: the first approval asked). */
-  reject?: string;
+  /**
+   * Reject the approval of this stage or environment (`first`: the first approval asked), or
+   * each approval the function picks.
+   */
+  reject?: string | ((stage: StageAwaitingApproval) => boolean);
   comment?: string;
 }
 
@@ -154,12 +163,15 @@ function simulatedApprovals(
   let asked = 0;
   return ({ stage, displayName, environments }) => {
     asked++;
-    const target = options.reject?.toLowerCase();
+    const reject = options.reject;
+    const target = typeof reject === "string" ? reject.toLowerCase() : undefined;
     const rejected =
-      target !== undefined &&
-      ((target === "first" && asked === 1) ||
-        target === stage.toLowerCase() ||
-        environments.some((e) => e.toLowerCase() === target));
+      typeof reject === "function"
+        ? reject({ stage, displayName, environments })
+        : target !== undefined &&
+          ((target === "first" && asked === 1) ||
+            target === stage.toLowerCase() ||
+            environments.some((e) => e.toLowerCase() === target));
     const verdict = rejected ? "rejected" : "approved";
     const comment =
       options.comment ??

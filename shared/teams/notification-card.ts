@@ -424,6 +424,11 @@ function waitingSection(rollout: RolloutView, input: NotificationCardInput, now:
     const since = parseTime(action.waitingSince);
     if (since !== undefined) facts.push({ title: "Waiting for", value: formatDuration(now - since) });
   }
+  // The stress verdict of the stage just deployed, next to the link to approve.
+  if (input.stress) {
+    const tested = input.stress.stageName ? ` · ${clip(input.stress.stageName, nameChars)}` : "";
+    facts.push({ title: "Stress test", value: `${stressVerdict(input.stress)}${tested}` });
+  }
   const approvalUrl = usableUrl(input.approvalUrl);
   const runUrl = usableUrl(input.runUrl);
   const links = [

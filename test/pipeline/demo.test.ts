@@ -29,31 +29,36 @@ describe("npm run demo (examples/azure-pipelines.yml through the local runner)",
       throw new Error("The tasks are not built: run npm run build first.");
   });
 
-  const scenarios: Array<{ name: string; stage: RegExp; card: string }> = [
+  const scenarios: Array<{ name: string; stage: RegExp; cards: string[] }> = [
     {
       name: "healthy",
-      stage: /The demo ended as the scenario expects\./,
-      card: "01-rollout-completed.json",
+      stage: /Stage Broad · Approve and roll out Stage3-Broad/,
+      cards: ["01-waiting-for-approval-before-stage3-broad.json", "02-rollout-completed.json"],
+    },
+    {
+      name: "human-rejection",
+      stage: /Stage Reject_Broad · Carry the rejection into EV2/,
+      cards: ["01-waiting-for-approval-before-stage3-broad.json", "02-rolled-back-to-1-3-1.json"],
     },
     {
       name: "failing-region",
       stage: /Stage Roll_back · Roll back to the last good version/,
-      card: "01-rolled-back-to-1-3-1.json",
+      cards: ["01-rolled-back-to-1-3-1.json"],
     },
     {
       name: "ev2-failure",
       stage: /Stage Roll_back · Roll back to the last good version/,
-      card: "01-rolled-back-to-1-3-1.json",
+      cards: ["01-rolled-back-to-1-3-1.json"],
     },
   ];
   for (const scenario of scenarios) {
-    it(`${scenario.name}: every check of the scenario holds, and the one card it expects is posted`, async () => {
+    it(`${scenario.name}: every check of the scenario holds, and the cards it expects are posted`, async () => {
       const out = join(mkdtempSync(join(tmpdir(), "demo-")), "out");
       const { code, stdout, stderr } = await runDemo(["--scenario", scenario.name, "--out", out]);
       assert.equal(code, 0, stdout + stderr);
       assert.match(stdout, scenario.stage);
       assert.match(stdout, /The demo ended as the scenario expects\./);
-      assert.deepEqual(readdirSync(join(out, "teams-cards")), [scenario.card]);
+      assert.deepEqual(readdirSync(join(out, "teams-cards")), scenario.cards);
     });
   }
 
@@ -61,7 +66,7 @@ describe("npm run demo (examples/azure-pipelines.yml through the local runner)",
     const dir = mkdtempSync(join(tmpdir(), "demo-mine-"));
     const example = readFileSync(join(__dirname, "..", "..", "examples", "azure-pipelines.yml"), "utf8");
     const noRollback = example.slice(0, example.indexOf("  - stage: Roll_back"));
-    assert.ok(noRollback.length > 0 && !noRollback.includes("Roll_back"));
+    assert.ok(noRollback.length > 0 && !noRollback.includes("- stage: Roll_back"));
     writeFileSync(join(dir, "mine.yml"), noRollback);
     const { code, stdout } = await runDemo([
       "--scenario",
@@ -72,13 +77,16 @@ describe("npm run demo (examples/azure-pipelines.yml through the local runner)",
       join(dir, "out"),
     ]);
     assert.equal(code, 1, stdout);
-    assert.match(stdout, /✖ a rollback of the last good version \(1\.3\.1\) started/);
+    assert.match(stdout, /✖ exactly one rollback rollout was started \(saw 0\)/);
     assert.match(stdout, /The demo did NOT end as the scenario expects\./);
   });
 
   it("refuses an unknown scenario, naming the ones there are", async () => {
     const { code, stderr } = await runDemo(["--scenario", "nope"]);
     assert.equal(code, 2);
-    assert.match(stderr, /Unknown scenario 'nope'\. Scenarios: healthy, failing-region, ev2-failure\./);
+    assert.match(
+      stderr,
+      /Unknown scenario 'nope'\. Scenarios: healthy, human-approval, human-rejection, failing-region, ev2-failure\./,
+    );
   });
 });

@@ -253,7 +253,9 @@ steps:
           `${s.name}: ${s.jobs.map((j) => `${j.name}(${j.steps.map((st) => st.name).join(",")})`).join(" ")}`,
       ),
       [
-        "Rollout_PPE: rollout(trigger,toGate,stress,gate,toEnd,notify)",
+        "Rollout_PPE: rollout(trigger,toGate,stress,gate,notifyWaiting)",
+        "Broad: broad(approve,toEnd,notify)",
+        "Reject_Broad: reject(gate)",
         "Roll_back: rollback(rollback,,notify,notifyFailure)",
       ],
     );

@@ -152,6 +152,18 @@ describe("buildNotificationCard", () => {
     );
   });
 
+  it("shows the stress verdict of the stage just deployed next to the approval link", () => {
+    const passed = cardText(
+      buildNotificationCard({ ...inputFor("waitingForApproval"), stress: stressSummary(true) }),
+    );
+    assert.match(passed, /Stress test: Passed: \d+ thresholds? met/);
+    const failed = cardText(
+      buildNotificationCard({ ...inputFor("waitingForApproval"), stress: stressSummary(false) }),
+    );
+    assert.match(failed, /Stress test: Failed: \d+ of \d+ thresholds? not met/);
+    assert.ok(failed.indexOf("Stress test:") < failed.indexOf("Review the approval"));
+  });
+
   it("shows who rejected a cancelled rollout and why", () => {
     const text = cardText(buildNotificationCard(inputFor("cancelled")));
     assert.match(text, /Rollout rejected at Stage3-Ring2/);

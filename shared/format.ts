@@ -31,24 +31,6 @@ export function durationBetween(
   return Number.isNaN(a) || Number.isNaN(b) ? undefined : Math.max(0, b - a);
 }
 
-/** A markdown table cell: pipes and newlines would break the table. */
-export function cell(text: string | number | undefined | null): string {
-  return String(text ?? "")
-    .replace(/\|/g, "\\|")
-    .replace(/\r?\n/g, " ");
-}
-
-export function markdownTable(
-  headers: string[],
-  rows: Array<Array<string | number | undefined | null>>,
-): string {
-  return [
-    `| ${headers.map(cell).join(" | ")} |`,
-    `| ${headers.map(() => "---").join(" | ")} |`,
-    ...rows.map((r) => `| ${r.map(cell).join(" | ")} |`),
-  ].join("\n");
-}
-
 /** "a, b, c and 12 more" */
 export function listWithMore(items: string[], max: number): string {
   if (items.length <= max) return items.join(", ");

@@ -1,5 +1,6 @@
 /** The deployment report as markdown: what a reviewer reads without opening a log. */
-import { formatDuration, listWithMore, markdownTable } from "../format";
+import { formatDuration, listWithMore } from "../format";
+import { markdownTable, md, mdCode, mdJoin, mdLines, mdLink, type Markdown } from "../markdown";
 import type { DeploymentReport, ReportGate, ReportRollout, ReportStressTest } from "./deployment-report";
 
 const outcomeWords: Record<DeploymentReport["outcome"], string> = {
@@ -20,7 +21,6 @@ const percent = (v: number | null): string => (v === null ? "n/a" : `${Number(v.
 /** Times as people compare them in a table: the date once is enough, to the second. */
 const when = (iso: string | null | undefined): string =>
   iso ? iso.replace("T", " ").replace(/(\.\d+)?Z$/, "Z") : "";
-const link = (text: string, url: string | undefined) => (url ? `[${text}](${url})` : text);
 const statusMark = (status: string | undefined): string => {
   switch (status) {
     case "Completed":
@@ -39,22 +39,22 @@ const statusMark = (status: string | undefined): string => {
 };
 
 export function renderDeploymentReportMarkdown(report: DeploymentReport): string {
-  const out: string[] = [];
+  const out: Array<Markdown | ""> = [];
   const main = report.rollouts.find((r) => r.role === "rollout") ?? report.rollouts[0];
   const title = main
     ? [main.serviceId, main.artifactVersion, main.environment && `→ ${main.environment}`]
         .filter(Boolean)
         .join(" ")
     : "";
-  out.push(`# Deployment report${title ? `: ${title}` : ""}`, "", report.headline, "");
+  out.push(md`# Deployment report${title ? `: ${title}` : ""}`, "", md`${report.headline}`, "");
 
   const run = report.run;
-  const facts: Array<[string, string]> = [["Outcome", outcomeWords[report.outcome]]];
+  const facts: Array<[string, string | Markdown]> = [["Outcome", outcomeWords[report.outcome]]];
   if (report.rollbacks.length) facts.push(["Time to safety", safety(report.timeToSafetySeconds)]);
   if (run.runUrl || run.buildId || run.releaseId)
     facts.push([
       "Pipeline run",
-      link(run.releaseId ? `release ${run.releaseId}` : `build ${run.buildId ?? "run"}`, run.runUrl),
+      mdLink(run.releaseId ? `release ${run.releaseId}` : `build ${run.buildId ?? "run"}`, run.runUrl),
     ]);
   if (run.requestedFor) facts.push(["Requested by", run.requestedFor]);
   if (run.sourceVersion) facts.push(["Commit", run.sourceVersion.slice(0, 12)]);
@@ -69,14 +69,24 @@ export function renderDeploymentReportMarkdown(report: DeploymentReport): string
 
   const triggered = report.rollouts.filter((r) => r.trigger);
   if (triggered.length) {
-    out.push("## Pre-deployment checks", "");
+    out.push(
+      md`
+## Pre-deployment checks
+      `,
+      "",
+    );
     for (const r of triggered) out.push(...preDeployment(r));
   }
 
   for (const r of report.rollouts) out.push(...rolloutSection(r));
 
   if (report.stressTests.length) {
-    out.push("## Stress tests", "");
+    out.push(
+      md`
+## Stress tests
+      `,
+      "",
+    );
     out.push(
       markdownTable(
         [
@@ -109,7 +119,12 @@ export function renderDeploymentReportMarkdown(report: DeploymentReport): string
   }
 
   if (report.gates.length) {
-    out.push("## Approval gates", "");
+    out.push(
+      md`
+## Approval gates
+      `,
+      "",
+    );
     out.push(
       markdownTable(
         ["Gate", "Rollout", "Before stage", "Decision", "Decided by", "When", "Why"],
@@ -126,12 +141,17 @@ export function renderDeploymentReportMarkdown(report: DeploymentReport): string
       "",
     );
     for (const g of report.gates)
-      if (g.approverNote) out.push(`- ${g.actionId ?? "gate"}: ${g.approverNote}`);
+      if (g.approverNote) out.push(md`- ${g.actionId ?? "gate"}: ${g.approverNote}`);
     if (report.gates.some((g) => g.approverNote)) out.push("");
   }
 
   if (report.notifications.length) {
-    out.push("## Notifications", "");
+    out.push(
+      md`
+## Notifications
+      `,
+      "",
+    );
     out.push(
       markdownTable(
         ["Sent", "Card", "Rollout", "Delivered", "Answer"],
@@ -155,7 +175,12 @@ export function renderDeploymentReportMarkdown(report: DeploymentReport): string
   }
 
   if (report.rollbacks.length) {
-    out.push("## Rollback", "");
+    out.push(
+      md`
+## Rollback
+      `,
+      "",
+    );
     out.push(
       markdownTable(
         [
@@ -180,13 +205,23 @@ export function renderDeploymentReportMarkdown(report: DeploymentReport): string
       "",
     );
     if (report.badVerdicts.length) {
-      out.push("Bad verdicts:", "");
-      for (const v of report.badVerdicts) out.push(`- ${when(v.at)} ${v.task}: ${v.what}`);
+      out.push(
+        md`
+Bad verdicts:
+        `,
+        "",
+      );
+      for (const v of report.badVerdicts) out.push(md`- ${when(v.at)} ${v.task}: ${v.what}`);
       out.push("");
     }
   }
 
-  out.push("## Steps", "");
+  out.push(
+    md`
+## Steps
+    `,
+    "",
+  );
   out.push(
     markdownTable(
       ["Started", "Task", "Job", "Result", "Duration", "Message"],
@@ -201,31 +236,31 @@ export function renderDeploymentReportMarkdown(report: DeploymentReport): string
     ),
     "",
   );
-  return out.join("\n");
+  return mdLines(out);
 }
 
-function preDeployment(r: ReportRollout): string[] {
+function preDeployment(r: ReportRollout): Array<Markdown | ""> {
   const t = r.trigger!;
-  const rows: Array<[string, string]> = [
-    ["Rollout", link(r.rolloutId, r.dashboardUrl)],
+  const rows: Array<[string, string | Markdown]> = [
+    ["Rollout", mdLink(r.rolloutId, r.dashboardUrl)],
     ["Started as", `${t.outcome ?? "-"}${r.role === "rollback" ? ` (rollback of ${r.rollbackOf})` : ""}`],
     ["Service", [r.serviceGroupName, r.serviceId].filter(Boolean).join(" / ") || "-"],
     ["Environment", r.environment ?? "-"],
     ["Artifact version", r.artifactVersion ?? "-"],
     ["Stage map", [r.stageMapName, r.stageMapVersion].filter(Boolean).join(" ") || "-"],
-    ["Scope", t.selectionScope.join("<br>") || "-"],
+    ["Scope", t.selectionScope.length ? mdJoin(t.selectionScope, "<br>") : "-"],
   ];
-  if (t.exclusionScope.length) rows.push(["Excluded", t.exclusionScope.join("<br>")]);
+  if (t.exclusionScope.length) rows.push(["Excluded", mdJoin(t.exclusionScope, "<br>")]);
   rows.push(["Tracking branch", t.trackingBranch ?? "-"]);
-  if (t.idempotencyKey) rows.push(["Idempotency key", `\`${t.idempotencyKey}\``]);
-  const out = [markdownTable(["", ""], rows), ""];
-  if (t.resolution.length) out.push(...t.resolution.map((w) => `- ${w}`), "");
+  if (t.idempotencyKey) rows.push(["Idempotency key", mdCode(t.idempotencyKey)]);
+  const out: Array<Markdown | ""> = [markdownTable(["", ""], rows), ""];
+  if (t.resolution.length) out.push(...t.resolution.map((w) => md`- ${w}`), "");
   return out;
 }
 
-function rolloutSection(r: ReportRollout): string[] {
-  const out = [
-    `## ${r.role === "rollback" ? "Rollback rollout" : "Rollout"} ${r.rolloutId}: ${r.status ?? "status not seen"}`,
+function rolloutSection(r: ReportRollout): Array<Markdown | ""> {
+  const out: Array<Markdown | ""> = [
+    md`## ${r.role === "rollback" ? "Rollback rollout" : "Rollout"} ${r.rolloutId}: ${r.status ?? "status not seen"}`,
     "",
   ];
   const about = [
@@ -233,9 +268,9 @@ function rolloutSection(r: ReportRollout): string[] {
     r.environment && `→ ${r.environment}`,
     r.statusAt && `status as of ${when(r.statusAt)}`,
     r.rolledBackBy && `rolled back by ${r.rolledBackBy}`,
-    r.dashboardUrl && `[EV2 dashboard](${r.dashboardUrl})`,
-  ].filter(Boolean);
-  if (about.length) out.push(about.join(" · "), "");
+    r.dashboardUrl && mdLink("EV2 dashboard", r.dashboardUrl),
+  ].filter((part) => !!part);
+  if (about.length) out.push(mdJoin(about, " · "), "");
   if (r.stages.length) {
     out.push(
       markdownTable(
@@ -246,18 +281,24 @@ function rolloutSection(r: ReportRollout): string[] {
           when(s.startTime) || "-",
           when(s.endTime) || "-",
           seconds(s.durationSeconds) || "-",
-          s.regions
-            .map(
+          mdJoin(
+            s.regions.map(
               (g) =>
                 `${g.name} ${g.status ?? ""}${g.durationSeconds === null ? "" : ` (${seconds(g.durationSeconds)})`}`,
-            )
-            .join("<br>"),
+            ),
+            "<br>",
+          ),
         ]),
       ),
       "",
     );
   } else {
-    out.push("No FollowRollout step recorded this rollout's stages.", "");
+    out.push(
+      md`
+No FollowRollout step recorded this rollout's stages.
+      `,
+      "",
+    );
   }
   if (r.errors.length) {
     out.push(
@@ -267,9 +308,9 @@ function rolloutSection(r: ReportRollout): string[] {
       ),
       "",
     );
-    if (r.errorsOmitted) out.push(`…and ${r.errorsOmitted} more error(s): see the EV2 dashboard.`, "");
+    if (r.errorsOmitted) out.push(md`…and ${r.errorsOmitted} more error(s): see the EV2 dashboard.`, "");
   }
-  if (r.failure?.recommendation) out.push(`**What to do:** ${r.failure.recommendation}`, "");
+  if (r.failure?.recommendation) out.push(md`**What to do:** ${r.failure.recommendation}`, "");
   return out;
 }
 

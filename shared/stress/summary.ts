@@ -14,6 +14,7 @@ import { countInBands, decodeHistogram, type LatencySummary } from "./histogram"
 import type { StressStats } from "./measurements";
 import { describeNotReady, type StressResultDocument } from "./result";
 import type { ThresholdVerdict } from "./thresholds";
+import { mdCode, mdText } from "../markdown";
 
 /** 0.712 → "0.712 ms", 12.34 → "12.3 ms", 1234.5 → "1235 ms": three significant digits. */
 export function formatMs(value: number): string {
@@ -29,9 +30,9 @@ function formatPercent(value: number | null): string {
   return value === null ? "n/a" : `${Number(value.toFixed(2))}%`;
 }
 
-function escapeCell(text: string): string {
-  return text.replace(/\|/g, "\\|").replace(/\r?\n/g, " ");
-}
+/** Endpoint names, thresholds and answers are outside text: escaped, through the one helper. */
+const escapeCell = mdText;
+const code = (text: string) => mdCode(text).source;
 
 function describeLoadLine(doc: StressResultDocument): string {
   const l = doc.load;
@@ -57,9 +58,9 @@ function describeLoadLine(doc: StressResultDocument): string {
 }
 
 function thresholdRow(v: ThresholdVerdict): string {
-  const scope = v.scope === "overall" ? "overall" : `\`${escapeCell(v.endpoint ?? "")}\``;
+  const scope = v.scope === "overall" ? "overall" : code(v.endpoint ?? "");
   const observed = v.message.slice(v.message.indexOf(" ") + 1);
-  return `| ${v.passed ? "✅" : "❌"} | ${scope} | \`${escapeCell(v.threshold)}\` | ${escapeCell(observed)} |`;
+  return `| ${v.passed ? "✅" : "❌"} | ${scope} | ${code(v.threshold)} | ${escapeCell(observed)} |`;
 }
 
 function errorsText(stats: StressStats): string {
@@ -150,17 +151,17 @@ function baselineSection(doc: StressResultDocument): string[] {
   const lines = [
     "### Compared with the baseline",
     "",
-    `Baseline \`${escapeCell(b.source)}\`, run started ${b.startedAt}${b.jobs > 1 ? ` (${b.jobs} jobs merged)` : ""}. ` +
+    `Baseline ${code(b.source)}, run started ${escapeCell(b.startedAt)}${b.jobs > 1 ? ` (${b.jobs} jobs merged)` : ""}. ` +
       "The distribution test (Mann-Whitney U over every request) is reported here; it fails the run only through a `latency not slower than baseline` threshold.",
     "",
   ];
-  for (const note of b.notes) lines.push(`> ⚠️ ${note}.`, "");
+  for (const note of b.notes) lines.push(`> ⚠️ ${escapeCell(note)}.`, "");
   lines.push(
     `| Scope | ${CHANGE_COLUMNS.map(changeColumnLabel).join(" | ")} | Latency distribution |`,
     `|---|${CHANGE_COLUMNS.map(() => "---:").join("|")}|---|`,
   );
   for (const scope of [b.overall, ...b.endpoints]) {
-    const label = scope.scope === "overall" ? "overall" : `\`${escapeCell(scopeLabel(scope))}\``;
+    const label = scope.scope === "overall" ? "overall" : code(scopeLabel(scope));
     const cells =
       scope.matchedBy === "none"
         ? CHANGE_COLUMNS.map(() => "–")
@@ -176,7 +177,7 @@ function baselineSection(doc: StressResultDocument): string[] {
     lines.push(
       "",
       `Endpoints matched by URL are compared with the baseline's endpoints of the same URL as written (${pooled
-        .map((s) => `\`${escapeCell(scopeLabel(s))}\` ↔ ${s.baselineEndpoints.length} endpoints`)
+        .map((s) => `${code(scopeLabel(s))} ↔ ${s.baselineEndpoints.length} endpoints`)
         .join(", ")}), pooled.`,
     );
   }
@@ -187,9 +188,12 @@ function baselineSection(doc: StressResultDocument): string[] {
 export function renderMarkdownSummary(doc: StressResultDocument, title = "Stress test"): string {
   const o = doc.overall;
   const verdict = doc.aborted ? "⚠️ aborted" : doc.passed ? "✅ passed" : "❌ failed";
-  const lines: string[] = [`## ${title}: ${verdict}`, "", describeLoadLine(doc), ""];
+  const lines: string[] = [`## ${escapeCell(title)}: ${verdict}`, "", escapeCell(describeLoadLine(doc)), ""];
   for (const n of doc.notReady ?? []) {
-    lines.push(`> ❌ ${describeNotReady(n)}. Nothing was measured${doc.jobs > 1 ? " in that job" : ""}.`, "");
+    lines.push(
+      `> ❌ ${escapeCell(describeNotReady(n))}. Nothing was measured${doc.jobs > 1 ? " in that job" : ""}.`,
+      "",
+    );
   }
   if (doc.aborted) {
     lines.push(
@@ -217,7 +221,7 @@ export function renderMarkdownSummary(doc: StressResultDocument, title = "Stress
   );
   for (const e of doc.endpoints) {
     lines.push(
-      `| \`${escapeCell(e.name)}\` | ${formatCount(e.requests)} | ${e.requestsPerSecond} | ${formatPercent(e.errorRatePercent)} | ` +
+      `| ${code(e.name)} | ${formatCount(e.requests)} | ${e.requestsPerSecond} | ${formatPercent(e.errorRatePercent)} | ` +
         `${latencyCell(e.latencyMs, "p50")} | ${latencyCell(e.latencyMs, "p95")} | ${latencyCell(e.latencyMs, "p99")} | ${latencyCell(e.latencyMs, "max")} | ${escapeCell(errorsText(e))} |`,
     );
   }

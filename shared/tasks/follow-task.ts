@@ -3,7 +3,8 @@ import { field, readInputs } from "../agent/inputs";
 import { failureMessage, type TaskOutcome } from "../agent/run-task";
 import { checkConnection, connectEv2, connectionInputs } from "../ev2/connection";
 import type { Rollout } from "../ev2/schemas";
-import { durationBetween, formatDuration, markdownTable } from "../format";
+import { durationBetween, formatDuration } from "../format";
+import { markdownTable, md, mdJoin, mdLines, mdLink, type Markdown } from "../markdown";
 import { followRollout, newRegionsOf, rolloutFacts, type FollowOutcome } from "../rollout/follow";
 import { publishRecord, readRunIdentity } from "../rollout/record";
 import { httpOptionsFor, pollingIntervalMs, timestamped } from "./common";
@@ -73,7 +74,7 @@ export async function runFollow(agent: TaskAgent): Promise<TaskOutcome> {
       "Failed",
       message,
       { end: "error" },
-      `### EV2 rollout ${s.rolloutId}: not followed\n\n${message}\n`,
+      mdLines([md`### EV2 rollout ${s.rolloutId}: not followed`, "", md`${message}`, ""]),
     );
     throw err;
   });
@@ -185,20 +186,26 @@ const regionMark = (status: string) =>
 
 function summaryMarkdown(o: FollowOutcome): string {
   const r = o.rollout;
-  const lines = [`### EV2 rollout ${r?.rolloutId ?? ""}: ${r?.status ?? "unknown"}`, "", o.message, ""];
-  if (!r) return lines.join("\n");
+  const lines: Array<Markdown | ""> = [
+    md`### EV2 rollout ${r?.rolloutId ?? ""}: ${r?.status ?? "unknown"}`,
+    "",
+    md`${o.message}`,
+    "",
+  ];
+  if (!r) return mdLines(lines);
   lines.push(
-    `${r.serviceGroupName} / ${r.serviceId} ${r.artifactVersionNumber} → ${r.environment}${r.dashboardUrl ? ` · [EV2 dashboard](${r.dashboardUrl})` : ""}`,
+    md`${r.serviceGroupName} / ${r.serviceId} ${r.artifactVersionNumber} → ${r.environment}${r.dashboardUrl ? md` · ${mdLink("EV2 dashboard", r.dashboardUrl)}` : ""}`,
     "",
   );
   const rows = r.stages.map((st) => {
     const d = durationBetween(st.startTime, st.endTime);
-    const regions = st.regions
-      .map((g) => {
+    const regions = mdJoin(
+      st.regions.map((g) => {
         const took = g.endTime ? durationBetween(g.startTime, g.endTime) : undefined;
         return `${g.name} ${regionMark(g.status)}${took === undefined ? "" : ` ${formatDuration(took)}`}`;
-      })
-      .join("<br>");
+      }),
+      "<br>",
+    );
     return [st.name, st.status, st.startTime ?? "", d === undefined ? "" : formatDuration(d), regions];
   });
   lines.push(markdownTable(["Stage", "Status", "Started", "Duration", "Regions"], rows), "");
@@ -220,6 +227,6 @@ function summaryMarkdown(o: FollowOutcome): string {
       "",
     );
   }
-  if (o.failure) lines.push(`**What to do:** ${o.failure.recommendation}`, "");
-  return lines.join("\n");
+  if (o.failure) lines.push(md`**What to do:** ${o.failure.recommendation}`, "");
+  return mdLines(lines);
 }

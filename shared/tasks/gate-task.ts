@@ -7,7 +7,7 @@ import type { Ev2Client } from "../ev2/client";
 import type { HttpClientOptions } from "../http/request";
 import { checkConnection, connectEv2, connectionInputs } from "../ev2/connection";
 import type { WaitAction } from "../ev2/schemas";
-import { markdownTable } from "../format";
+import { markdownTable, md, mdLines } from "../markdown";
 import { awaitWaitAction, type Decision } from "../gate/decide";
 import {
   evidenceFileProblem,
@@ -68,7 +68,14 @@ export async function runGate(agent: TaskAgent): Promise<TaskOutcome> {
         rolloutId: s.rolloutId,
         details: { requested: s.decision },
       },
-      `### EV2 gate: failed\n\n${message}\n`,
+      mdLines([
+        md`
+### EV2 gate: failed
+        `,
+        "",
+        md`${message}`,
+        "",
+      ]),
     );
     throw err;
   }
@@ -167,10 +174,10 @@ async function gate(
     agent.setOutput("actionId", action.actionId);
     agent.setOutput("decidedBy", o.decidedBy);
     agent.setOutput("verdictAt", o.decision === "approved" ? "" : new Date().toISOString());
-    const summary = [
-      `### EV2 gate ${action.actionId} (before ${action.stage}): ${o.decision}`,
+    const summary = mdLines([
+      md`### EV2 gate ${action.actionId} (before ${action.stage}): ${o.decision}`,
       "",
-      o.message,
+      md`${o.message}`,
       "",
       ...(evidence.length
         ? [
@@ -178,16 +185,16 @@ async function gate(
               ["Evidence", "Source", "Verdict", "Detail"],
               evidence.map((e) => [e.kind, e.source, e.passed ? "✅ pass" : "❌ fail", e.detail]),
             ),
-            "",
+            "" as const,
           ]
         : []),
       ...(approver
         ? [
-            `Decided by ${o.decidedBy} (source: ${approver.source}${approver.note ? `; ${approver.note}` : ""}).`,
-            "",
+            md`Decided by ${o.decidedBy} (source: ${approver.source}${approver.note ? `; ${approver.note}` : ""}).`,
+            "" as const,
           ]
         : []),
-    ].join("\n");
+    ]);
     publishRecord(
       agent,
       {

@@ -5,7 +5,7 @@ import { field, InputError, readInputs } from "../agent/inputs";
 import type { TaskOutcome } from "../agent/run-task";
 import { checkConnection, connectEv2, connectionInputs } from "../ev2/connection";
 import type { Rollout } from "../ev2/schemas";
-import { markdownTable } from "../format";
+import { markdownTable, md, mdLines } from "../markdown";
 import { isAbortError } from "../http/retry";
 import { publishRecord, readRunIdentity, recordArtifactName, type RunIdentity } from "../rollout/record";
 import type { Ev2Client } from "../ev2/client";
@@ -320,12 +320,12 @@ function summaryMarkdown(f: Finish, message: string, cardFile: string | undefine
       `${basename(s.stressResultFile)}${f.stress ? ` (${f.stress.passed ? "passed" : "failed"})` : ""}`,
     ]);
   if (cardFile) rows.push(["Card kept as", `${basename(cardFile)} in the ${recordArtifactName} artifact`]);
-  return [
-    `### Teams notification: ${sent?.delivered ? "delivered" : "not delivered"}`,
+  return mdLines([
+    md`### Teams notification: ${sent?.delivered ? "delivered" : "not delivered"}`,
     "",
     markdownTable(["", ""], rows),
     "",
-    message,
+    md`${message}`,
     "",
-  ].join("\n");
+  ]);
 }

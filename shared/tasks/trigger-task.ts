@@ -7,7 +7,7 @@ import type { TaskAgent as Agent } from "../agent/agent";
 import { checkConnection, connectEv2, connectionInputs } from "../ev2/connection";
 import { Ev2Error } from "../ev2/errors";
 import { checkScope, scopeExample } from "../ev2/scope";
-import { markdownTable } from "../format";
+import { markdownTable, md, mdJoin, mdLines, mdLink } from "../markdown";
 import { publishRecord, readRunIdentity } from "../rollout/record";
 import { idempotencyKeyPattern, triggerRollout } from "../rollout/trigger";
 import { httpOptionsFor } from "./common";
@@ -209,18 +209,18 @@ export async function runTrigger(agent: TaskAgent): Promise<TaskOutcome> {
     }
   }
 
-  const summary = [
-    `### EV2 rollout ${outcome.kind === "started" ? "started" : outcome.kind === "attached" ? "attached (re-run)" : "already active"}`,
+  const summary = mdLines([
+    md`### EV2 rollout ${outcome.kind === "started" ? "started" : outcome.kind === "attached" ? "attached (re-run)" : "already active"}`,
     "",
     markdownTable(
       ["", ""],
       [
-        ["Rollout", dashboardUrl ? `[${outcome.rolloutId}](${dashboardUrl})` : outcome.rolloutId],
+        ["Rollout", mdLink(outcome.rolloutId, dashboardUrl)],
         ["Service", `${s.serviceGroupName} / ${s.serviceId}`],
         ["Environment", s.environment],
         ["Artifact version", outcome.artifactVersion],
         ["Stage map", `${s.stageMapName} ${outcome.stageMapVersion}`],
-        ["Scope", selectionScope.join("<br>")],
+        ["Scope", mdJoin(selectionScope, "<br>")],
         ["Idempotency key", outcome.idempotencyKey || "-"],
         ["Tracking branch", trackingBranch ?? "-"],
         ...(s.rollbackOf
@@ -232,9 +232,9 @@ export async function runTrigger(agent: TaskAgent): Promise<TaskOutcome> {
       ],
     ),
     "",
-    ...outcome.why.map((w) => `- ${w}`),
+    ...outcome.why.map((w) => md`- ${w}`),
     "",
-  ].join("\n");
+  ]);
   const result = branchFailure
     ? "Failed"
     : outcome.kind === "concurrent"

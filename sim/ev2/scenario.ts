@@ -112,6 +112,8 @@ const scenarioShapeSchema = z.strictObject({
   description: z.string().optional(),
   /** Simulated seconds between creating a rollout and its first stage starting (status NotStarted). */
   startDelaySeconds: z.number().nonnegative().default(5),
+  /** The rollouts' dashboardUrl is this followed by the rollout id (any text: tests send hostile ones). */
+  dashboardBaseUrl: z.string().optional(),
   serviceGroups: z
     .array(serviceGroupSchema)
     .min(1, { message: "a scenario needs at least one service group" }),

@@ -388,7 +388,7 @@ describe("deployment report: markdown", () => {
       "| Stage1-Canary | ✅ Completed | 2026-11-22 10:00:10Z | 2026-11-22 10:06:10Z | 6m 0s | eastus2euap Completed (5m 0s)<br>centraluseuap Completed (6m 0s) |",
       "## Stress tests",
       "## Approval gates",
-      "| wait-1 | 9f1c2d3e-0000-4000-8000-00000000aaaa | Stage3-Broad | approved (asked: approve) | Alice Approver <alice@contoso.com> (yamlApproval) | 2026-11-22 10:19:58Z | Canary metrics look good (Azure DevOps approval, https://dev.azure.com/...) |",
+      "| wait-1 | 9f1c2d3e-0000-4000-8000-00000000aaaa | Stage3-Broad | approved (asked: approve) | Alice Approver &lt;alice@contoso.com> (yamlApproval) | 2026-11-22 10:19:58Z | Canary metrics look good (Azure DevOps approval, https://dev.azure.com/...) |",
       "## Notifications",
       "| 2026-11-22 10:26:06Z | completed (auto) | 9f1c2d3e-0000-4000-8000-00000000aaaa | yes | HTTP 202 |",
       "## Steps",
@@ -648,7 +648,8 @@ describe("deployment report: built tasks against the simulators", function () {
       "| Artifact version | 1.3.2 |",
       "| Stage3-Broad | ✅ Completed |",
       "eastus2euap Completed",
-      `| wait-1 | ${id} | Stage3-Broad | approved (asked: approve) | ${approver}`,
+      // The approver's <address> is escaped: raw, it would be a mailto: autolink.
+      `| wait-1 | ${id} | Stage3-Broad | approved (asked: approve) | ${approver.replace("<", "&lt;")}`,
       approvalComment,
       "| completed (auto) |",
       "| ✅ passed |",

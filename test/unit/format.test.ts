@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { durationBetween, formatDuration, listWithMore, markdownTable } from "../../shared/format";
+import { durationBetween, formatDuration, listWithMore } from "../../shared/format";
 
 describe("formatDuration", () => {
   const table: Array<[number, string]> = [
@@ -41,14 +41,7 @@ describe("durationBetween", () => {
   }
 });
 
-describe("markdownTable and listWithMore", () => {
-  it("escapes pipes and newlines in cells", () => {
-    assert.equal(
-      markdownTable(["a", "b"], [["x|y", "line1\nline2"]]),
-      "| a | b |\n| --- | --- |\n| x\\|y | line1 line2 |",
-    );
-  });
-
+describe("listWithMore", () => {
   it("counts what it leaves out", () => {
     assert.equal(listWithMore(["a", "b", "c"], 3), "a, b, c");
     assert.equal(listWithMore(["a", "b", "c", "d"], 2), "a, b and 2 more");

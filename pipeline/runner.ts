@@ -8,11 +8,8 @@ import { createHash } from "node:crypto";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { platform } from "node:os";
 import { dirname, join, resolve } from "node:path";
-import {
-  buildDeploymentReport,
-  isDeploymentReportFile,
-  renderDeploymentReportMarkdown,
-} from "../shared/report/deployment-report";
+import { buildDeploymentReport, isDeploymentReportFile } from "../shared/report/deployment-report";
+import { renderDeploymentReportMarkdown } from "../shared/report/report-markdown";
 import { readRecordFile } from "../shared/report/publish-report";
 import { recordArtifactName } from "../shared/rollout/record";
 import { parseLoggingCommand } from "./agent-commands";
@@ -112,6 +109,11 @@ export interface PipelineRunOptions {
   workingDirectory?: string;
   /** Queue-time variables: they win over the file's values. */
   variables?: Record<string, string>;
+  /**
+   * Inputs set on every step of a task (by task name), over the file's values: a simulated world
+   * has the tasks poll its fast simulator every second (`pollingIntervalSeconds: 1`).
+   */
+  inputOverrides?: Record<string, Record<string, string>>;
   secretVariables?: Record<string, string>;
   /** Values for the file's `parameters`. */
   parameters?: Record<string, string>;
@@ -856,6 +858,7 @@ class PipelineRun {
       }
       inputs[input.name] = expand(value);
     }
+    Object.assign(inputs, this.options.inputOverrides?.[task.name]);
     for (const input of task.inputs)
       if (!(input.name in inputs) && input.defaultValue !== undefined && input.defaultValue !== "")
         inputs[input.name] = expand(input.defaultValue);

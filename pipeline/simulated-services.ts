@@ -70,7 +70,7 @@ export interface SimulatedServices {
   /** What to give `runPipeline` so the run uses these services. */
   runOptions: Pick<
     PipelineRunOptions,
-    "connections" | "accessToken" | "run" | "secrets" | "variables" | "approvals"
+    "connections" | "accessToken" | "run" | "secrets" | "variables" | "approvals" | "inputOverrides"
   >;
   close(): Promise<void>;
 }
@@ -136,9 +136,12 @@ export async function startSimulatedServices(options: SimulatedServicesOptions):
       accessToken,
       run,
       secrets: [ev2Token, accessToken],
-      // The simulator runs a rollout in seconds: poll it faster than the 5 s floor real EV2 gets.
-      variables: { "Ev2.PollingIntervalMsOverride": "100" },
       approvals: simulatedApprovals(options.approvals ?? {}, project, build),
+      // The simulator runs a rollout in seconds: poll it at the shortest interval the tasks accept.
+      inputOverrides: {
+        FollowRollout: { pollingIntervalSeconds: "1" },
+        GateApproval: { pollingIntervalSeconds: "1" },
+      },
     },
     close: async () => {
       await Promise.all([ev2.close(), ado.close()]);

@@ -142,13 +142,20 @@ describe("task manifests", () => {
 
 describe("the .vsix (tfx-cli, offline)", function () {
   this.timeout(180_000);
-  it("packages every task folder and the extension icon, no node_modules, under 3 MB", () => {
+  const releaseVsix = () => {
+    const manifest = read("vss-extension.json");
+    return join(root, "out", `${manifest.publisher}.${manifest.id}-${manifest.version}.vsix`);
+  };
+  before(() => {
     execFileSync(process.execPath, [join(root, "scripts", "package.mjs"), "--env", "release"], {
       cwd: root,
       stdio: "pipe",
     });
+  });
+
+  it("packages every task folder and the extension icon, no node_modules, under 3 MB", () => {
     const manifest = read("vss-extension.json");
-    const vsix = join(root, "out", `${manifest.publisher}.${manifest.id}-${manifest.version}.vsix`);
+    const vsix = releaseVsix();
     assert.ok(statSync(vsix).size <= 3 * 1024 * 1024, `${statSync(vsix).size} bytes`);
     const entries = zipEntries(vsix);
     const names = [...entries.keys()];
@@ -184,6 +191,26 @@ describe("the .vsix (tfx-cli, offline)", function () {
     assert.ok(entries.get("overview.md")!.toString("utf8").includes(`](${repository}#readme)`));
     const icon = join(root, "images", "extension-icon.png");
     assert.deepEqual(pngSize(icon), [128, 128]);
+  });
+
+  // What a pipeline runs is what the tests run: no variable, host or flag that only tests use
+  // may change how a shipped task behaves.
+  const testSwitches: Array<[string, RegExp]> = [
+    ["a polling override variable", /PollingInterval\w*Override|Ev2\.\w*Override/i],
+    ["a test or simulator switch", /Ev2\.(Test|Sim)\w*|EV2_TEST|NODE_ENV\s*===?\s*["']test/],
+  ];
+  it("carries no test-only switch in any shipped file", () => {
+    const entries = zipEntries(releaseVsix());
+    const scanned = [...entries].filter(([name]) => /\.(js|json)$/.test(name));
+    assert.ok(
+      scanned.some(([name]) => name === "tasks/FollowRollout/index.js"),
+      "the bundles are scanned",
+    );
+    for (const [name, content] of scanned) {
+      const text = content.toString("utf8");
+      for (const [what, pattern] of testSwitches)
+        assert.doesNotMatch(text, pattern, `${name} carries ${what}`);
+    }
   });
 
   it("gives the dev package its own id, task GUIDs and endpoint type", () => {

@@ -9,10 +9,9 @@
  * from older task versions: every field is read as optional, and nothing here throws on a
  * record that lacks one.
  */
+import { terminalStatuses } from "../ev2/schemas";
 import { classifyError, type ErrorClass } from "../rollout/remediation";
-import type { RunIdentity, TaskRecord } from "../rollout/record";
-
-export { renderDeploymentReportMarkdown } from "./report-markdown";
+import type { RunIdentity, TaskRecord } from "../rollout/task-record";
 
 export const DEPLOYMENT_REPORT_SCHEMA_VERSION = 1;
 export const DEPLOYMENT_REPORT_KIND = "ev2-deployment-report";
@@ -285,8 +284,6 @@ function compact<T extends object>(o: T): T {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
 }
 
-const terminal = new Set(["Completed", "Failed", "Cancelled"]);
-
 interface Entry {
   record: TaskRecord;
   details: Bag;
@@ -395,7 +392,7 @@ export function buildDeploymentReport(records: readonly TaskRecord[]): Deploymen
     bad.rolledBackBy = rb.rolloutId;
     rb.badVersion = bad.artifactVersion;
     const seenAfter = bad.statusAt !== undefined && time(bad.statusAt) > time(rb.at);
-    if (!seenAfter && !(bad.status && terminal.has(bad.status))) {
+    if (!seenAfter && !(bad.status && terminalStatuses.has(bad.status))) {
       bad.status = "Cancelled";
       bad.statusAt = rb.acceptedAt ?? rb.at;
     }

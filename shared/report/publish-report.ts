@@ -5,7 +5,7 @@
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { TaskAgent } from "../agent/agent";
-import type { RunIdentity, TaskRecord } from "../rollout/record";
+import type { RunIdentity, TaskRecord } from "../rollout/task-record";
 import { DEPLOYMENT_REPORT_KIND, buildDeploymentReport, deploymentReportFiles } from "./deployment-report";
 import { renderDeploymentReportMarkdown } from "./report-markdown";
 

@@ -11,12 +11,35 @@ import { compareDistributions, type DistributionComparison } from "./distributio
 import { StressInputError } from "./errors";
 import { decodeHistogram, type LatencyHistogram } from "./histogram";
 import { addTotals, statsFromTotals, totalsFromStats, type StressStats } from "./measurements";
-import type { EndpointResult, StressResultDocument } from "./result";
+import type { HttpMethod } from "./endpoints";
 import { needsBaseline, type BaselineFigures, type ScopeBaseline, type StressThreshold } from "./thresholds";
+
+/**
+ * What a comparison reads of a baseline run's result document. result.ts's
+ * StressResultDocument has all of it; naming only these parts here keeps result.ts (which
+ * compares) and this module (which is compared with a document) from importing each other.
+ */
+export interface BaselineRun {
+  startedAt: string;
+  finishedAt: string;
+  measuredSeconds: number;
+  jobs: number;
+  aborted: boolean;
+  load: { model: "closed" | "open" };
+  overall: StressStats;
+  endpoints: readonly BaselineEndpoint[];
+}
+
+export interface BaselineEndpoint extends StressStats {
+  name: string;
+  url: string;
+  template?: string;
+  method: HttpMethod;
+}
 
 /** A baseline result document and where it came from (the file, for reports). */
 export interface BaselineSource {
-  doc: StressResultDocument;
+  doc: BaselineRun;
   source: string;
 }
 
@@ -123,7 +146,7 @@ interface BaselineSide {
   histogram: LatencyHistogram;
 }
 
-function baselineSide(endpoints: readonly EndpointResult[], measuredSeconds: number): BaselineSide {
+function baselineSide(endpoints: readonly BaselineEndpoint[], measuredSeconds: number): BaselineSide {
   if (endpoints.length === 1) {
     return { stats: endpoints[0], histogram: decodeHistogram(endpoints[0].histogram) };
   }
@@ -135,8 +158,8 @@ function baselineSide(endpoints: readonly EndpointResult[], measuredSeconds: num
 
 function matchEndpoint(
   e: ComparedEndpoint,
-  baseline: StressResultDocument,
-): { matchedBy: ScopeComparison["matchedBy"]; endpoints: EndpointResult[] } {
+  baseline: BaselineRun,
+): { matchedBy: ScopeComparison["matchedBy"]; endpoints: BaselineEndpoint[] } {
   const byName = baseline.endpoints.filter((b) => b.name === e.name && b.method === e.method);
   if (byName.length > 0) return { matchedBy: "name", endpoints: byName };
   const urlAsWritten = e.template ?? e.url;
@@ -165,7 +188,7 @@ function compareScope(
   };
 }
 
-function notesOn(current: { model: "closed" | "open" }, baseline: StressResultDocument): string[] {
+function notesOn(current: { model: "closed" | "open" }, baseline: BaselineRun): string[] {
   const notes: string[] = [];
   if (baseline.load.model !== current.model) {
     notes.push(

@@ -2,6 +2,7 @@
  * Before loading a stage that was just deployed: wait until each endpoint answers its own
  * request with an expected status, retrying with backoff, within a time limit.
  */
+import { sleep } from "../http/retry";
 import { describeExpectedStatus, type StressEndpoint } from "./endpoints";
 import { StressReadinessError } from "./errors";
 import { sendOnce, type SingleRequestOutcome } from "./http-client";
@@ -25,19 +26,6 @@ function describe(outcome: SingleRequestOutcome, endpoint: StressEndpoint): stri
     return `HTTP ${outcome.status}, expected ${describeExpectedStatus(endpoint.expectedStatus)}`;
   }
   return `${outcome.error}: ${outcome.message}`;
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", done, { once: true });
-  });
 }
 
 function isExpected(status: number, endpoint: StressEndpoint): boolean {
@@ -87,7 +75,8 @@ export async function waitUntilReady(
         );
       const remaining = deadline - performance.now();
       if (remaining <= 0) throw notReady();
-      await sleep(Math.min(backoff, remaining), stopProbing.signal);
+      // Stopping ends the wait early; the check below returns.
+      await sleep(Math.min(backoff, remaining), stopProbing.signal).catch(() => undefined);
       if (stopProbing.signal.aborted) return;
       // Attempts start before the deadline; the last one may take up to one request timeout past it.
       if (performance.now() >= deadline) throw notReady();

@@ -7,7 +7,7 @@ import { durationBetween, formatDuration } from "../format";
 import { markdownTable, md, mdJoin, mdLines, mdLink, type Markdown } from "../markdown";
 import { followRollout, newRegionsOf, rolloutFacts, type FollowOutcome } from "../rollout/follow";
 import { publishRecord, readRunIdentity } from "../rollout/record";
-import { httpOptionsFor, pollingIntervalMs, timestamped } from "./common";
+import { httpOptionsFor, timestamped } from "./common";
 
 export const followInputs = {
   ...connectionInputs,
@@ -18,7 +18,7 @@ export const followInputs = {
   }),
   until: field.choice(["completion", "stage", "waitAction"] as const, "completion"),
   stageName: field.text(),
-  pollingIntervalSeconds: field.integer({ min: 5, max: 300, default: 30, unit: "seconds" }),
+  pollingIntervalSeconds: field.integer({ min: 1, max: 300, default: 30, unit: "seconds" }),
   timeoutMinutes: field.number({ min: 0, max: 10080, default: 0, unit: "minutes (0 = the job's timeout)" }),
   onFailure: field.choice(["fail", "cancelRollout"] as const, "fail"),
   onPipelineCancel: field.choice(["leaveRunning", "cancelRollout"] as const, "leaveRunning"),
@@ -41,7 +41,7 @@ export async function runFollow(agent: TaskAgent): Promise<TaskOutcome> {
     ],
   });
   const client = connectEv2(agent, s, httpOptionsFor(agent));
-  const pollingMs = pollingIntervalMs(agent, s.pollingIntervalSeconds * 1000, client.baseUrl);
+  const pollingMs = s.pollingIntervalSeconds * 1000;
   agent.info(
     `Following rollout ${s.rolloutId} until ${s.until === "stage" ? `stage ${s.stageName} completes` : s.until === "waitAction" ? "the next approval gate" : "it completes"}; polling every ${formatDuration(pollingMs)}.`,
   );

@@ -19,7 +19,7 @@ import {
   type EvidenceVerdict,
 } from "../gate/evidence";
 import { publishRecord, readRunIdentity, type RunIdentity } from "../rollout/record";
-import { httpOptionsFor, pollingIntervalMs } from "./common";
+import { httpOptionsFor } from "./common";
 
 export const gateInputs = {
   ...connectionInputs,
@@ -40,6 +40,7 @@ export const gateInputs = {
     max: 20,
   }),
   waitTimeoutMinutes: field.number({ min: 0, max: 1440, default: 60, unit: "minutes" }),
+  pollingIntervalSeconds: field.integer({ min: 1, max: 300, default: 15, unit: "seconds" }),
   onUnhealthy: field.choice(["reject", "leaveWaiting", "fail"] as const, "reject"),
   requireApproval: field.boolean(true),
 };
@@ -91,7 +92,7 @@ async function gate(
 ): Promise<TaskOutcome> {
   const { rollout, action } = await awaitWaitAction(client, s.rolloutId, s.actionId, {
     timeoutMs: s.waitTimeoutMinutes * 60_000,
-    pollingMs: pollingIntervalMs(agent, 15_000, client.baseUrl),
+    pollingMs: s.pollingIntervalSeconds * 1000,
     signal: agent.cancellation,
     onWait: (m) => agent.info(m),
     decidedByThisStep: (w) => !!run.runUrl && (w.comment ?? "").includes(stepTag(run)),

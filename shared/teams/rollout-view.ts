@@ -3,6 +3,8 @@
  * Structurally a subset of the EV2 client's parsed `Rollout`, so that one can be passed as is;
  * statuses stay `string` so a status EV2 adds later still renders.
  */
+import { terminalStatuses } from "../ev2/schemas";
+
 export interface RegionView {
   name: string;
   status: string;
@@ -55,10 +57,8 @@ export interface RolloutView {
   dashboardUrl?: string;
 }
 
-const terminalRolloutStatuses: ReadonlySet<string> = new Set(["Completed", "Failed", "Cancelled"]);
-
 export function isTerminal(rollout: RolloutView): boolean {
-  return terminalRolloutStatuses.has(rollout.status);
+  return terminalStatuses.has(rollout.status);
 }
 
 export interface RegionCounts {

@@ -1,7 +1,7 @@
 import * as z from "zod";
 import { ApiError, errorAnswer, invalidParameter, type ApiAnswer } from "./api-error";
 import { faultRuleBodySchema, faultRuleFromBody, type FaultRule } from "./faults";
-import type { FrontDoorContext, IncomingCall } from "./http-server";
+import type { FrontDoorContext, IncomingCall } from "./front-door";
 
 /**
  * `/_sim/...`: lets another process (the demo, chaos tests) drive the simulator. No

@@ -3,48 +3,10 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { setTimeout as sleep } from "node:timers/promises";
 import { handleAdminRequest } from "./admin-routes";
 import { ApiError, errorAnswer, invalidParameter, type ApiAnswer } from "./api-error";
-import type { ScaledClock } from "./clock";
-import { FAULT_STATUS_CODES, htmlErrorPage, TRUNCATED_JSON, type FaultBook, type FaultRule } from "./faults";
+import { FAULT_STATUS_CODES, htmlErrorPage, TRUNCATED_JSON, type FaultRule } from "./faults";
+import type { FrontDoorContext, IncomingCall, RecordedRequest } from "./front-door";
 import type { SimulatedEv2 } from "./simulated-ev2";
 import { readBody } from "../http-body";
-
-export interface RecordedRequest {
-  seq: number;
-  /** Date.now() when received (real time). */
-  at: number;
-  method: string;
-  path: string;
-  query: Record<string, string[]>;
-  headers: Record<string, string>;
-  body: unknown;
-  /** 0 if the connection was reset. */
-  status: number;
-  /** The kind of fault that hit this request, if any. */
-  fault?: string;
-}
-
-/** What the HTTP front door serves and records into. */
-export interface FrontDoorContext {
-  ev2: SimulatedEv2;
-  clock: ScaledClock;
-  faults: FaultBook;
-  tokens: ReadonlySet<string>;
-  forbiddenTokens: ReadonlySet<string>;
-  requests: RecordedRequest[];
-  /** Aborted on close, to end pending "slow" answers. */
-  closing: AbortSignal;
-}
-
-/** A request as the route handlers see it. */
-export interface IncomingCall {
-  method: string;
-  path: string;
-  query: Record<string, string[]>;
-  headers: Record<string, string>;
-  body: unknown;
-  /** The body was present but not JSON. */
-  bodyIsNotJson: boolean;
-}
 
 const JSON_TYPE = "application/json; charset=utf-8";
 const MAX_BODY_BYTES = 1024 * 1024;

@@ -6,14 +6,15 @@
 import type { AddressInfo } from "node:net";
 import { ScaledClock, type SimulatedClock } from "./clock";
 import { FaultBook, type FaultRule } from "./faults";
-import { createFrontDoor, type RecordedRequest } from "./http-server";
+import type { RecordedRequest } from "./front-door";
+import { createFrontDoor } from "./http-server";
 import type { RolloutView } from "./rollout-timeline";
 import { loadScenario, type Scenario, type ValidScenario } from "./scenario";
 import { SimulatedEv2 } from "./simulated-ev2";
 
 export type { SimulatedClock } from "./clock";
 export type { FaultRule } from "./faults";
-export type { RecordedRequest } from "./http-server";
+export type { RecordedRequest } from "./front-door";
 export type {
   RegionStatus,
   RegionView,

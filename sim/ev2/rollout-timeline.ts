@@ -4,13 +4,14 @@
  * background timers run and a clock jump moves every rollout forward consistently.
  */
 
-export type RolloutStatus = "NotStarted" | "InProgress" | "Waiting" | "Completed" | "Failed" | "Cancelled";
+import type { RolloutStatus } from "../../shared/ev2/schemas";
+
+export type { RolloutStatus };
 export type StageStatus =
   "Pending" | "InProgress" | "Waiting" | "Completed" | "Failed" | "Cancelled" | "Skipped";
 export type RegionStatus = "Pending" | "InProgress" | "Completed" | "Failed" | "Cancelled" | "Skipped";
 export type WaitActionStatus = "Waiting" | "Approved" | "Rejected";
 
-export const TERMINAL_STATUSES: readonly RolloutStatus[] = ["Completed", "Failed", "Cancelled"];
 export const ACTIVE_STATUSES: readonly RolloutStatus[] = ["NotStarted", "InProgress", "Waiting"];
 
 export interface RegionView {

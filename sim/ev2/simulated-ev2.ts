@@ -1,11 +1,11 @@
 import { createHash, randomUUID } from "node:crypto";
 import * as z from "zod";
+import { terminalStatuses } from "../../shared/ev2/schemas";
 import { ApiError, invalidParameter, type ApiAnswer } from "./api-error";
 import type { ScaledClock } from "./clock";
 import {
   ACTIVE_STATUSES,
   projectRollout,
-  TERMINAL_STATUSES,
   type PlannedStage,
   type RolloutRecord,
   type RolloutStatus,
@@ -270,7 +270,7 @@ export class SimulatedEv2 {
     const record = this.findRollout(rolloutId);
     const nowMs = this.clock.nowMs();
     const view = projectRollout(record, nowMs);
-    if (TERMINAL_STATUSES.includes(view.status)) {
+    if (terminalStatuses.has(view.status)) {
       throw new ApiError(
         409,
         "RolloutAlreadyTerminal",

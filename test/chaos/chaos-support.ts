@@ -13,7 +13,7 @@ import { startSimulator, type RecordedRequest, type Simulator } from "../../sim/
 import { startTeamsSink, type TeamsSink } from "../../sim/teams-sink";
 import { alice, jobToken, projectName, startSeededAdo } from "../ado/ado-fixture";
 import type { TaskRun, TaskRunSetup } from "../support/run-built-task";
-import { runVariables, TOKEN } from "../tasks/ev2-fixture";
+import { runVariables, simulatorPolling, TOKEN } from "../tasks/ev2-fixture";
 
 export { jobToken, TOKEN };
 
@@ -156,7 +156,7 @@ export function flowSetup(
   return {
     timeoutMs: 90_000,
     ...more,
-    inputs: { connectionType: "ev2", ev2Connection: "ev2conn", ...inputs },
+    inputs: { connectionType: "ev2", ev2Connection: "ev2conn", ...simulatorPolling, ...inputs },
     endpoints: {
       ev2conn: { url: services.sim.url, scheme: "Token", parameters: { apitoken: services.token } },
       ...more.endpoints,

@@ -6,9 +6,9 @@ import { FakeAgent } from "../../shared/agent/fake-agent";
 import {
   buildDeploymentReport,
   deploymentReportFiles,
-  renderDeploymentReportMarkdown,
   type DeploymentReport,
 } from "../../shared/report/deployment-report";
+import { renderDeploymentReportMarkdown } from "../../shared/report/report-markdown";
 import { readRecordsFolder } from "../../shared/report/publish-report";
 import { publishRecord, recordArtifactName, type TaskRecord } from "../../shared/rollout/record";
 import { startTargetService, type TargetService } from "../../sim/target-service";

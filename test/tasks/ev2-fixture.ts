@@ -16,10 +16,16 @@ export function runVariables(buildId = "4711", extra: Record<string, string> = {
     "System.JobAttempt": "1",
     "Build.RequestedFor": "Alice Example",
     "System.Debug": "true",
-    "Ev2.PollingIntervalMsOverride": "50",
     ...extra,
   };
 }
+
+/**
+ * The shortest interval FollowRollout and GateApproval accept, for every step the tests run
+ * (other tasks have no such input; the agent passes it all the same): the simulator runs a
+ * rollout in seconds. The shipped tasks have no faster setting.
+ */
+export const simulatorPolling = { pollingIntervalSeconds: "1" };
 
 export function ev2Setup(
   sim: Simulator,
@@ -28,7 +34,7 @@ export function ev2Setup(
 ): TaskRunSetup {
   return {
     ...more,
-    inputs: { connectionType: "ev2", ev2Connection: "ev2conn", ...inputs },
+    inputs: { connectionType: "ev2", ev2Connection: "ev2conn", ...simulatorPolling, ...inputs },
     endpoints: {
       ev2conn: { url: sim.url, scheme: "Token", parameters: { apitoken: TOKEN } },
       ...more.endpoints,

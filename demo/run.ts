@@ -11,6 +11,8 @@ import { join, relative, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { formatDuration } from "../shared/format";
 import type { DeploymentReport } from "../shared/report/deployment-report";
+import { readPipeline } from "../pipeline/pipeline-file";
+import { ev2NamesOf, scenarioForPipeline, serviceVariablesOf } from "../pipeline/pipeline-world";
 import { runPipeline } from "../pipeline/runner";
 import type { PipelineEvent, PipelineRunResult } from "../pipeline/run-events";
 import { startSimulatedServices } from "../pipeline/simulated-services";
@@ -32,8 +34,28 @@ async function main(): Promise<number> {
       out: { type: "string", default: join(root, ".demo") },
       pipeline: { type: "string", default: examplePipeline },
       "no-color": { type: "boolean" },
+      help: { type: "boolean", short: "h" },
     },
   });
+  if (values.help) {
+    process.stdout.write(
+      `Usage: npm run demo -- [--scenario <name>] [--pipeline <file.yml>] [--out <dir>] [--no-color]
+
+Plays a pipeline (default examples/azure-pipelines.yml) on this machine against an EV2 simulator,
+the sample service, a Teams sink and the Azure DevOps slice, all on 127.0.0.1, then checks what
+happened in EV2 against the scenario. A pipeline with its own names plays too: the service groups,
+services, stage maps and environments its TriggerEv2Rollout steps name are registered as the
+scenario's service, the variables its stress endpoints start with point at the sample service and
+its TeamsNotify webhook variables at the sink; environment approvals are given by a simulated
+release manager.
+
+Scenarios: ${Object.values(demoScenarios)
+        .map((d) => `\n  ${d.name.padEnd(16)} ${d.description}`)
+        .join("")}
+`,
+    );
+    return 0;
+  }
   const scenario = demoScenarios[values.scenario!];
   if (!scenario) {
     process.stderr.write(
@@ -50,11 +72,15 @@ async function main(): Promise<number> {
   const bold = (t: string) => (color ? `\u001b[1m${t}\u001b[0m` : t);
   const show = (p: string) => relative(process.cwd(), p) || ".";
 
+  const pipelineFile = resolve(values.pipeline!);
+  const definition = readPipeline(readFileSync(pipelineFile, "utf8"));
+  const wiring = serviceVariablesOf(definition);
   // Environment approvals are asked before their stage starts; the simulated release manager
   // approves, or (human-rejection) rejects the one asked while EV2 waits at a gate.
   let ev2Waiting = (): boolean => false;
   const services = await startSimulatedServices({
-    scenario: scenario.ev2Scenario,
+    // The pipeline's own service group, service, stage map and environment, registered as the scenario's.
+    scenario: scenarioForPipeline(scenario.ev2Scenario, ev2NamesOf(definition)),
     clockSpeed: 300,
     buildId: 1842,
     approvals: scenario.rejectApproval ? { reject: () => ev2Waiting() } : {},
@@ -88,7 +114,7 @@ async function main(): Promise<number> {
   let run: PipelineRunResult;
   try {
     run = await runPipeline({
-      file: resolve(values.pipeline!),
+      file: pipelineFile,
       outputDirectory: values.out!,
       workingDirectory: root,
       ...services.runOptions,
@@ -100,10 +126,16 @@ async function main(): Promise<number> {
       variables: {
         ...services.runOptions.variables,
         // What a user sets at queue time: where the service is, and a short stress test.
+        // Where the pipeline's stress endpoints start: the sample service.
+        ...Object.fromEntries(wiring.baseUrls.map((name) => [name, target.url])),
         ordersApiBaseUrl: target.url,
         stressTestSeconds: "5",
       },
-      secretVariables: { teamsWebhookUrl: sink.url },
+      // The pipeline's Teams webhooks, whatever their variables are called: the sink.
+      secretVariables: {
+        teamsWebhookUrl: sink.url,
+        ...Object.fromEntries(wiring.webhooks.map((name) => [name, sink.url])),
+      },
       connectionHint: "The demo points every EV2 service connection at the simulator.",
       signal: timeLimit,
       // The summary comes after the cards are written, so it can list them.

@@ -2,10 +2,13 @@
  * `npm run pipeline -- <file.yml> [options]`: plays an Azure Pipelines YAML file locally with
  * the extension's built tasks, against the EV2 simulator (`--sim`) or a real EV2 (`--ev2-url`).
  */
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { PipelineFileError } from "./pipeline-file";
+import { PipelineFileError, readPipeline } from "./pipeline-file";
+import { startTargetService } from "../sim/target-service";
+import { startTeamsSink } from "../sim/teams-sink";
+import { ev2NamesOf, scenarioForPipeline, serviceVariablesOf } from "./pipeline-world";
 import { runPipeline, type PipelineRunOptions } from "./runner";
 import {
   everyEv2Connection,
@@ -132,8 +135,11 @@ async function main(argv: string[]): Promise<number> {
   if (values.sim) {
     const speed = values["sim-speed"] === undefined ? 600 : Number(values["sim-speed"]);
     if (!(speed > 0)) throw new UsageError("--sim-speed must be a number above 0.");
+    // The pipeline's own service group, service, stage map and environment, registered as the scenario's.
+    const definition = readPipeline(readFileSync(file, "utf8"), { parameters: options.parameters });
+    const names = ev2NamesOf(definition, queueVariables);
     services = await startSimulatedServices({
-      scenario: values.sim,
+      scenario: scenarioForPipeline(values.sim, names),
       clockSpeed: speed,
       buildId: buildId === undefined ? undefined : Number(buildId),
       approvals: {
@@ -143,10 +149,33 @@ async function main(argv: string[]): Promise<number> {
       },
     });
     Object.assign(options, services.runOptions);
-    options.variables = { ...services.runOptions.variables, ...queueVariables };
+    // The sample service behind the stress endpoints' base URL variables, the Teams sink behind
+    // the webhook variables, unless --var / --secret give them.
+    const regions = services.ev2.scenario.serviceGroups.flatMap((g) =>
+      g.services.flatMap((sv) =>
+        sv.stageMaps.flatMap((m) => m.stages.flatMap((st) => st.regions.map((r) => r.name))),
+      ),
+    );
+    const target = await startTargetService({ regions: [...new Set(regions)] });
+    const sink = await startTeamsSink();
+    const simulated = services;
+    services = {
+      ...simulated,
+      close: async () => void (await Promise.all([simulated.close(), target.close(), sink.close()])),
+    };
+    const wiring = serviceVariablesOf(definition);
+    options.variables = {
+      ...services.runOptions.variables,
+      ...Object.fromEntries(wiring.baseUrls.map((name) => [name, target.url])),
+      ...queueVariables,
+    };
+    options.secretVariables = {
+      ...Object.fromEntries(wiring.webhooks.map((name) => [name, sink.url])),
+      ...options.secretVariables,
+    };
     options.connectionHint = "Every EV2 service connection points at the simulator.";
     process.stderr.write(
-      `EV2 simulator (${values.sim}) at ${services.ev2.url}; Azure DevOps slice at ${services.ado.url}\n`,
+      `EV2 simulator (${values.sim}) at ${services.ev2.url}; Azure DevOps slice at ${services.ado.url}; sample service at ${target.url} (${wiring.baseUrls.join(", ") || "no base URL variable"}); Teams sink at ${new URL(sink.url).origin} (${wiring.webhooks.join(", ") || "no webhook variable"})\n`,
     );
   } else {
     const token = process.env.EV2_TOKEN;

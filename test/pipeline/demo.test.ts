@@ -81,6 +81,37 @@ describe("npm run demo (examples/azure-pipelines.yml through the local runner)",
     assert.match(stdout, /The demo did NOT end as the scenario expects\./);
   });
 
+  // Written as a new user would, from the README: its own service group, service, stage map,
+  // environment, stage and step names, deployment jobs on environments with approvals, its own
+  // base URL and webhook variables. Nothing else is written by hand.
+  for (const scenario of ["healthy", "failing-region"]) {
+    it(`a new user's own pipeline plays in ${scenario}, judged by what happened in EV2`, async () => {
+      const dir = mkdtempSync(join(tmpdir(), "demo-new-user-"));
+      const pipeline = join(__dirname, "..", "fixtures", "pipelines", "new-user-payments.yml");
+      const { code, stdout, stderr } = await runDemo([
+        "--scenario",
+        scenario,
+        "--pipeline",
+        pipeline,
+        "--out",
+        join(dir, "out"),
+      ]);
+      assert.equal(code, 0, stdout + stderr);
+      assert.match(stdout, /The demo ended as the scenario expects\./);
+      assert.match(stdout, /Stage Deploy: environment 'payments-staging' approved by Riley Release-Manager/);
+      if (scenario === "healthy")
+        assert.match(stdout, /Stage Release: environment 'payments-prod' approved by Riley Release-Manager/);
+      else assert.match(stdout, /✔ the rollback rolls out the last good version \(1\.3\.1\)/);
+    });
+  }
+
+  it("--help says how to play your own pipeline and lists the scenarios", async () => {
+    const { code, stdout } = await runDemo(["--help"]);
+    assert.equal(code, 0);
+    assert.match(stdout, /--pipeline <file\.yml>/);
+    assert.match(stdout, /human-rejection /);
+  });
+
   it("refuses an unknown scenario, naming the ones there are", async () => {
     const { code, stderr } = await runDemo(["--scenario", "nope"]);
     assert.equal(code, 2);

@@ -36,3 +36,25 @@ export function listWithMore(items: string[], max: number): string {
   if (items.length <= max) return items.join(", ");
   return `${items.slice(0, max).join(", ")} and ${items.length - max} more`;
 }
+
+/**
+ * The most characters of a list an output variable carries. The agent passes every variable to
+ * later steps in their environment, which has a limit (32 767 characters a variable on Windows,
+ * and the whole block shared); the whole list is in the task's record.
+ */
+export const MAX_OUTPUT_LIST_CHARS = 2000;
+
+/** "a,b,c" while it fits in `maxChars`, else the first items and ",+12 more". */
+export function outputList(items: string[], maxChars = MAX_OUTPUT_LIST_CHARS): string {
+  const whole = items.join(",");
+  if (whole.length <= maxChars) return whole;
+  const kept: string[] = [];
+  let length = 0;
+  for (const item of items) {
+    const more = `,+${items.length - kept.length - 1} more`;
+    if (length + (kept.length ? 1 : 0) + item.length + more.length > maxChars) break;
+    length += (kept.length ? 1 : 0) + item.length;
+    kept.push(item);
+  }
+  return `${kept.join(",")}${kept.length ? "," : ""}+${items.length - kept.length} more`;
+}

@@ -74,10 +74,18 @@ export function mdCode(value: string | number): Markdown {
   return new Markdown(`\`${text}\``);
 }
 
-/** Parts joined by a separator this code chose (`<br>`, ` · `); the parts are escaped. */
-export function mdJoin(parts: MarkdownPart[], separator: string): Markdown {
-  return new Markdown(parts.map(mdText).join(separator));
+/**
+ * Parts joined by a separator this code chose (`<br>`, ` · `); the parts are escaped. Past `max`
+ * parts, the rest are counted ("+9950 more"): a rollout of ten thousand regions stays readable.
+ */
+export function mdJoin(parts: MarkdownPart[], separator: string, max = Infinity): Markdown {
+  const shown = parts.slice(0, max).map(mdText);
+  if (parts.length > max) shown.push(`+${parts.length - max} more`);
+  return new Markdown(shown.join(separator));
 }
+
+/** Regions shown per stage in a summary or report table; the record has them all. */
+export const MAX_REGIONS_SHOWN = 50;
 
 /** Outside text that starts a line: it cannot make it a heading, a list item or a quote. */
 function lineStart(text: string): string {

@@ -1,5 +1,11 @@
 import type { z } from "zod";
-import { sendWithRetry, HttpNetworkError, type HttpClientOptions, type HttpResponse } from "../http/request";
+import {
+  sendWithRetry,
+  HttpBodyTooLargeError,
+  HttpNetworkError,
+  type HttpClientOptions,
+  type HttpResponse,
+} from "../http/request";
 import { retryableStatuses } from "../http/retry";
 import { Ev2Error, Ev2ProtocolError } from "./errors";
 import * as schema from "./schemas";
@@ -221,6 +227,13 @@ export class Ev2Client {
         this.options,
       );
     } catch (err) {
+      if (err instanceof HttpBodyTooLargeError) {
+        throw new Ev2ProtocolError({
+          operation,
+          code: "ResponseTooLarge",
+          message: `${err.message.slice(err.message.indexOf(": ") + 2)}: no EV2 answer is that large; check the connection's URL and any proxy in between`,
+        });
+      }
       if (err instanceof HttpNetworkError) {
         throw new Ev2Error({
           operation,

@@ -27,6 +27,8 @@ export interface HttpRequest {
    * answer is usable. Only for requests that are safe to repeat.
    */
   faultIn?: (response: HttpResponse) => string | undefined;
+  /** The body cap (default `maxResponseBytes`). */
+  maxResponseBytes?: number;
 }
 
 export interface HttpResponse {
@@ -132,12 +134,54 @@ async function sendOnce(
     headersTimeout: timeoutMs,
     bodyTimeout: timeoutMs,
   });
-  const body = await res.body.text();
+  const body = await readCapped(res.body, res.headers["content-length"], req);
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(res.headers)) {
     if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(", ") : value;
   }
   return { status: res.statusCode, headers, body };
+}
+
+/** The largest response body any call reads: far above any answer of the contracts in use. */
+export const maxResponseBytes = 16 * 1024 * 1024;
+
+/** The answer's body was over the cap: not read further and not retried (a flood stays one). */
+export class HttpBodyTooLargeError extends Error {
+  override name = "HttpBodyTooLargeError";
+  constructor(
+    readonly operation: string,
+    readonly limitBytes: number,
+    readonly declaredBytes: number | undefined,
+  ) {
+    super(
+      `${operation} failed: the response body is over the ${limitBytes / 1048576} MiB limit${declaredBytes === undefined ? "" : ` (Content-Length ${declaredBytes} bytes)`}, so it was not read`,
+    );
+  }
+}
+
+/** The body as text, streamed and given up as soon as it passes the cap (never buffered whole). */
+async function readCapped(
+  body: AsyncIterable<Buffer> & { destroy(): unknown },
+  contentLength: string | string[] | undefined,
+  req: HttpRequest,
+): Promise<string> {
+  const limit = req.maxResponseBytes ?? maxResponseBytes;
+  const declared = Number(contentLength);
+  if (Number.isFinite(declared) && declared > limit) {
+    body.destroy();
+    throw new HttpBodyTooLargeError(req.operation, limit, declared);
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += chunk.length;
+    if (size > limit) {
+      body.destroy();
+      throw new HttpBodyTooLargeError(req.operation, limit, undefined);
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString("utf8");
 }
 
 /**
@@ -170,6 +214,7 @@ export async function sendWithRetry(
       }
     } catch (err) {
       if (options.signal?.aborted) throw new AbortedError();
+      if (err instanceof HttpBodyTooLargeError) throw err;
       const timedOut = err instanceof Error && (err.name === "TimeoutError" || err.name === "AbortError");
       reason = describeNetworkError(err, timedOut);
       // Another try cannot fix these, and repeated bad proxy credentials can lock the account.

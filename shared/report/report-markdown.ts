@@ -1,6 +1,15 @@
 /** The deployment report as markdown: what a reviewer reads without opening a log. */
 import { formatDuration, listWithMore } from "../format";
-import { markdownTable, md, mdCode, mdJoin, mdLines, mdLink, type Markdown } from "../markdown";
+import {
+  MAX_REGIONS_SHOWN,
+  markdownTable,
+  md,
+  mdCode,
+  mdJoin,
+  mdLines,
+  mdLink,
+  type Markdown,
+} from "../markdown";
 import type { DeploymentReport, ReportGate, ReportRollout, ReportStressTest } from "./deployment-report";
 
 const outcomeWords: Record<DeploymentReport["outcome"], string> = {
@@ -287,6 +296,7 @@ function rolloutSection(r: ReportRollout): Array<Markdown | ""> {
                 `${g.name} ${g.status ?? ""}${g.durationSeconds === null ? "" : ` (${seconds(g.durationSeconds)})`}`,
             ),
             "<br>",
+            MAX_REGIONS_SHOWN,
           ),
         ]),
       ),

@@ -3,8 +3,8 @@ import { field, readInputs } from "../agent/inputs";
 import { failureMessage, type TaskOutcome } from "../agent/run-task";
 import { checkConnection, connectEv2, connectionInputs } from "../ev2/connection";
 import type { Rollout } from "../ev2/schemas";
-import { durationBetween, formatDuration } from "../format";
-import { markdownTable, md, mdJoin, mdLines, mdLink, type Markdown } from "../markdown";
+import { durationBetween, formatDuration, outputList } from "../format";
+import { MAX_REGIONS_SHOWN, markdownTable, md, mdJoin, mdLines, mdLink, type Markdown } from "../markdown";
 import { followRollout, newRegionsOf, rolloutFacts, type FollowOutcome } from "../rollout/follow";
 import { publishRecord, readRunIdentity } from "../rollout/record";
 import { httpOptionsFor, timestamped } from "./common";
@@ -81,7 +81,7 @@ export async function runFollow(agent: TaskAgent): Promise<TaskOutcome> {
 
   if (outcome.rollout) {
     setOutputs(agent, outcome.rollout, outcome.end === "failed" ? outcome.failure?.stage : undefined);
-    agent.setOutput("newRegions", newRegionsOf(outcome.rollout, outcome.firstSeen).join(","));
+    agent.setOutput("newRegions", outputList(newRegionsOf(outcome.rollout, outcome.firstSeen)));
   }
   agent.setOutput(
     "verdictAt",
@@ -143,9 +143,9 @@ function setOutputs(agent: TaskAgent, r: Rollout, failedStage?: string): void {
   const f = rolloutFacts(r);
   agent.setOutput("rolloutStatus", f.status);
   agent.setOutput("currentStage", f.currentStage);
-  agent.setOutput("completedStages", f.completedStages.join(","));
-  agent.setOutput("deployedRegions", f.deployedRegions.join(","));
-  agent.setOutput("pendingRegions", f.pendingRegions.join(","));
+  agent.setOutput("completedStages", outputList(f.completedStages));
+  agent.setOutput("deployedRegions", outputList(f.deployedRegions));
+  agent.setOutput("pendingRegions", outputList(f.pendingRegions));
   agent.setOutput("waitActionId", f.waitAction?.actionId ?? "");
   agent.setOutput("waitingStage", f.waitAction?.stage ?? "");
   agent.setOutput("failedStage", f.failedStage ?? failedStage ?? "");
@@ -205,6 +205,7 @@ function summaryMarkdown(o: FollowOutcome): string {
         return `${g.name} ${regionMark(g.status)}${took === undefined ? "" : ` ${formatDuration(took)}`}`;
       }),
       "<br>",
+      MAX_REGIONS_SHOWN,
     );
     return [st.name, st.status, st.startTime ?? "", d === undefined ? "" : formatDuration(d), regions];
   });

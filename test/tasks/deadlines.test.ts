@@ -5,9 +5,10 @@
  * wide margin, never as absolute latencies.
  */
 import assert from "node:assert/strict";
-import { createServer, type Server } from "node:http";
+import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Simulator } from "../../sim/ev2";
+import { startRawEv2, type RawEv2 } from "../support/raw-ev2";
 import { recordArtifacts, runBuiltTask } from "../support/run-built-task";
 import { ev2Setup, rolloutIdentity } from "./ev2-fixture";
 
@@ -35,27 +36,14 @@ const inProgress = {
 };
 
 /** Answers the first GET of the rollout, then accepts every request and never answers it. */
-async function hangingEv2(): Promise<{ url: string; requests: () => number; close: () => Promise<void> }> {
-  let requests = 0;
-  const server: Server = createServer((req, res) => {
-    requests++;
-    if (requests === 1) {
+const hangingEv2 = () =>
+  startRawEv2((n, _req, res) => {
+    if (n === 1) {
       res.writeHead(200, { "content-type": "application/json; charset=utf-8", etag: '"1"' });
       res.end(JSON.stringify(inProgress));
     }
     // Later requests: headers never come.
   });
-  await new Promise<void>((ok) => server.listen(0, "127.0.0.1", ok));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    requests: () => requests,
-    close: () =>
-      new Promise<void>((ok) => {
-        server.closeAllConnections();
-        server.close(() => ok());
-      }),
-  };
-}
 
 /** A loopback port where nothing listens (connection refused). */
 async function closedPortUrl(): Promise<string> {
@@ -74,7 +62,7 @@ const slackMs = 10_000;
 
 describe("deadlines and an EV2 that never answered (built tasks)", function () {
   this.timeout(90_000);
-  let ev2: Awaited<ReturnType<typeof hangingEv2>> | undefined;
+  let ev2: RawEv2 | undefined;
   afterEach(async () => {
     await ev2?.close();
     ev2 = undefined;

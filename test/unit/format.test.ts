@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { durationBetween, formatDuration, listWithMore } from "../../shared/format";
+import { durationBetween, formatDuration, listWithMore, outputList } from "../../shared/format";
 
 describe("formatDuration", () => {
   const table: Array<[number, string]> = [
@@ -45,5 +45,17 @@ describe("listWithMore", () => {
   it("counts what it leaves out", () => {
     assert.equal(listWithMore(["a", "b", "c"], 3), "a, b, c");
     assert.equal(listWithMore(["a", "b", "c", "d"], 2), "a, b and 2 more");
+  });
+});
+
+describe("outputList", () => {
+  it("keeps a list that fits, and cuts a long one at the limit with +N more", () => {
+    assert.equal(outputList(["a", "b"]), "a,b");
+    const items = Array.from({ length: 5000 }, (_, i) => `region${i}`);
+    const out = outputList(items);
+    assert.ok(out.length <= 2000, `${out.length}`);
+    const [, more] = /,\+(\d+) more$/.exec(out)!;
+    assert.equal(out.split(",").length - 1 + Number(more), 5000);
+    assert.equal(outputList(["abcdefgh", "xy"], 10), "+2 more");
   });
 });

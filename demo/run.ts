@@ -102,7 +102,9 @@ Scenarios: ${Object.values(demoScenarios)
   scenario.setUp(target);
 
   write(`${bold(`EV2 rollout demo · scenario ${scenario.name}`)}\n${scenario.description}.\n\n`);
-  write(`  EV2 simulator       ${services.ev2.url}  (scenario ${scenario.ev2Scenario}, 300× clock)\n`);
+  write(
+    `  EV2 simulator       ${services.ev2.url}  (its own scenario file ${scenario.ev2Scenario}.json, 300× clock)\n`,
+  );
   write(`  orders-api          ${target.url}/{region}/api/orders  (${target.regions.join(", ")})\n`);
   write(`  Teams webhook sink  ${new URL(sink.url).origin}\n`);
   write(

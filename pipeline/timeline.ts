@@ -252,7 +252,7 @@ export function formatRunSummary(result: PipelineRunResult, options: SummaryOpti
   );
   out.push(
     paint.dim(
-      `  ${pad("Stage / job", widths[0])}  ${pad("Step", widths[1])}  ${pad("Result", widths[2] + 2)}${pad("", widths[3])}  Time`,
+      `  ${pad("Stage / job", widths[0])}  ${pad("Step", widths[1])}  ${pad("Result", widths[2] + 2)}  ${pad("", widths[3])}  Time`,
     ),
   );
   for (const r of rows) {
@@ -266,7 +266,7 @@ export function formatRunSummary(result: PipelineRunResult, options: SummaryOpti
             ? paint.dim
             : paint.green;
     out.push(
-      `  ${pad(r[0], widths[0])}  ${pad(r[1], widths[1])}  ${colour(pad(`${symbols[result]} ${r[2]}`, widths[2] + 2))}${pad(r[3], widths[3])}  ${r[4]}`,
+      `  ${pad(r[0], widths[0])}  ${pad(r[1], widths[1])}  ${colour(pad(`${symbols[result]} ${r[2]}`, widths[2] + 2))}  ${pad(r[3], widths[3])}  ${r[4]}`,
     );
   }
   out.push("");

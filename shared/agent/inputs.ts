@@ -179,8 +179,17 @@ export function readInputs<S extends Record<string, Field<unknown>>>(
     raw[name] = agent.getInput(name);
     if (options.secrets?.includes(name) && raw[name]) agent.setSecret(raw[name]!.trim());
   }
-  const parsed = z.object(shape).safeParse(raw);
   const problems: string[] = [];
+  // Azure Pipelines leaves $(name) as written when no variable of that name exists.
+  for (const [name, value] of Object.entries(raw)) {
+    const unexpanded = [...new Set((value ?? "").match(/\$\([A-Za-z_][\w.]*\)/g) ?? [])];
+    if (unexpanded.length > 0)
+      problems.push(
+        `Input '${name}' holds ${unexpanded.join(", ")}: ${unexpanded.length > 1 ? "these variables are" : "that variable is"} not defined in this run (Azure Pipelines leaves an unknown $(name) as written). Define it (pipeline or stage variables, a variable group, an output variable of an earlier step that ran), or check its spelling.`,
+      );
+  }
+  if (problems.length) throw new InputError(problems.join(" "));
+  const parsed = z.object(shape).safeParse(raw);
   if (!parsed.success) {
     for (const issue of parsed.error.issues)
       problems.push(`Input '${String(issue.path[0])}' ${issue.message}.`);

@@ -1,3 +1,4 @@
+import { basename } from "node:path";
 import { ApprovalNotFound, findAdoDecision, findApprover, type ApproverFinding } from "../ado";
 import { jobAccessToken, jobTokenSources } from "../agent/job-token";
 import type { TaskAgent } from "../agent/agent";
@@ -117,7 +118,10 @@ async function gate(
     const failed = evidence.filter((e) => !e.passed);
     decidedBy = `Automatic gate (${run.runUrl ?? "Azure Pipelines"}${run.requestedFor ? `, run requested by ${run.requestedFor}` : ""})`;
     const because = failed.length
-      ? failed.map((e) => `${e.source}: ${e.detail}`).join("; ")
+      ? // A result file by its name: the agent's temp folder means nothing in EV2.
+        failed
+          .map((e) => `${e.kind === "stressResult" ? basename(e.source) : e.source}: ${e.detail}`)
+          .join("; ")
       : `${evidence.length} piece(s) of evidence held`;
     comment = [s.comment, `Evaluated: ${because}.`, `(${stepTag(run)})`].filter(Boolean).join(" ");
     if (failed.length === 0) decision = "Approve";

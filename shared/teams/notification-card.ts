@@ -541,7 +541,12 @@ function cancellationSection(rollout: RolloutView, limits: ListLimits): CardElem
     elements.push(sectionTitle("Rejected"), { type: "FactSet", facts, spacing: "small" });
     elements.push({
       type: "TextBlock",
-      text: `**What to do:** ${remediationFor("RejectedAtWaitAction")}`,
+      text: `**What to do:** ${
+        // GateApproval's automatic decisions are recorded as "Automatic gate (…)": no person rejected it.
+        /^Automatic gate\b/.test(rejected.decidedBy ?? "")
+          ? "The automatic gate rejected the rollout at a wait action on the evidence in its comment, which cancelled it: fix what the evidence shows, then start a new rollout."
+          : remediationFor("RejectedAtWaitAction")
+      }`,
       wrap: true,
       spacing: "small",
     });

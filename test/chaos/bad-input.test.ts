@@ -134,7 +134,7 @@ const table: BadInput[] = [
   // FollowRollout
   { task: "FollowRollout", input: "rolloutId", inputs: { rolloutId: "" }, says: /is required, for example "\$\(trigger\.rolloutId\)"/ },
   { task: "FollowRollout", input: "rolloutId", inputs: { rolloutId: "../rollouts/x" }, says: /must be an EV2 rollout id such as \$\(trigger\.rolloutId\)/ },
-  { task: "FollowRollout", input: "rolloutId", inputs: { rolloutId: "$(trigger.rolloutId)" }, says: /must be an EV2 rollout id such as/ },
+  { task: "FollowRollout", input: "rolloutId", inputs: { rolloutId: "$(trigger.rolloutId)" }, says: /holds \$\(trigger\.rolloutId\): that variable is not defined in this run/ },
   { task: "FollowRollout", input: "until", inputs: { until: "forever" }, says: /must be one of completion, stage, waitAction \(got "forever"\)/ },
   { task: "FollowRollout", input: "stageName", inputs: { until: "stage" }, says: /is required when until is stage: the name of the stage that must complete, e\.g\. Stage2-WestUS/ },
   { task: "FollowRollout", input: "pollingIntervalSeconds", inputs: { pollingIntervalSeconds: "0" }, says: /must be a whole number from 1 to 300 seconds \(got 0\)/ },

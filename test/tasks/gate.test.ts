@@ -248,7 +248,11 @@ describe("GateApproval (built task, as the agent runs it)", function () {
     assert.equal(run.outputs.decision, "rejected");
     assert.ok(Date.parse(run.outputs.verdictAt) > 0);
     assert.equal(waitAction().status, "Rejected");
-    assert.match(waitAction().comment ?? "", /error_rate 5\.2%, limit < 1%/);
+    assert.match(
+      waitAction().comment ?? "",
+      /Evaluated: stress-result\.json: .*error_rate 5\.2%, limit < 1%/,
+    );
+    assert.ok(!(waitAction().comment ?? "").includes(tmpdir()), "the agent's temp folder stays out of EV2");
     sim.clock.advance(60_000);
     assert.equal(sim.rollouts().find((r) => r.rolloutId === rolloutId)!.status, "Cancelled");
   });

@@ -164,6 +164,15 @@ describe("buildNotificationCard", () => {
     assert.ok(failed.indexOf("Stress test:") < failed.indexOf("Review the approval"));
   });
 
+  it("an automatic rejection is not said to be an approver's", () => {
+    const input = structuredClone(inputFor("cancelled"));
+    const rejected = input.rollout!.waitActions!.findLast((a) => a.status === "Rejected")!;
+    rejected.decidedBy = "Automatic gate (https://dev.azure.com/contoso/Orders/_build/results?buildId=1)";
+    const text = cardText(buildNotificationCard(input));
+    assert.match(text, /The automatic gate rejected the rollout at a wait action on the evidence/);
+    assert.doesNotMatch(text, /An approver rejected/);
+  });
+
   it("shows who rejected a cancelled rollout and why", () => {
     const text = cardText(buildNotificationCard(inputFor("cancelled")));
     assert.match(text, /Rollout rejected at Stage3-Ring2/);

@@ -45,6 +45,10 @@ describe("input validation", () => {
       { name: "a", scopes: "regions(*)\nsteps(*)" },
       `Input 'scopes' line 2 "steps(*)": must start with regions(.`,
     ],
+    [
+      { name: "$(serviceName)" },
+      "Input 'name' holds $(serviceName): that variable is not defined in this run (Azure Pipelines leaves an unknown $(name) as written). Define it (pipeline or stage variables, a variable group, an output variable of an earlier step that ran), or check its spelling.",
+    ],
   ] as const) {
     it(`rejects ${JSON.stringify(inputs)}`, () => {
       assert.throws(

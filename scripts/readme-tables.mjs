@@ -1,6 +1,7 @@
-// Regenerates README.md's input/output tables from each task.json, so the docs cannot drift:
-//   node scripts/readme-tables.mjs          rewrite README.md
-//   node scripts/readme-tables.mjs --check  exit 1 when README.md is stale (used by the tests)
+// Regenerates the input/output tables of README.md and docs/tasks-interface.md from each
+// task.json, so the docs cannot drift:
+//   node scripts/readme-tables.mjs          rewrite both
+//   node scripts/readme-tables.mjs --check  exit 1 when either is stale (used by the tests)
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
@@ -48,15 +49,19 @@ export function renderReadme(text) {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const current = readFileSync(readmePath, "utf8");
-  const next = renderReadme(current);
-  if (process.argv.includes("--check")) {
-    if (next !== current) {
-      console.error("README.md's task tables are stale: run node scripts/readme-tables.mjs");
-      process.exit(1);
+  let stale = false;
+  for (const path of [readmePath, join(root, "docs", "tasks-interface.md")]) {
+    const current = readFileSync(path, "utf8");
+    const next = renderReadme(current);
+    if (process.argv.includes("--check")) {
+      if (next !== current) {
+        console.error(`${path}'s task tables are stale: run node scripts/readme-tables.mjs`);
+        stale = true;
+      }
+    } else {
+      writeFileSync(path, next);
+      console.log(`${path} task tables regenerated`);
     }
-  } else {
-    writeFileSync(readmePath, next);
-    console.log("README.md task tables regenerated");
   }
+  if (stale) process.exit(1);
 }

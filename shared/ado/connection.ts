@@ -9,6 +9,7 @@ import type {
   IRequestHandler,
   IRequestOptions,
 } from "azure-devops-node-api/interfaces/common/VsoBaseInterfaces";
+import { maxResponseBytes } from "../http/request";
 import { currentNetwork } from "../http/transport";
 import {
   AbortedError,
@@ -64,6 +65,7 @@ export async function connectToAdo(opts: AdoConnectionOptions): Promise<WebApi> 
       undefined,
     );
   const { WebApi, getHandlerFromToken } = await import("azure-devops-node-api");
+  await capResponseBodies();
   const auth = new AzureDevOpsOnly(getHandlerFromToken(opts.token, true), opts.collectionUrl);
   const webApi = new WebApi(opts.collectionUrl, auth, {
     socketTimeout: opts.requestTimeoutMs ?? defaultAdoRequestTimeoutMs,
@@ -84,6 +86,56 @@ export async function connectToAdo(opts: AdoConnectionOptions): Promise<WebApi> 
     });
   }
   return webApi;
+}
+
+let bodiesCapped = false;
+/**
+ * Azure DevOps answers are capped like every other (shared/http's `maxResponseBytes`): the
+ * client reads a body whole, so its reader is wrapped to count the bytes and stop at the cap, and
+ * its response processing (which would swallow the reader's error and return no result) rethrows.
+ * Counted as they arrive (compressed, when the server compresses).
+ */
+async function capResponseBodies(): Promise<void> {
+  if (bodiesCapped) return;
+  bodiesCapped = true;
+  const { HttpClientResponse } = await import("typed-rest-client/HttpClient");
+  const { RestClient } = await import("typed-rest-client/RestClient");
+  const cut = new WeakMap<object, Error>();
+  const tooLarge = (declared?: number) =>
+    new Error(
+      `the Azure DevOps answer is over the ${maxResponseBytes / 1048576} MiB limit${declared === undefined ? "" : ` (Content-Length ${declared} bytes)`}, so it was not read`,
+    );
+  const readBody = HttpClientResponse.prototype.readBody;
+  HttpClientResponse.prototype.readBody = function (this: InstanceType<typeof HttpClientResponse>) {
+    const message = this.message;
+    const declared = Number(message.headers["content-length"]);
+    if (declared > maxResponseBytes) {
+      cut.set(this, tooLarge(declared));
+      message.destroy();
+      return Promise.reject(cut.get(this));
+    }
+    const reading = readBody.call(this);
+    let size = 0;
+    message.on("data", (chunk: Buffer | string) => {
+      size += chunk.length;
+      if (size > maxResponseBytes && !cut.has(this)) {
+        cut.set(this, tooLarge());
+        message.destroy(cut.get(this));
+      }
+    });
+    return reading;
+  };
+  type Processor = { processResponse(res: object, options: unknown): Promise<unknown> };
+  const restClient = RestClient.prototype as unknown as Processor;
+  const processResponse = restClient.processResponse;
+  restClient.processResponse = async function (this: Processor, res: object, options: unknown) {
+    const result = await processResponse.call(this, res, options).catch((err: unknown) => {
+      throw cut.get(res) ?? err;
+    });
+    const error = cut.get(res);
+    if (error) throw error;
+    return result;
+  };
 }
 
 /**

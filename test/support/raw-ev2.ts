@@ -2,7 +2,7 @@
  * A loopback HTTP server standing in for EV2 when a test needs an answer the simulator cannot
  * give (one that hangs, floods, or is huge). It counts the requests it gets.
  */
-import { createServer, type RequestListener, type Server } from "node:http";
+import { createServer, type RequestListener, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 
 export interface RawEv2 {
@@ -27,4 +27,17 @@ export async function startRawEv2(
         server.close(() => ok());
       }),
   };
+}
+
+/** Answers 200 with a JSON body that never ends (chunked, no Content-Length), until the client hangs up. */
+export function flood(res: ServerResponse): void {
+  const chunk = Buffer.alloc(1024 * 1024, " ");
+  res.writeHead(200, { "content-type": "application/json" });
+  res.write("{");
+  const pump = () => {
+    while (res.write(chunk));
+    res.once("drain", pump);
+  };
+  res.on("close", () => res.removeAllListeners("drain"));
+  pump();
 }

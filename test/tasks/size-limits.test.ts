@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import type { RequestListener } from "node:http";
 import type { Simulator } from "../../sim/ev2";
-import { startRawEv2, type RawEv2 } from "../support/raw-ev2";
+import { flood, startRawEv2, type RawEv2 } from "../support/raw-ev2";
 import { recordArtifacts, reportArtifacts, runBuiltTask } from "../support/run-built-task";
 import { ev2Setup, rolloutIdentity } from "./ev2-fixture";
 
@@ -51,18 +51,8 @@ describe("size limits (built tasks)", function () {
   });
 
   it("an EV2 answer that never ends fails once at the 16 MiB cap, not retried, with a record", async () => {
-    const chunk = Buffer.alloc(MiB, " ");
-    server = await serve((_req, res) => {
-      res.writeHead(200, { "content-type": "application/json" });
-      res.write("{");
-      // Chunked, no Content-Length: only counting the bytes can stop it.
-      const pump = () => {
-        while (res.write(chunk));
-        res.once("drain", pump);
-      };
-      res.on("close", () => res.removeAllListeners("drain"));
-      pump();
-    });
+    // Chunked, no Content-Length: only counting the bytes can stop it.
+    server = await serve((_req, res) => flood(res));
     const run = await runBuiltTask("FollowRollout", ev2Setup(asSim(server.url), { rolloutId: "r-1" }));
     assert.equal(run.result?.result, "Failed", run.stdout);
     assert.match(

@@ -21,6 +21,7 @@ import {
   type StageTimelineSeed,
 } from "../sim/ado/state";
 import { startSimulator, type Simulator } from "../sim/ev2";
+import { teamsSinkCaFile } from "../sim/teams-sink";
 import type {
   ConnectionResolver,
   PipelineRunOptions,
@@ -137,6 +138,9 @@ export async function startSimulatedServices(options: SimulatedServicesOptions):
       run,
       secrets: [ev2Token, accessToken],
       approvals: simulatedApprovals(options.approvals ?? {}, project, build),
+      // The local Teams sink serves https with a certificate of a CA made for the run: the tasks
+      // trust it as they trust an agent's CA bundle.
+      variables: { "Agent.CAInfo": teamsSinkCaFile() },
       // The simulator runs a rollout in seconds: poll it at the shortest interval the tasks accept.
       inputOverrides: {
         FollowRollout: { pollingIntervalSeconds: "1" },

@@ -1,14 +1,41 @@
 /**
- * A stand-in for a Teams Workflows webhook: real HTTP on 127.0.0.1 that records what is posted
- * and answers with a status sequence chosen by the test (then 202, as Workflows does).
+ * A stand-in for a Teams Workflows webhook: real HTTPS on 127.0.0.1 that records what is posted
+ * and answers with a status sequence chosen by the test (then 202, as Workflows does). Its
+ * certificate comes from a CA made when the first sink starts (openssl): give `caFile` to the
+ * task as the agent gives its CA bundle (`Agent.CAInfo`). The tasks take https webhooks only.
  *
  * `url` looks like a Workflows trigger URL, `sig` included, so tests can check that the secret
  * never shows up in messages. Only POSTs to that path are recorded; other paths answer 404.
  */
 import { randomUUID } from "node:crypto";
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { createServer } from "node:https";
 import type { AddressInfo } from "node:net";
+import { createTestCa, type IssuedCert, type TestCa } from "../test/helpers/test-ca";
 import { readBody } from "./http-body";
+
+let certificates: { ca: TestCa; server: IssuedCert } | undefined;
+
+/** A certificate for 127.0.0.1 from the sinks' CA, for other https stand-ins of a test run. */
+export function teamsSinkServerCertificate(): { certPem: string; keyPem: string } {
+  const { certPem, keyPem } = sinkCertificates().server;
+  return { certPem, keyPem };
+}
+
+/** The sinks' CA file (made on first use): what the tests give every task as `Agent.CAInfo`. */
+export function teamsSinkCaFile(): string {
+  return sinkCertificates().ca.caFile;
+}
+
+/** One CA and server certificate per process: every sink of a test run shares them. */
+function sinkCertificates(): { ca: TestCa; server: IssuedCert } {
+  if (!certificates) {
+    const ca = createTestCa("Teams sink test CA");
+    certificates = { ca, server: ca.issueServer(["127.0.0.1", "localhost"]) };
+    process.once("exit", () => ca.dispose());
+  }
+  return certificates;
+}
 
 export interface TeamsSinkOptions {
   /** Statuses of the next answers, in order; after them every answer is 202. */
@@ -28,8 +55,12 @@ export interface ReceivedTeamsMessage {
 }
 
 export interface TeamsSink {
-  /** The webhook URL to post to. */
+  /** The webhook URL to post to (https). */
   url: string;
+  /** The PEM file of the CA that issued the sink's certificate: the task's `Agent.CAInfo`. */
+  caFile: string;
+  /** The same CA as PEM text. */
+  caPem: string;
   /** Every POST to `url`, in arrival order. */
   received: ReceivedTeamsMessage[];
   /** Replaces the statuses still to be answered. */
@@ -60,7 +91,8 @@ export async function startTeamsSink(options: TeamsSinkOptions = {}): Promise<Te
   const sig = randomUUID().replace(/-/g, "");
   let port = 0;
 
-  const server = createServer((req, res) => {
+  const { ca, server: cert } = sinkCertificates();
+  const server = createServer({ cert: cert.certPem, key: cert.keyPem }, (req, res) => {
     void handle(req, res).catch(() => {
       if (!res.headersSent) res.writeHead(500);
       res.end();
@@ -68,8 +100,8 @@ export async function startTeamsSink(options: TeamsSinkOptions = {}): Promise<Te
   });
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const requestUrl = new URL(req.url ?? "/", "http://127.0.0.1");
-    const target = `http://127.0.0.1:${port}${req.url ?? "/"}`;
+    const requestUrl = new URL(req.url ?? "/", "https://127.0.0.1");
+    const target = `https://127.0.0.1:${port}${req.url ?? "/"}`;
     if (requestUrl.pathname !== path) return answer(res, 404, target);
     if (req.method !== "POST") return answer(res, 405, target);
     const at = Date.now();
@@ -111,7 +143,9 @@ export async function startTeamsSink(options: TeamsSinkOptions = {}): Promise<Te
   port = (server.address() as AddressInfo).port;
 
   return {
-    url: `http://127.0.0.1:${port}${path}?api-version=1&sp=%2Ftriggers%2Fmanual%2Frun&sv=1.0&sig=${sig}`,
+    url: `https://127.0.0.1:${port}${path}?api-version=1&sp=%2Ftriggers%2Fmanual%2Frun&sv=1.0&sig=${sig}`,
+    caFile: ca.caFile,
+    caPem: ca.caPem,
     received,
     setResponses(statuses) {
       pending = [...statuses];

@@ -260,6 +260,10 @@ describe("the .vsix (tfx-cli, offline)", function () {
   const testSwitches: Array<[string, RegExp]> = [
     ["a polling override variable", /PollingInterval\w*Override|Ev2\.\w*Override/i],
     ["a test or simulator switch", /Ev2\.(Test|Sim)\w*|EV2_TEST|NODE_ENV\s*===?\s*["']test/],
+    [
+      "an exception for plain http to this machine",
+      /plain http only|"127\.0\.0\.1",\s*"localhost",\s*"\[::1\]"/,
+    ],
   ];
   it("carries no test-only switch in any shipped file", () => {
     const entries = zipEntries(releaseVsix());

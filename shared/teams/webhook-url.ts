@@ -2,8 +2,6 @@
  * Checks the TeamsNotify `webhookUrl` input. The URL carries its own credential (the `sig`
  * query parameter of a Workflows trigger), so no message here ever repeats any part of it.
  */
-import { isLoopbackUrl } from "../http/loopback";
-
 export type WebhookUrlCheck =
   | { ok: true; url: string; warning?: string }
   | {
@@ -32,12 +30,9 @@ export function validateWebhookUrl(raw: string | undefined): WebhookUrlCheck {
   } catch {
     return refuse(`is not a valid URL (its value is not shown: it is a secret). Expected ${validForms}`);
   }
-  // Plain http is allowed only to the machine itself: the local webhook sink in tests and demos.
-  if (url.protocol !== "https:" && !(url.protocol === "http:" && isLoopbackUrl(url))) {
-    return refuse(
-      `must be an https:// URL (plain http only to 127.0.0.1, localhost or [::1]). Expected ${validForms}`,
-    );
-  }
+  // https only, for every host: the local sink of tests and demos serves https too, with a
+  // certificate from a CA given to the task as the agent gives one (Agent.CAInfo).
+  if (url.protocol !== "https:") return refuse(`must be an https:// URL. Expected ${validForms}`);
   if (url.username || url.password) {
     return refuse(`must not contain a user name or password. Expected ${validForms}`);
   }

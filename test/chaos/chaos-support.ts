@@ -4,13 +4,14 @@
  * bundles exist yet, and the counts the suite prints at the end for the README.
  */
 import { existsSync, readdirSync, readFileSync } from "node:fs";
-import { createServer } from "node:http";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { join, resolve } from "node:path";
 import type { AdoServer } from "../../sim/ado/server";
 import { addBuild, addPipelineApproval, addProject, guidFrom } from "../../sim/ado/state";
 import { startSimulator, type RecordedRequest, type Simulator } from "../../sim/ev2";
-import { startTeamsSink, type TeamsSink } from "../../sim/teams-sink";
+import { startTeamsSink, teamsSinkServerCertificate, type TeamsSink } from "../../sim/teams-sink";
 import { alice, jobToken, projectName, startSeededAdo } from "../ado/ado-fixture";
 import type { TaskRun, TaskRunSetup } from "../support/run-built-task";
 import { runVariables, simulatorPolling, TOKEN } from "../tasks/ev2-fixture";
@@ -254,6 +255,8 @@ export interface HostileAnswer {
 
 export interface HostileServer {
   url: string;
+  /** The same answers over https (certificate of the Teams sinks' CA): for webhooks. */
+  httpsUrl: string;
   requests: HostileRequest[];
   close(): Promise<void>;
 }
@@ -263,7 +266,7 @@ export async function startHostileServer(
   answer: (req: HostileRequest) => HostileAnswer,
 ): Promise<HostileServer> {
   const requests: HostileRequest[] = [];
-  const server = createServer((req, res) => {
+  const handle = (req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {
@@ -281,18 +284,31 @@ export async function startHostileServer(
       res.writeHead(a.status, { "content-type": "application/json; charset=utf-8", ...a.headers });
       res.end(a.body ?? "");
     });
-  });
-  await new Promise<void>((ok, fail) => {
-    server.once("error", fail);
-    server.listen(0, "127.0.0.1", () => ok());
-  });
+  };
+  const { certPem, keyPem } = teamsSinkServerCertificate();
+  const servers = [createServer(handle), createHttpsServer({ cert: certPem, key: keyPem }, handle)];
+  const ports = await Promise.all(
+    servers.map(
+      (server) =>
+        new Promise<number>((ok, fail) => {
+          server.once("error", fail);
+          server.listen(0, "127.0.0.1", () => ok((server.address() as AddressInfo).port));
+        }),
+    ),
+  );
   return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    url: `http://127.0.0.1:${ports[0]}`,
+    httpsUrl: `https://127.0.0.1:${ports[1]}`,
     requests,
     close: () =>
-      new Promise<void>((ok) => {
-        server.close(() => ok());
-        server.closeAllConnections();
-      }),
+      Promise.all(
+        servers.map(
+          (server) =>
+            new Promise<void>((ok) => {
+              server.close(() => ok());
+              server.closeAllConnections();
+            }),
+        ),
+      ).then(() => undefined),
   };
 }

@@ -339,14 +339,14 @@ describe("chaos: logging-command injection from outside text never reaches the a
       "TeamsNotify",
       flowSetup(services, {
         rolloutId,
-        webhookUrl: `${hostile.url}/workflows/x/triggers/manual/paths/invoke?sig=abcdefabcdefabcdef`,
+        webhookUrl: `${hostile.httpsUrl}/workflows/x/triggers/manual/paths/invoke?sig=abcdefabcdefabcdef`,
       }),
     );
     runs.htmlWebhook = await runBuiltTask(
       "TeamsNotify",
       flowSetup(services, {
         rolloutId,
-        webhookUrl: `${hostile.url}/html/workflows/x?sig=abcdefabcdefabcdef`,
+        webhookUrl: `${hostile.httpsUrl}/html/workflows/x?sig=abcdefabcdefabcdef`,
       }),
     );
     assert.ok(

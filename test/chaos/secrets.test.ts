@@ -171,7 +171,7 @@ describe("chaos: secrets never show, even with System.Debug=true", function () {
       }),
     }));
     services = await startFlowServices({ token: ev2Token, clockSpeed: 1200 });
-    const webhookUrl = `${echo.url}/workflows/abc/triggers/manual/paths/invoke?api-version=1&sig=CanarySig0123456789abcdef`;
+    const webhookUrl = `${echo.httpsUrl}/workflows/abc/triggers/manual/paths/invoke?api-version=1&sig=CanarySig0123456789abcdef`;
     // EV2 itself echoes: every step that talks to it.
     const echoingEv2 = (inputs: TaskRunSetup["inputs"]) =>
       flowSetup(services!, inputs, {

@@ -1,4 +1,5 @@
 import { startSimulator, type Simulator } from "../../sim/ev2";
+import { teamsSinkCaFile } from "../../sim/teams-sink";
 import type { TaskRunSetup } from "../support/run-built-task";
 
 export const TOKEN = "sim-token";
@@ -16,6 +17,8 @@ export function runVariables(buildId = "4711", extra: Record<string, string> = {
     "System.JobAttempt": "1",
     "Build.RequestedFor": "Alice Example",
     "System.Debug": "true",
+    // The agent's CA bundle: the CA of the local Teams sinks, which serve https only.
+    "Agent.CAInfo": teamsSinkCaFile(),
     ...extra,
   };
 }

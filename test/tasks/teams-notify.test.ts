@@ -261,13 +261,13 @@ describe("TeamsNotify (built task, as the agent runs it)", function () {
 
   const badUrls: Array<[string, (sinkUrl: string) => string, RegExp]> = [
     [
-      "plain http to a host that is not loopback",
-      (u) => u.replace("127.0.0.1", "teams.contoso.example"),
-      /^Input 'webhookUrl' must be an https:\/\/ URL \(plain http only to 127\.0\.0\.1, localhost or \[::1\]\)\. Expected a Teams Workflows webhook URL such as https:\/\//,
+      "plain http, even to this machine",
+      (u) => u.replace("https://", "http://"),
+      /^Input 'webhookUrl' must be an https:\/\/ URL\. Expected a Teams Workflows webhook URL such as https:\/\//,
     ],
     [
       "a malformed URL",
-      (u) => u.replace("http://", ""),
+      (u) => u.replace("https://", ""),
       /^Input 'webhookUrl' is not a valid URL \(its value is not shown: it is a secret\)\. Expected a Teams Workflows webhook URL such as https:\/\//,
     ],
     ["an empty URL", () => "", /^Input 'webhookUrl' is required \(pass it as a secret variable/],

@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { rootCertificates } from "node:tls";
 import type { RetryNotice } from "../../shared/http/request";
 import { closeHttpConnections } from "../../shared/http/request";
 import { AbortedError, type RetryPolicy } from "../../shared/http/retry";
@@ -6,7 +8,8 @@ import { buildNotificationCard } from "../../shared/teams/notification-card";
 import { notifyTeams } from "../../shared/teams/notify";
 import { postTeamsMessage, type TeamsDelivery } from "../../shared/teams/post-message";
 import { buildTeamsMessage } from "../../shared/teams/teams-message";
-import { startTeamsSink, type TeamsSink } from "../../sim/teams-sink";
+import { directNetwork, useNetwork } from "../../shared/http/transport";
+import { startTeamsSink, teamsSinkCaFile, type TeamsSink } from "../../sim/teams-sink";
 import { assertValidTeamsMessage } from "./adaptive-card-validator";
 import { failedRollout, makeRollout, t0 } from "./rollout-fixtures";
 
@@ -31,10 +34,32 @@ describe("postTeamsMessage (against the Teams webhook sink)", function () {
   this.timeout(15_000);
   let sink: TeamsSink;
 
+  // The sink's CA trusted as a task trusts the agent's CA bundle (Agent.CAInfo).
+  const trustingTheSink = () => ({
+    proxies: {},
+    tls: { ca: [...rootCertificates, readFileSync(teamsSinkCaFile(), "utf8")], rejectUnauthorized: true },
+  });
+  before(() => useNetwork(trustingTheSink()));
   afterEach(async () => {
     await sink?.close();
   });
-  after(() => closeHttpConnections());
+  after(() => {
+    closeHttpConnections();
+    useNetwork(directNetwork);
+  });
+
+  it("refuses the sink's certificate without its CA", async () => {
+    useNetwork(directNetwork);
+    try {
+      sink = await startTeamsSink();
+      const delivery = await postTeamsMessage(sink.url, message, { retry: quickRetry });
+      assert.equal(delivery.delivered, false);
+      assert.match(delivery.error ?? "", /certificate/);
+      assert.equal(sink.received.length, 0);
+    } finally {
+      useNetwork(trustingTheSink());
+    }
+  });
 
   it("delivers on 202 and posts the envelope as JSON", async () => {
     sink = await startTeamsSink();

@@ -11,9 +11,7 @@ describe("validateWebhookUrl", () => {
       "https://default0a1b.2c.environment.api.powerplatform.com:443/powerautomate/automations/direct/workflows/abc/triggers/manual/paths/invoke?api-version=1&sig=SeCrEt",
     ],
     ["surrounding whitespace (a pasted secret)", `  ${workflows}\n`],
-    ["http to 127.0.0.1", "http://127.0.0.1:41234/hook?sig=x"],
-    ["http to localhost", "http://localhost:8080/hook"],
-    ["http to [::1]", "http://[::1]:8080/hook"],
+    ["https to 127.0.0.1 (the local sink)", "https://127.0.0.1:41234/hook?sig=x"],
   ];
   for (const [name, raw] of accepted) {
     it(`accepts ${name}`, () => {
@@ -48,10 +46,11 @@ describe("validateWebhookUrl", () => {
       /^webhookUrl must be an https:\/\/ URL/,
     ],
     [
-      "http to a host that only starts like loopback",
-      "http://127.0.0.1.evil.example/SeCrEt",
-      /^webhookUrl must be an https:\/\/ URL/,
+      "plain http even to this machine",
+      "http://127.0.0.1:41234/hook?sig=SeCrEt",
+      /^webhookUrl must be an https:\/\/ URL\./,
     ],
+    ["plain http to localhost", "http://localhost:8080/SeCrEt", /^webhookUrl must be an https:\/\/ URL\./],
     ["another scheme", "ftp://example.com/SeCrEt", /^webhookUrl must be an https:\/\/ URL/],
     [
       "credentials in the URL",

@@ -395,6 +395,14 @@ export function buildDeploymentReport(records: readonly TaskRecord[]): Deploymen
     if (!seenAfter && !(bad.status && terminalStatuses.has(bad.status))) {
       bad.status = "Cancelled";
       bad.statusAt = rb.acceptedAt ?? rb.at;
+      // The stages the last snapshot saw unfinished did not go on after the cancel either.
+      const unfinished = (status: string | undefined) =>
+        !status || !/^(Completed|Failed|Skipped|Cancelled)$/.test(status);
+      for (const stage of bad.stages) {
+        if (!unfinished(stage.status)) continue;
+        stage.status = "Cancelled";
+        for (const region of stage.regions) if (unfinished(region.status)) region.status = "Cancelled";
+      }
     }
   }
 

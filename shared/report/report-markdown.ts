@@ -276,6 +276,8 @@ function rolloutSection(r: ReportRollout): Array<Markdown | ""> {
     r.serviceId && r.artifactVersion ? `${r.serviceId} ${r.artifactVersion}` : r.serviceId,
     r.environment && `→ ${r.environment}`,
     r.statusAt && `status as of ${when(r.statusAt)}`,
+    // EV2 keeps its own clock (a simulator's runs fast): its stage times are not the run's.
+    r.stages.length > 0 && "stage and region times by EV2's clock",
     r.rolledBackBy && `rolled back by ${r.rolledBackBy}`,
     r.dashboardUrl && mdLink("EV2 dashboard", r.dashboardUrl),
   ].filter((part) => !!part);

@@ -181,6 +181,18 @@ describe("deployment report: build", () => {
     ]);
     assert.equal(report.rollouts[0].status, "Cancelled");
     assert.equal(report.rollouts[0].statusAt, "2026-11-22T10:08:21.200Z");
+    // No stage row says Waiting under a Cancelled heading: what the snapshot saw unfinished stopped too.
+    const stages = report.rollouts[0].stages;
+    assert.ok(stages.length > 0);
+    assert.ok(
+      stages.every((st) => st.status !== "Waiting" && st.status !== "InProgress"),
+      JSON.stringify(stages),
+    );
+    assert.ok(
+      stages.some((st) => st.status === "Cancelled"),
+      JSON.stringify(stages),
+    );
+    assert.match(renderDeploymentReportMarkdown(report), /stage and region times by EV2's clock/);
   });
 
   it("estimates the time to safety from badVerdictAt when an older record has none", () => {

@@ -1,14 +1,27 @@
+/**
+ * `npm run bench [-- startup|follow|stress]`: every benchmark, or one. Prints the figures and
+ * writes them as JSON to bench/results/ (see bench/results.ts); `npm run docs` then regenerates
+ * README's performance table from the newest results file.
+ */
+import { BenchResults } from "./results";
 import { followBench, startupBench } from "./tasks";
+
+const PARTS = ["startup", "follow", "stress"] as const;
 
 async function main(): Promise<void> {
   const only = process.argv[2];
-  if (!only || only === "startup") await startupBench();
-  if (!only || only === "follow") await followBench();
-  if (!only || only === "stress") {
-    const stress = await import("./stress").catch(() => undefined);
-    if (stress?.runStressBench) await stress.runStressBench();
-    else console.log("\n(stress benchmark not available)");
+  if (only !== undefined && !(PARTS as readonly string[]).includes(only))
+    throw new Error(`unknown part '${only}': use one of ${PARTS.join(", ")}, or none for all`);
+  const parts = only ? [only] : [...PARTS];
+  const results = new BenchResults(parts);
+  if (parts.includes("startup")) await startupBench(results);
+  if (parts.includes("follow")) await followBench(results);
+  if (parts.includes("stress")) {
+    const { runStressBench } = await import("./stress");
+    await runStressBench({}, results);
   }
+  const file = results.write();
+  console.log(`\nFigures written to ${file}; \`npm run docs\` puts the newest in README.`);
 }
 
 main().catch((err) => {

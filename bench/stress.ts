@@ -17,6 +17,7 @@ import { join, resolve } from "node:path";
 import type { GeneratorJob, GeneratorMessage, GeneratorReport } from "./stress/generator-process";
 import type { TargetProcessMessage, TargetProcessReport } from "./stress/target-process";
 import type { TargetBehaviour } from "../sim/target-service";
+import { times, type BenchResults } from "./results";
 
 export interface StressBenchOptions {
   /** Seconds per generator run; default 5. */
@@ -202,6 +203,7 @@ async function compareThroughput(
   tools: Tool[],
   connections: number,
   options: Required<StressBenchOptions>,
+  results?: BenchResults,
 ) {
   const runs = new Map<Tool, Measurement[]>(tools.map((t) => [t, []]));
   for (let round = 0; round < options.rounds; round++) {
@@ -254,9 +256,34 @@ async function compareThroughput(
     `\n${connections} connections, ${options.durationSeconds} s a run, median of ${options.rounds} alternating rounds:`,
   );
   console.log(table(rows));
+  const engine = summary.find((s) => s.tool === "engine")!;
+  for (const other of summary.filter((s) => s.tool !== "engine")) {
+    const rps = engine.rps / other.rps;
+    const cpu = engine.cpu / other.cpu;
+    results?.add({
+      id: `stress.c${connections}.rps.vs-${other.tool}`,
+      what: `Load generator, ${connections} connections: requests/s vs ${other.tool}`,
+      measured: `${engine.rps.toFixed(0)} vs ${other.rps.toFixed(0)}: ${times(rps)}`,
+      ratio: rps,
+      aim: other.tool === "autocannon" ? "at least 1.0x" : undefined,
+      met: other.tool === "autocannon" ? rps >= 0.95 : undefined,
+    });
+    results?.add({
+      id: `stress.c${connections}.cpuPerRequest.vs-${other.tool}`,
+      what: `Load generator, ${connections} connections: CPU per request vs ${other.tool}`,
+      measured: `${engine.cpu.toFixed(1)} vs ${other.cpu.toFixed(1)} µs: ${times(cpu)}`,
+      ratio: cpu,
+      aim: "at most 1.0x",
+      met: cpu <= 1,
+    });
+  }
 }
 
-async function checkOpenModelAccuracy(target: TargetProcess, durationSeconds: number): Promise<void> {
+async function checkOpenModelAccuracy(
+  target: TargetProcess,
+  durationSeconds: number,
+  results?: BenchResults,
+): Promise<void> {
   const rate = 1000;
   const connections = 10;
   const seconds = Math.max(durationSeconds, 5);
@@ -281,13 +308,25 @@ async function checkOpenModelAccuracy(target: TargetProcess, durationSeconds: nu
   console.log(
     `  measured corrected p99 ${corrected.toFixed(1)} ms (${deviation >= 0 ? "+" : ""}${deviation.toFixed(1)}%, ${Math.abs(deviation) <= 10 ? "within" : "OUTSIDE"} 10%); uncorrected p99 ${report.uncorrectedP99Ms?.toFixed(1)} ms; ${report.requests} requests, ${report.errors} errors`,
   );
+  results?.add({
+    id: "stress.openModel.correctedP99",
+    what: `Open model (${rate} req/s) against a service that freezes for ${stallMs / 1000} s: corrected p99`,
+    measured: `${corrected.toFixed(1)} ms for an expected ${expected.toFixed(0)} ms (${deviation >= 0 ? "+" : ""}${deviation.toFixed(1)}%); uncorrected ${report.uncorrectedP99Ms?.toFixed(1)} ms`,
+    ratio: corrected / expected,
+    aim: "within 10%",
+    met: Math.abs(deviation) <= 10,
+  });
 }
 
 /**
  * Memory stays bounded whatever the request count: the engine keeps histograms and counters,
  * nothing per request. Two runs, one five times longer: their peak memory should be alike.
  */
-async function checkMemoryBound(target: TargetProcess, durationSeconds: number): Promise<void> {
+async function checkMemoryBound(
+  target: TargetProcess,
+  durationSeconds: number,
+  results?: BenchResults,
+): Promise<void> {
   const url = `${target.url}/eastus/api/orders`;
   const short = Math.max(1, Math.round(durationSeconds / 2));
   const runs = [];
@@ -300,6 +339,14 @@ Memory bound: the engine, 10 connections, ${short} s and then ${short * 5} s`);
   console.log(
     `  ${a.requests} requests: peak RSS ${a.peakRssMb?.toFixed(0)} MB; ${b.requests} requests (${(b.requests / a.requests).toFixed(1)}x): peak RSS ${b.peakRssMb?.toFixed(0)} MB (${growth >= 0 ? "+" : ""}${growth.toFixed(0)}%)`,
   );
+  results?.add({
+    id: "stress.memoryBound",
+    what: "Load generator memory, a run five times longer (10 connections)",
+    measured: `${a.requests} requests: ${a.peakRssMb?.toFixed(0)} MB peak RSS; ${b.requests}: ${b.peakRssMb?.toFixed(0)} MB (${growth >= 0 ? "+" : ""}${growth.toFixed(0)}%)`,
+    ratio: (b.peakRssMb ?? 0) / (a.peakRssMb ?? 1),
+    aim: "bounded, whatever the count",
+    met: growth <= 25,
+  });
 }
 
 function optionsFrom(opts: StressBenchOptions): Required<StressBenchOptions> {
@@ -316,12 +363,12 @@ function optionsFrom(opts: StressBenchOptions): Required<StressBenchOptions> {
   return { durationSeconds, rounds, connections };
 }
 
-export async function runStressBench(opts: StressBenchOptions = {}): Promise<void> {
+export async function runStressBench(opts: StressBenchOptions = {}, results?: BenchResults): Promise<void> {
   const options = optionsFrom(opts);
   const tools: Tool[] = ["engine", "autocannon"];
   console.log("\n== Stress engine vs autocannon" + (wrkAvailable() ? " and wrk" : "") + " ==");
   if (wrkAvailable()) tools.push("wrk");
-  else console.log("(wrk is not on PATH: skipped)");
+  else console.log("(wrk is not on PATH: skipped; install it with `apt-get install wrk` to compare)");
   console.log(
     "CPU µs/req: generator process CPU (user + system) per completed request; server: the sample service's.",
   );
@@ -333,9 +380,9 @@ export async function runStressBench(opts: StressBenchOptions = {}): Promise<voi
   const target = await TargetProcess.start();
   try {
     for (const connections of options.connections)
-      await compareThroughput(target, tools, connections, options);
-    await checkOpenModelAccuracy(target, options.durationSeconds);
-    await checkMemoryBound(target, options.durationSeconds);
+      await compareThroughput(target, tools, connections, options, results);
+    await checkOpenModelAccuracy(target, options.durationSeconds, results);
+    await checkMemoryBound(target, options.durationSeconds, results);
   } finally {
     await target.stop();
   }

@@ -1,5 +1,5 @@
 /**
- * Task benchmarks: start-up to the first EV2 request, and following the 50x20 scenario.
+ * Task benchmarks: every task's start-up to its first request, and following the 50x20 scenario.
  * Run with `npm run bench` (builds first). Numbers are medians of several runs; the machine is
  * shared, so read ratios, not absolutes.
  */
@@ -7,7 +7,11 @@ import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { startSimulator } from "../sim/ev2";
 import { startBuiltTask } from "../test/support/run-built-task";
-import { ev2Setup } from "../test/tasks/ev2-fixture";
+import { ev2Setup, rolloutInputs } from "../test/tasks/ev2-fixture";
+import type { TaskRunSetup } from "../test/support/run-built-task";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { BenchResults, times } from "./results";
 import { startRecordingProxy } from "../test/helpers/recording-proxy";
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -18,43 +22,108 @@ function bareNodeMs(): number {
   return Number(process.hrtime.bigint() - t) / 1e6;
 }
 
-export async function startupBench(runs = 9): Promise<void> {
+/** A plain http server that answers 200 to anything and notes when each request arrived. */
+async function startTarget(): Promise<{ url: string; arrivals: number[]; close(): Promise<void> }> {
+  const arrivals: number[] = [];
+  const server = createServer((req, res) => {
+    arrivals.push(Date.now());
+    req.resume();
+    res.writeHead(200, { "content-type": "application/json" }).end("{}");
+  });
+  await new Promise<void>((ok) => server.listen(0, "127.0.0.1", ok));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    arrivals,
+    close: () => new Promise<void>((ok) => server.close(() => ok())),
+  };
+}
+
+const NO_SUCH_ROLLOUT = "00000000-0000-4000-8000-000000000000";
+
+/**
+ * Start-up of every agent task: spawn to its first request (to EV2, or to the endpoint under
+ * load for StressTestStage), against a bare `node -e 0` spawned in the same rounds; each task with
+ * and without an agent proxy configured (the proxy client is loaded only when one is set).
+ * Ev2RolloutGate runs on the server (no process) and is not measured.
+ */
+export async function startupBench(results: BenchResults, runs = 9): Promise<void> {
   const sim = await startSimulator({ scenario: "small", clockSpeed: 600 });
-  // The same run with the agent's proxy set: the proxy client is loaded only then.
+  const target = await startTarget();
   const proxy = await startRecordingProxy();
-  const cases = { FollowRollout: {}, "  with a proxy": { "Agent.ProxyUrl": proxy.url } };
-  const taskMs: Record<string, number[]> = Object.fromEntries(Object.keys(cases).map((k) => [k, []]));
+  const tasks: Record<string, () => TaskRunSetup> = {
+    TriggerEv2Rollout: () =>
+      ev2Setup(sim, { ...rolloutInputs, artifactVersionNumber: "1.3.2", stageMapVersion: "v3" }),
+    FollowRollout: () => ev2Setup(sim, { rolloutId: NO_SUCH_ROLLOUT, timeoutMinutes: "1" }),
+    GateApproval: () =>
+      ev2Setup(sim, { rolloutId: NO_SUCH_ROLLOUT, decision: "evaluate", onUnhealthy: "fail" }),
+    TeamsNotify: () => ev2Setup(sim, { rolloutId: NO_SUCH_ROLLOUT, webhookUrl: `${target.url}/webhook` }),
+    StressTestStage: () => ({
+      inputs: {
+        endpoints: `${target.url}/health`,
+        durationSeconds: "1",
+        connections: "1",
+        readinessTimeoutSeconds: "5",
+      },
+      variables: ev2Setup(sim, {}).variables,
+    }),
+  };
+  const cases = Object.keys(tasks).flatMap((task) => [
+    { task, proxied: false },
+    { task, proxied: true },
+  ]);
+  const taskMs = new Map<string, number[]>(cases.map((c) => [key(c), []]));
   const nodeMs: number[] = [];
   try {
     for (let i = 0; i < runs; i++) {
       nodeMs.push(bareNodeMs());
-      for (const [name, variables] of Object.entries(cases)) {
-        const before = sim.requests.length;
+      for (const c of cases) {
+        const setup = tasks[c.task]();
+        const simBefore = sim.requests.length;
+        const targetBefore = target.arrivals.length;
         const t0 = Date.now();
-        const task = startBuiltTask("FollowRollout", {
-          ...ev2Setup(sim, { rolloutId: "00000000-0000-4000-8000-000000000000", timeoutMinutes: "1" }),
-          variables: { ...ev2Setup(sim, {}).variables, ...variables },
+        const task = startBuiltTask(c.task, {
+          ...setup,
+          variables: { ...setup.variables, ...(c.proxied ? { "Agent.ProxyUrl": proxy.url } : {}) },
+          timeoutMs: 60_000,
         });
         await task.done;
-        const first = sim.requests[before];
-        if (first) taskMs[name]!.push(first.at - t0);
+        const first = Math.min(
+          sim.requests[simBefore]?.at ?? Infinity,
+          target.arrivals[targetBefore] ?? Infinity,
+        );
+        if (Number.isFinite(first)) taskMs.get(key(c))!.push(first - t0);
       }
+      nodeMs.push(bareNodeMs());
     }
   } finally {
     await proxy.close();
+    await target.close();
     await sim.close();
   }
   if (proxy.requests.length === 0) throw new Error("the proxied runs did not go through the proxy");
   const node = median(nodeMs);
-  console.log("\n== start-up: spawn to first EV2 request (FollowRollout bundle) ==");
-  console.log(`bare node -e 0      ${node.toFixed(0)} ms (median of ${runs})`);
-  for (const [name, ms] of Object.entries(taskMs)) {
+  console.log(`\n== start-up: spawn to first request, every task (median of ${runs}) ==`);
+  console.log(`bare node -e 0                      ${node.toFixed(0)} ms`);
+  for (const c of cases) {
+    const ms = taskMs.get(key(c))!;
+    if (ms.length === 0) throw new Error(`${key(c)} sent no request`);
     const task = median(ms);
-    console.log(
-      `${name.padEnd(20)}${task.toFixed(0)} ms (median of ${runs})   ratio ${(task / node).toFixed(2)}x bare node   aim < 150 ms, at most 1.5x`,
-    );
+    const ratio = task / node;
+    const label = `${c.task}${c.proxied ? ", agent proxy set" : ""}`;
+    console.log(`${label.padEnd(36)}${task.toFixed(0)} ms   ${times(ratio)} bare node   aim at most 1.3x`);
+    results.add({
+      id: `startup.${c.task}${c.proxied ? ".proxy" : ""}`,
+      what: `Start-up, spawn to first request: ${label}`,
+      measured: `${task.toFixed(0)} ms; ${times(ratio)} a bare \`node -e 0\` (${node.toFixed(0)} ms)`,
+      ratio,
+      aim: "at most 1.3x",
+      met: ratio <= 1.3,
+    });
   }
 }
+
+const key = (c: { task: string; proxied: boolean }) => `${c.task}${c.proxied ? "+proxy" : ""}`;
 
 function peakRssMb(pid: number): number {
   try {
@@ -65,7 +134,7 @@ function peakRssMb(pid: number): number {
   }
 }
 
-export async function followBench(): Promise<void> {
+export async function followBench(results: BenchResults): Promise<void> {
   const sim = await startSimulator({ scenario: "large-50x20", clockSpeed: 1200 });
   try {
     const { Ev2Client } = await import("../shared/ev2/client");
@@ -102,10 +171,33 @@ export async function followBench(): Promise<void> {
     console.log(
       `polls               ${polls}, requests ${requests.length}: ${(requests.length / polls).toFixed(2)} requests per poll   aim 1`,
     );
-    console.log(`peak RSS            ${peak.toFixed(0)} MB   aim < 100 MB`);
+    console.log(`peak RSS            ${peak.toFixed(0)} MB   aim < 64 MB`);
     console.log(
       `log lines           ${eventLines} for ${changes} state changes: ${(eventLines / changes).toFixed(2)} per change, ${(eventLines / polls).toFixed(2)} per poll`,
     );
+    const what = "Following the 50-stage x 20-region scenario to the end (fast clock)";
+    results.add({
+      id: "follow.50x20.requestsPerPoll",
+      what: `${what}: requests per poll`,
+      measured: `${(requests.length / polls).toFixed(2)} (${requests.length} requests, ${polls} polls; ${run.result?.result})`,
+      ratio: requests.length / polls,
+      aim: "1",
+      met: requests.length === polls,
+    });
+    results.add({
+      id: "follow.50x20.peakRssMb",
+      what: `${what}: peak memory`,
+      measured: `${peak.toFixed(0)} MB RSS`,
+      aim: "under 64 MB",
+      met: peak < 64,
+    });
+    results.add({
+      id: "follow.50x20.logLinesPerChange",
+      what: `${what}: log lines`,
+      measured: `${(eventLines / changes).toFixed(2)} per state change (${eventLines} for ${changes}; ${(eventLines / polls).toFixed(1)} per poll)`,
+      ratio: eventLines / changes,
+      aim: "O(changes), not O(polls)",
+    });
   } finally {
     await sim.close();
   }

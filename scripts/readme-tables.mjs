@@ -1,8 +1,9 @@
 // Regenerates the input/output tables of README.md and docs/tasks-interface.md from each
-// task.json, so the docs cannot drift:
+// task.json, and README's performance table from the newest bench/results/*.json that
+// `npm run bench` wrote, so the docs cannot drift:
 //   node scripts/readme-tables.mjs          rewrite both
 //   node scripts/readme-tables.mjs --check  exit 1 when either is stale (used by the tests)
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 const root = new URL("..", import.meta.url).pathname;
@@ -41,11 +42,43 @@ export function tablesFor(task) {
   return out.join("\n");
 }
 
+/** The newest results file of `npm run bench` (names start with the run's UTC date and time). */
+export function newestBenchResults(dir = join(root, "bench", "results")) {
+  const files = existsSync(dir)
+    ? readdirSync(dir)
+        .filter((f) => f.endsWith(".json"))
+        .sort()
+    : [];
+  if (files.length === 0) return undefined;
+  const file = files[files.length - 1];
+  return { file: `bench/results/${file}`, run: JSON.parse(readFileSync(join(dir, file), "utf8")) };
+}
+
+export function benchTable(newest = newestBenchResults()) {
+  if (!newest) return "No results yet: run `npm run bench`, then `npm run docs`.";
+  const { file, run } = newest;
+  const met = (f) => (f.met === undefined ? "" : f.met ? "yes" : "**no**");
+  return [
+    `From [\`${file}\`](${file}): commit \`${run.commit}\`, ${run.date.slice(0, 16).replace("T", " ")} UTC, ` +
+      `${run.cores} cores (${cell(run.cpu)}), Node ${run.node}, load average ${run.loadAverage.start} at the start ` +
+      `and ${run.loadAverage.end} at the end.`,
+    "",
+    "| What | Measured (side by side in that run) | Aim | Met |",
+    "| --- | --- | --- | --- |",
+    ...run.figures.map((f) => `| ${cell(f.what)} | ${cell(f.measured)} | ${cell(f.aim)} | ${met(f)} |`),
+  ].join("\n");
+}
+
 export function renderReadme(text) {
-  return text.replace(
-    /(<!-- task-tables:(\w+) -->)[\s\S]*?(<!-- \/task-tables -->)/g,
-    (_m, open, task, close) => `${open}\n${tablesFor(task)}\n${close}`,
-  );
+  return text
+    .replace(
+      /(<!-- task-tables:(\w+) -->)[\s\S]*?(<!-- \/task-tables -->)/g,
+      (_m, open, task, close) => `${open}\n${tablesFor(task)}\n${close}`,
+    )
+    .replace(
+      /(<!-- bench-table -->)[\s\S]*?(<!-- \/bench-table -->)/,
+      (_m, open, close) => `${open}\n${benchTable()}\n${close}`,
+    );
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
@@ -55,7 +88,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     const next = renderReadme(current);
     if (process.argv.includes("--check")) {
       if (next !== current) {
-        console.error(`${path}'s task tables are stale: run node scripts/readme-tables.mjs`);
+        console.error(`${path}'s generated tables are stale: run npm run docs`);
         stale = true;
       }
     } else {

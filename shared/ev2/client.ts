@@ -58,6 +58,10 @@ function faultIn(res: HttpResponse): string | undefined {
   }
 }
 
+/** What to check when EV2 cannot be reached at all. */
+export const unreachableHint =
+  "Check the service connection's URL (the EV2 base URL), the agent's proxy (Agent.ProxyUrl and its bypass list, or HTTPS_PROXY/NO_PROXY) and that the host name resolves from the agent (DNS).";
+
 /** The EV2 contract (`ev2-rest-contract.md`) over HTTP; every call goes through the one retry policy. */
 export class Ev2Client {
   /** The EV2 base URL, without a trailing slash. */
@@ -238,7 +242,7 @@ export class Ev2Client {
         throw new Ev2Error({
           operation,
           code: "NetworkError",
-          message: `${err.reason} after ${err.attempts} attempt(s) to reach ${this.baseUrl}`,
+          message: `${err.reason} after ${err.attempts} attempt(s) to reach ${this.baseUrl}. ${unreachableHint}`,
           retryable: true,
         });
       }

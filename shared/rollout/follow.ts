@@ -1,4 +1,4 @@
-import type { Ev2Client } from "../ev2/client";
+import { unreachableHint, type Ev2Client } from "../ev2/client";
 import { Ev2Error } from "../ev2/errors";
 import { terminalStatuses, type Rollout, type WaitAction } from "../ev2/schemas";
 import { durationBetween, formatDuration } from "../format";
@@ -497,6 +497,6 @@ export function neverAnswered(baseUrl: string, err: Ev2Error): Ev2Error {
     code: err.code,
     httpStatus: err.httpStatus,
     requestId: err.requestId,
-    message: `EV2 at ${baseUrl} has not given one usable answer: ${err.detail.replace(/\.$/, "")}. Check the service connection's URL (the EV2 base URL), the agent's proxy (Agent.ProxyUrl and its bypass list, or HTTPS_PROXY/NO_PROXY) and that the host name resolves from the agent (DNS).`,
+    message: `EV2 at ${baseUrl} has not given one usable answer: ${err.detail.replace(/\.$/, "")}.${err.detail.includes(unreachableHint) ? "" : ` ${unreachableHint}`}`,
   });
 }

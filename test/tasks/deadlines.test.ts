@@ -119,4 +119,17 @@ describe("deadlines and an EV2 that never answered (built tasks)", function () {
     assert.doesNotMatch(message, /Stopped following/);
     assert.equal(recordArtifacts(run).length, 1, "the record is published");
   });
+
+  it("GateApproval (and every other step): an EV2 that cannot be reached names the URL and what to check", async () => {
+    const url = await closedPortUrl();
+    const run = await runBuiltTask(
+      "GateApproval",
+      ev2Setup(asSim(url), { rolloutId: "r-1", decision: "approve", waitTimeoutMinutes: "1" }),
+    );
+    assert.equal(run.result?.result, "Failed", run.stdout);
+    assert.match(
+      run.result!.message,
+      /connection refused after 6 attempt\(s\) to reach http:\/\/127\.0\.0\.1:\d+\. Check the service connection's URL .*proxy .*DNS/,
+    );
+  });
 });

@@ -14,6 +14,29 @@ function fail(ctx: z.RefinementCtx, message: string): never {
   return z.NEVER as never;
 }
 
+interface NumberRange {
+  min: number;
+  max: number;
+  unit?: string;
+  /** Whole numbers only. */
+  integer?: boolean;
+}
+
+/** "a whole number from 1 to 300 seconds" */
+function numberRange(r: NumberRange): string {
+  return `${r.integer ? "a whole number" : "a number"} from ${r.min} to ${r.max}${r.unit ? ` ${r.unit}` : ""}`;
+}
+
+/** The one number check of the inputs: `raw` (trimmed, not blank) against its range. */
+function parseNumber(raw: string, r: NumberRange, ctx: z.RefinementCtx): number {
+  const range = numberRange(r);
+  if (!(r.integer ? /^-?\d+$/ : /^-?\d+(\.\d+)?$/).test(raw))
+    return fail(ctx, `must be ${range} (got ${show(raw)})`);
+  const n = Number(raw);
+  if (n < r.min || n > r.max) return fail(ctx, `must be ${range} (got ${n})`);
+  return n;
+}
+
 const show = (v: string) => JSON.stringify(v.length > 80 ? `${v.slice(0, 77)}...` : v);
 
 /** Field builders: each turns the raw input string into a typed value or a message saying what a valid value is. */
@@ -67,18 +90,14 @@ export const field = {
   },
 
   integer(opts: { min: number; max: number; default?: number; unit?: string }): Field<number> {
+    const whole = { ...opts, integer: true };
     return z
       .string()
       .optional()
       .transform((v, ctx) => {
-        const unit = opts.unit ? ` ${opts.unit}` : "";
-        const range = `a whole number from ${opts.min} to ${opts.max}${unit}`;
         const raw = v?.trim();
-        if (!raw) return opts.default ?? fail(ctx, `is required: ${range}`);
-        if (!/^-?\d+$/.test(raw)) return fail(ctx, `must be ${range} (got ${show(raw)})`);
-        const n = Number(raw);
-        if (n < opts.min || n > opts.max) return fail(ctx, `must be ${range} (got ${n})`);
-        return n;
+        if (!raw) return opts.default ?? fail(ctx, `is required: ${numberRange(whole)}`);
+        return parseNumber(raw, whole, ctx);
       });
   },
 
@@ -87,25 +106,13 @@ export const field = {
     return field.optionalNumber(opts).transform((n) => n ?? opts.default);
   },
 
-  optionalNumber(opts: {
-    min: number;
-    max: number;
-    unit?: string;
-    integer?: boolean;
-  }): Field<number | undefined> {
+  optionalNumber(opts: NumberRange): Field<number | undefined> {
     return z
       .string()
       .optional()
       .transform((v, ctx) => {
         const raw = v?.trim();
-        if (!raw) return undefined;
-        const kind = opts.integer ? "a whole number" : "a number";
-        const range = `${kind} from ${opts.min} to ${opts.max}${opts.unit ? ` ${opts.unit}` : ""}`;
-        const n = Number(raw);
-        if (!/^-?\d+(\.\d+)?$/.test(raw) || (opts.integer && !Number.isInteger(n)))
-          return fail(ctx, `must be ${range} (got ${show(raw)})`);
-        if (n < opts.min || n > opts.max) return fail(ctx, `must be ${range} (got ${n})`);
-        return n;
+        return raw ? parseNumber(raw, opts, ctx) : undefined;
       });
   },
 

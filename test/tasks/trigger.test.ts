@@ -83,6 +83,10 @@ describe("TriggerEv2Rollout (built task, as the agent runs it)", function () {
   });
 
   it("fails naming the active rollout when another one runs, or follows it on request", async () => {
+    // A real-time clock: the first rollout must still be running when the third run starts,
+    // however busy the machine (at the fast clock it could complete in between).
+    await sim.close();
+    sim = await simulator("small", 1);
     const first = await runBuiltTask("TriggerEv2Rollout", ev2Setup(sim, rolloutInputs));
     const activeId = first.outputs.rolloutId;
     const other = await runBuiltTask(

@@ -1,5 +1,5 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { basename, isAbsolute, join, resolve, sep } from "node:path";
+import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { basename, isAbsolute, join, resolve } from "node:path";
 import * as z from "zod";
 import type { TaskAgent } from "../agent/agent";
 import { field, InputError, readInputs } from "../agent/inputs";
@@ -42,6 +42,7 @@ import {
   type StressThreshold,
   type ThresholdVerdict,
 } from "../stress";
+import { matchFiles } from "../stress/file-pattern";
 import { httpOptionsFor, timestamped } from "./common";
 
 /** The folder (under Agent.TempDirectory) the README tells PublishTestResults to read. */
@@ -330,49 +331,6 @@ async function runLoad(
     if (err instanceof StressReadinessError) return notReadyResult(options, err, startedAt);
     throw err instanceof StressInputError ? taskInputError(err) : err;
   }
-}
-
-/** A pattern segment → a regular expression over one file name; `*` and `?` do not cross folders. */
-function segmentPattern(segment: string): RegExp {
-  const body = segment
-    .replace(/[.+^${}()|[\]\\]/g, "\\$&")
-    .replace(/\*/g, "[^/\\\\]*")
-    .replace(/\?/g, "[^/\\\\]");
-  return new RegExp(`^${body}$`, process.platform === "win32" ? "i" : "");
-}
-
-/** Files matching a path with `*`, `?` and `**` (any folders), sorted; the plain path when it has none. */
-export function matchFiles(pattern: string, base: string): string[] {
-  const absolute = isAbsolute(pattern) ? pattern : resolve(base, pattern);
-  if (!/[*?]/.test(absolute)) return existsSync(absolute) && statSync(absolute).isFile() ? [absolute] : [];
-  const segments = absolute.split(/[\\/]/);
-  const firstWild = segments.findIndex((p) => /[*?]/.test(p));
-  let current = [segments.slice(0, firstWild).join(sep) || sep];
-  const isDir = (p: string) => existsSync(p) && statSync(p).isDirectory();
-  for (const segment of segments.slice(firstWild)) {
-    const next: string[] = [];
-    for (const dir of current) {
-      if (segment === "**" || /[*?]/.test(segment)) {
-        // Only folders have entries to match.
-        if (!isDir(dir)) continue;
-      }
-      if (segment === "**") {
-        next.push(dir);
-        for (const entry of readdirSync(dir, { recursive: true, encoding: "utf8" })) {
-          const path = join(dir, entry);
-          if (isDir(path)) next.push(path);
-        }
-      } else if (/[*?]/.test(segment)) {
-        const re = segmentPattern(segment);
-        for (const entry of readdirSync(dir)) if (re.test(entry)) next.push(join(dir, entry));
-      } else {
-        next.push(join(dir, segment));
-      }
-    }
-    current = [...new Set(next)].filter(existsSync);
-    if (current.length === 0) return [];
-  }
-  return current.filter((p) => statSync(p).isFile()).sort();
 }
 
 async function mergeFiles(

@@ -15,7 +15,7 @@ import {
 } from "../../shared/stress";
 import type { Simulator } from "../../sim/ev2";
 import { startTargetService, type TargetService } from "../../sim/target-service";
-import { matchFiles } from "../../shared/tasks/stress-task";
+import { matchFiles } from "../../shared/stress/file-pattern";
 import { builtTasksDirectory } from "../../pipeline/task-process";
 import { runBuiltTask, startBuiltTask, type TaskRun, type TaskRunSetup } from "../support/run-built-task";
 import { ev2Setup, runVariables, simulator, startTestRollout } from "./ev2-fixture";

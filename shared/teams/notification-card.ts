@@ -424,7 +424,23 @@ function waitingSection(rollout: RolloutView, input: NotificationCardInput, now:
     const since = parseTime(action.waitingSince);
     if (since !== undefined) facts.push({ title: "Waiting for", value: formatDuration(now - since) });
   }
-  // The stress verdict of the stage just deployed, next to the link to approve.
+  // The regions deployed since the last decided gate (FollowRollout's newRegions, by EV2's times)
+  // and the stress verdict on them, next to the link to approve.
+  const lastGate = Math.max(
+    ...(rollout.waitActions ?? []).map((a) =>
+      a.status === "Waiting" ? -Infinity : (parseTime(a.decidedAt) ?? -Infinity),
+    ),
+  );
+  const fresh = rollout.stages.flatMap((st) =>
+    st.regions
+      .filter((g) => g.status === "Completed" && !((parseTime(g.endTime) ?? Infinity) <= lastGate))
+      .map((g) => g.name),
+  );
+  if (fresh.length > 0)
+    facts.push({
+      title: "Deployed since the last gate",
+      value: clip([...new Set(fresh)].join(", "), valueChars),
+    });
   if (input.stress) {
     const tested = input.stress.stageName ? ` · ${clip(input.stress.stageName, nameChars)}` : "";
     facts.push({ title: "Stress test", value: `${stressVerdict(input.stress)}${tested}` });

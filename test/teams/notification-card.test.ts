@@ -162,6 +162,9 @@ describe("buildNotificationCard", () => {
     );
     assert.match(failed, /Stress test: Failed: \d+ of \d+ thresholds? not met/);
     assert.ok(failed.indexOf("Stress test:") < failed.indexOf("Review the approval"));
+    // The regions the verdict is about: those deployed since the last decided gate.
+    assert.match(passed, /Deployed since the last gate: region-1-1, region-1-2, region-1-3, region-2-1/);
+    assert.ok(passed.indexOf("Deployed since the last gate") < passed.indexOf("Stress test:"));
   });
 
   it("an automatic rejection is not said to be an approver's", () => {

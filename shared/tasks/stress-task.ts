@@ -5,8 +5,6 @@ import type { TaskAgent } from "../agent/agent";
 import { field, InputError, readInputs } from "../agent/inputs";
 import type { TaskOutcome } from "../agent/run-task";
 import { checkConnection, connectEv2, connectionInputs } from "../ev2/connection";
-import type { Ev2Client } from "../ev2/client";
-import { isAbortError } from "../http/retry";
 import { publishRecord, readRunIdentity, type RunIdentity } from "../rollout/record";
 import {
   StressInputError,
@@ -44,13 +42,13 @@ import {
 } from "../stress";
 import { matchFiles } from "../stress/file-pattern";
 import { httpOptionsFor, timestamped } from "./common";
+import { cancelReason, cancelRollout } from "./stress-cancel";
+import { publishBaselineFile, stressBaselineArtifact } from "./stress-baseline";
 
 /** The folder (under Agent.TempDirectory) the README tells PublishTestResults to read. */
 export const stressResultsFolder = "stress";
 /** The pipeline artifact that carries the result JSON and JUnit files. */
 export const stressResultsArtifact = "stress-results";
-/** The pipeline artifact `publishBaseline` writes `baseline.json` into. */
-export const stressBaselineArtifact = "stress-baseline";
 
 /** Endpoints files and result files are small; anything larger is a mistake, not data. */
 const MAX_INPUT_FILE_BYTES = 32 * 1024 * 1024;
@@ -384,27 +382,6 @@ function readBaseline(agent: TaskAgent, s: StressSettings): BaselineSource | und
   return baseline;
 }
 
-/**
- * `publishBaseline`: a passed run becomes the baseline of later ones, as `baseline.json` in the
- * stress-baseline artifact (without its own comparison: a baseline stands on its own figures).
- */
-function publishBaselineFile(agent: TaskAgent, doc: StressResultDocument): string | undefined {
-  if (!doc.passed) {
-    agent.info(`Not published as the baseline: the run did not pass.`);
-    return undefined;
-  }
-  const dir = join(agent.tempDirectory(), stressBaselineArtifact);
-  mkdirSync(dir, { recursive: true });
-  const file = join(dir, "baseline.json");
-  const { baseline: _comparison, ...standalone } = doc;
-  writeFileSync(file, agent.redact(JSON.stringify(standalone, null, 2)));
-  agent.uploadArtifact(stressBaselineArtifact, file);
-  agent.info(
-    `Published this result as the baseline: baseline.json in the ${stressBaselineArtifact} artifact.`,
-  );
-  return file;
-}
-
 interface WrittenFiles {
   resultFile: string;
   junitFile: string;
@@ -467,36 +444,6 @@ function failedThresholds(doc: StressResultDocument): ThresholdVerdict[] {
 
 function describeVerdict(v: ThresholdVerdict): string {
   return `${v.scope === "overall" ? "overall" : v.endpoint}: ${v.threshold} (${v.message})`;
-}
-
-/** The reason EV2 records for the cancel: what failed, where, and which run decided it. */
-function cancelReason(what: string, run: RunIdentity): string {
-  const reason = `StressTestStage: ${what}${run.runUrl ? ` (${run.runUrl})` : ""}`;
-  return reason.length > 2000 ? `${reason.slice(0, 1997)}...` : reason;
-}
-
-async function cancelRollout(
-  agent: TaskAgent,
-  client: Ev2Client,
-  rolloutId: string,
-  reason: string,
-): Promise<{ text: string; cancelled: boolean; error?: string }> {
-  try {
-    const answer = await client.cancelRollout(rolloutId, reason);
-    const text = answer.alreadyCancelled
-      ? `Rollout ${rolloutId} was already cancelled.`
-      : `Rollout ${rolloutId} was cancelled.`;
-    agent.info(text);
-    return { text, cancelled: true };
-  } catch (err) {
-    if (isAbortError(err) && agent.cancellation.aborted) throw err;
-    const error = (err as Error).message;
-    return {
-      text: `Rollout ${rolloutId} could NOT be cancelled: ${error.replace(/\.?$/, ".")}`,
-      cancelled: false,
-      error,
-    };
-  }
 }
 
 export async function runStressTestStage(agent: TaskAgent): Promise<TaskOutcome> {

@@ -42,6 +42,11 @@ export interface TeamsSinkOptions {
   responses?: number[];
   /** Seconds sent as `Retry-After` with 429 and 503 answers. */
   retryAfter?: number;
+  /**
+   * Host names the certificate names besides 127.0.0.1, for a test that reaches the sink under
+   * another name (through a proxy that alone resolves it).
+   */
+  names?: string[];
 }
 
 export interface ReceivedTeamsMessage {
@@ -91,7 +96,8 @@ export async function startTeamsSink(options: TeamsSinkOptions = {}): Promise<Te
   const sig = randomUUID().replace(/-/g, "");
   let port = 0;
 
-  const { ca, server: cert } = sinkCertificates();
+  const { ca, server: shared } = sinkCertificates();
+  const cert = options.names?.length ? ca.issueServer(["127.0.0.1", "localhost", ...options.names]) : shared;
   const server = createServer({ cert: cert.certPem, key: cert.keyPem }, (req, res) => {
     void handle(req, res).catch(() => {
       if (!res.headersSent) res.writeHead(500);

@@ -140,23 +140,18 @@ describe("the agent's proxy and CA (built tasks, as the agent runs them)", funct
   });
 
   it("TeamsNotify posts through the proxy to an https webhook at a name only the proxy resolves", async () => {
-    const sink = await startTeamsSink();
-    const teamsFront = await startTlsFront(
-      ca,
-      ["prod-00.westus.logic.contoso.test"],
-      Number(new URL(sink.url).port),
-    );
+    const sink = await startTeamsSink({ names: ["prod-00.westus.logic.contoso.test"] });
     try {
-      proxy = await startRecordingProxy({
-        hosts: { ...hosts(), "prod-00.westus.logic.contoso.test:443": teamsFront.address },
-      });
       const sinkUrl = new URL(sink.url);
+      proxy = await startRecordingProxy({
+        hosts: { ...hosts(), "prod-00.westus.logic.contoso.test:443": `127.0.0.1:${sinkUrl.port}` },
+      });
       const webhookUrl = `https://prod-00.westus.logic.contoso.test${sinkUrl.pathname}${sinkUrl.search}`;
       const setup = ev2Setup(
         sim,
         { rolloutId, webhookUrl },
         {
-          variables: { "Agent.ProxyUrl": proxy.url, "Agent.CAInfo": ca.caFile },
+          variables: { "Agent.ProxyUrl": proxy.url, "Agent.CAInfo": sink.caFile },
         },
       );
       const run = await runBuiltTask("TeamsNotify", setup);
@@ -169,7 +164,6 @@ describe("the agent's proxy and CA (built tasks, as the agent runs them)", funct
         ),
       );
     } finally {
-      await teamsFront.close();
       await sink.close();
     }
   });

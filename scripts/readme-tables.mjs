@@ -18,11 +18,13 @@ export function tablesFor(task) {
   const t = JSON.parse(readFileSync(join(root, "tasks", task, "task.json"), "utf8"));
   const rows = t.inputs.map((i) => {
     const type =
-      i.type === "pickList"
-        ? Object.keys(i.options)
-            .map((o) => `\`${o}\``)
-            .join(" | ")
-        : i.type.replace(/^connectedService:/, "connection: ");
+      i.type === "pickList" && !i.options
+        ? "text (pick list from the EV2 connection)"
+        : i.type === "pickList"
+          ? Object.keys(i.options)
+              .map((o) => `\`${o}\``)
+              .join(" | ")
+          : i.type.replace(/^connectedService:/, "connection: ");
     const def = i.defaultValue === undefined || i.defaultValue === "" ? "" : `\`${cell(i.defaultValue)}\``;
     return `| \`${i.name}\` | ${cell(type)} | ${i.required ? "yes" : ""} | ${def} | ${cell(i.helpMarkDown)} |`;
   });

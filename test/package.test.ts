@@ -79,8 +79,16 @@ describe("task manifests", () => {
           assert.ok(groups.has(input.groupName), `${input.name}'s group ${input.groupName} exists`);
         for (const m of String(input.visibleRule ?? "").matchAll(/([A-Za-z]+)\s*(=|!=)/g))
           assert.ok(inputNames.has(m[1]), `${input.name}'s visibleRule names ${m[1]}`);
-        if (input.type === "pickList")
+        if (input.type === "pickList" && input.options)
           assert.ok(input.options[input.defaultValue ?? Object.keys(input.options)[0]] !== undefined);
+        else if (input.type === "pickList") {
+          // A pick list fed by the EV2 connection: editable (variables still work) and bound.
+          assert.equal(input.properties?.EditableOptions, "True", `${input.name} is editable`);
+          assert.ok(
+            (t.dataSourceBindings ?? []).some((b: { target: string }) => b.target === input.name),
+            `${input.name} has a data source binding`,
+          );
+        }
       }
       assert.ok(statSync(join(root, "tasks", name, "icon.png")).size > 0);
       assert.deepEqual(pngSize(join(root, "tasks", name, "icon.png")), [32, 32]);

@@ -21,6 +21,26 @@ interface Route {
 const ROUTES: Route[] = [
   {
     method: "GET",
+    pattern: ["serviceGroups"],
+    handle: (_p, call, ev2) => ev2.listServiceGroups(call.query),
+  },
+  {
+    method: "GET",
+    pattern: ["serviceGroups", ":sg", "services"],
+    handle: (p, _call, ev2) => ev2.listServices(p.sg),
+  },
+  {
+    method: "GET",
+    pattern: ["serviceGroups", ":sg", "services", ":svc", "stageMaps"],
+    handle: (p, _call, ev2) => ev2.listStageMaps(p.sg, p.svc),
+  },
+  {
+    method: "GET",
+    pattern: ["serviceGroups", ":sg", "services", ":svc", "environments"],
+    handle: (p, _call, ev2) => ev2.listEnvironments(p.sg, p.svc),
+  },
+  {
+    method: "GET",
     pattern: ["serviceGroups", ":sg", "services", ":svc", "artifactVersions"],
     handle: (p, _call, ev2) => ev2.listArtifactVersions(p.sg, p.svc),
   },

@@ -78,6 +78,35 @@ export class SimulatedEv2 {
     this.seedHistory();
   }
 
+  /** `GET /serviceGroups?top=n`: names sorted; the cheapest authenticated call (connection check). */
+  listServiceGroups(query: Record<string, string[]>): ApiAnswer {
+    const raw = query.top?.[0];
+    const top = raw === undefined ? 1000 : Number(raw);
+    if (!Number.isInteger(top) || top < 1 || top > 1000)
+      throw invalidParameter("top", "top must be a whole number from 1 to 1000");
+    const names = this.scenario.serviceGroups.map((group) => group.name).sort();
+    return { status: 200, body: { serviceGroups: names.slice(0, top).map((name) => ({ name })) } };
+  }
+
+  listServices(groupName: string): ApiAnswer {
+    const group = this.scenario.serviceGroups.find((candidate) => candidate.name === groupName);
+    if (!group)
+      throw new ApiError(404, "ServiceGroupNotFound", `no service group "${groupName}"`, "serviceGroupName");
+    return {
+      status: 200,
+      body: { services: group.services.map((service) => ({ serviceId: service.id, displayName: service.id })) },
+    };
+  }
+
+  listStageMaps(groupName: string, serviceId: string): ApiAnswer {
+    const service = this.findService(groupName, serviceId);
+    return { status: 200, body: { stageMaps: service.stageMaps.map((map) => ({ name: map.name })) } };
+  }
+
+  listEnvironments(groupName: string, serviceId: string): ApiAnswer {
+    return { status: 200, body: { environments: [...this.findService(groupName, serviceId).environments] } };
+  }
+
   listArtifactVersions(groupName: string, serviceId: string): ApiAnswer {
     const service = this.findService(groupName, serviceId);
     return { status: 200, body: { artifacts: service.artifactVersions } };

@@ -12,6 +12,7 @@ import type { TaskRunSetup } from "../test/support/run-built-task";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { BenchResults, times } from "./results";
+import { startTeamsSink } from "../sim/teams-sink";
 import { startRecordingProxy } from "../test/helpers/recording-proxy";
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -50,6 +51,7 @@ const NO_SUCH_ROLLOUT = "00000000-0000-4000-8000-000000000000";
 export async function startupBench(results: BenchResults, runs = 9): Promise<void> {
   const sim = await startSimulator({ scenario: "small", clockSpeed: 600 });
   const target = await startTarget();
+  const sink = await startTeamsSink();
   const proxy = await startRecordingProxy();
   const tasks: Record<string, () => TaskRunSetup> = {
     TriggerEv2Rollout: () =>
@@ -57,7 +59,13 @@ export async function startupBench(results: BenchResults, runs = 9): Promise<voi
     FollowRollout: () => ev2Setup(sim, { rolloutId: NO_SUCH_ROLLOUT, timeoutMinutes: "1" }),
     GateApproval: () =>
       ev2Setup(sim, { rolloutId: NO_SUCH_ROLLOUT, decision: "evaluate", onUnhealthy: "fail" }),
-    TeamsNotify: () => ev2Setup(sim, { rolloutId: NO_SUCH_ROLLOUT, webhookUrl: `${target.url}/webhook` }),
+    // https only, as the task takes webhooks; the sink's CA given as the agent gives one.
+    TeamsNotify: () =>
+      ev2Setup(
+        sim,
+        { rolloutId: NO_SUCH_ROLLOUT, webhookUrl: sink.url },
+        { variables: { "Agent.CAInfo": sink.caFile } },
+      ),
     StressTestStage: () => ({
       inputs: {
         endpoints: `${target.url}/health`,
@@ -99,6 +107,7 @@ export async function startupBench(results: BenchResults, runs = 9): Promise<voi
   } finally {
     await proxy.close();
     await target.close();
+    await sink.close();
     await sim.close();
   }
   if (proxy.requests.length === 0) throw new Error("the proxied runs did not go through the proxy");

@@ -94,7 +94,9 @@ export class SimulatedEv2 {
       throw new ApiError(404, "ServiceGroupNotFound", `no service group "${groupName}"`, "serviceGroupName");
     return {
       status: 200,
-      body: { services: group.services.map((service) => ({ serviceId: service.id, displayName: service.id })) },
+      body: {
+        services: group.services.map((service) => ({ serviceId: service.id, displayName: service.id })),
+      },
     };
   }
 

@@ -2,6 +2,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import type { RequestOptions } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { rootCertificates } from "node:tls";
 import type { WebApi } from "azure-devops-node-api";
 import type {
   ICertConfiguration,
@@ -10,7 +11,7 @@ import type {
   IRequestOptions,
 } from "azure-devops-node-api/interfaces/common/VsoBaseInterfaces";
 import { maxResponseBytes } from "../http/request";
-import { currentNetwork } from "../http/transport";
+import { currentNetwork, nodeExtraCertificates } from "../http/transport";
 import {
   AbortedError,
   backoffDelayMs,
@@ -195,7 +196,7 @@ function adoNetworkOptions(collection: URL): Pick<IRequestOptions, "proxy" | "ce
   if (tls) {
     options.ignoreSslError = !tls.rejectUnauthorized;
     const cert: ICertConfiguration = {};
-    if (tls.ca) cert.caFile = caBundleFile(tls.ca);
+    if (tls.extraCa !== undefined) cert.caFile = caBundleFile(tls.extraCa);
     if (tls.certFile && tls.keyFile) {
       cert.certFile = tls.certFile;
       cert.keyFile = tls.keyFile;
@@ -206,12 +207,13 @@ function adoNetworkOptions(collection: URL): Pick<IRequestOptions, "proxy" | "ce
   return options;
 }
 
-let caBundle: { ca: string[]; file: string } | undefined;
-function caBundleFile(ca: string[]): string {
-  if (caBundle?.ca !== ca) {
+let caBundle: { extra: string; file: string } | undefined;
+/** typed-rest-client's CA file replaces Node's roots: a bundle of Node's roots, NODE_EXTRA_CA_CERTS and the agent's. */
+function caBundleFile(extra: string): string {
+  if (caBundle?.extra !== extra) {
     const file = join(mkdtempSync(join(tmpdir(), "ev2-ado-ca-")), "ca.pem");
-    writeFileSync(file, ca.join("\n"));
-    caBundle = { ca, file };
+    writeFileSync(file, [...rootCertificates, ...nodeExtraCertificates(), extra].join("\n"));
+    caBundle = { extra, file };
   }
   return caBundle.file;
 }

@@ -5,7 +5,6 @@
  * NO_PROXY (lower case first) name one, as for curl and undici.
  */
 import { readFileSync } from "node:fs";
-import { rootCertificates } from "node:tls";
 import type { NetworkSettings, ProxyConfig, TlsSettings } from "../http/transport";
 import type { TaskAgent } from "./agent";
 import { InputError } from "./inputs";
@@ -128,9 +127,8 @@ function readTls(agent: TaskAgent): TlsSettings | undefined {
       throw new InputError(
         `Agent.CAInfo '${caFile}' holds no PEM certificate (-----BEGIN CERTIFICATE-----).`,
       );
-    // Added to Node's roots, not instead of them: public services stay trusted. Node drops
-    // NODE_EXTRA_CA_CERTS once roots are given, so those are kept too.
-    tls.ca = [...rootCertificates, ...nodeExtraCertificates(), extra];
+    // Added to Node's roots, not instead of them: public services stay trusted.
+    tls.extraCa = extra;
     tls.caFile = caFile;
   }
   if (certFile) {
@@ -155,15 +153,6 @@ function readTls(agent: TaskAgent): TlsSettings | undefined {
     }
   }
   return tls;
-}
-
-function nodeExtraCertificates(): string[] {
-  const file = process.env.NODE_EXTRA_CA_CERTS;
-  try {
-    return file ? [readFileSync(file, "utf8")] : [];
-  } catch {
-    return []; // Node warned about it already.
-  }
 }
 
 function readAgentBytes(path: string, name: string): Buffer {

@@ -12,6 +12,7 @@ import {
   type SecureContext,
   type SecureContextOptions,
 } from "node:tls";
+import { readFileSync } from "node:fs";
 import Agent from "undici/lib/dispatcher/agent";
 import type { Dispatcher, ProxyAgent as UndiciProxyAgent } from "undici";
 
@@ -28,8 +29,8 @@ export interface ProxyConfig {
 }
 
 export interface TlsSettings {
-  /** Trusted roots: Node's own plus the agent's extra bundle; undefined keeps Node's default. */
-  ca?: string[];
+  /** The agent's extra CA bundle (PEM), added to Node's own roots, not replacing them. */
+  extraCa?: string;
   /** The extra bundle's file (Agent.CAInfo), for clients that take a file. */
   caFile?: string;
   cert?: string;
@@ -83,8 +84,9 @@ const secureContexts = new WeakMap<TlsSettings, SecureContext>();
 
 /**
  * The TLS options of a connection, as node:tls (and undici's `connect`) take them. The roots and
- * client certificate go in one secure context made once: passing `ca` itself would parse the
- * whole root store again on every connection.
+ * client certificate go in one secure context made once, on the first https connection: Node's
+ * own root store is used as it is and the agent's extra bundle added to it, since passing every
+ * root again as `ca` would parse the whole store in JavaScript (tens of milliseconds).
  */
 export function tlsOptions(network: NetworkSettings = settings): ConnectionOptions {
   const tls = network.tls;
@@ -92,16 +94,35 @@ export function tlsOptions(network: NetworkSettings = settings): ConnectionOptio
   let context = secureContexts.get(tls);
   if (!context) {
     const options: SecureContextOptions = {};
-    if (tls.ca) options.ca = tls.ca;
     if (tls.cert && tls.key) {
       options.cert = tls.cert;
       options.key = tls.key;
     } else if (tls.pfx) options.pfx = tls.pfx;
     if (tls.passphrase !== undefined) options.passphrase = tls.passphrase;
     context = createSecureContext(options);
+    if (tls.extraCa !== undefined) {
+      // The copy of Node's store that addCACert makes holds the built-in roots only: the
+      // NODE_EXTRA_CA_CERTS bundle Node had added is given again.
+      for (const pem of [...nodeExtraCertificates(), tls.extraCa]) nativeContext(context).addCACert(pem);
+    }
     secureContexts.set(tls, context);
   }
   return { secureContext: context, rejectUnauthorized: tls.rejectUnauthorized };
+}
+
+/** The bundle NODE_EXTRA_CA_CERTS names, which Node adds to its roots at start. */
+export function nodeExtraCertificates(): string[] {
+  const file = process.env.NODE_EXTRA_CA_CERTS;
+  try {
+    return file ? [readFileSync(file, "utf8")] : [];
+  } catch {
+    return []; // Node warned about it already.
+  }
+}
+
+/** The native context behind a SecureContext; `addCACert` adds to its roots (Node copies its shared store first). */
+function nativeContext(context: SecureContext): { addCACert(pem: string): void } {
+  return (context as unknown as { context: { addCACert(pem: string): void } }).context;
 }
 
 /** The value of Proxy-Authorization for a proxy with credentials. */
@@ -118,24 +139,27 @@ const agentOptions = { keepAliveTimeout: 10_000, connections: 16 };
  */
 export function dispatcherFor(url: URL, options: { direct?: boolean } = {}): Dispatcher {
   const proxy = options.direct ? undefined : proxyFor(url);
-  const key = proxy ? `proxy ${proxy.url}` : "direct";
+  // One dispatcher per route and scheme: plain http never needs the TLS settings, so a run
+  // that calls only http servers never builds them.
+  const https = url.protocol === "https:";
+  const key = `${proxy ? `proxy ${proxy.url}` : "direct"} ${url.protocol}`;
   let dispatcher = dispatchers.get(key);
   if (!dispatcher) {
-    const tls = tlsOptions();
     if (proxy) {
       const ProxyAgent = loadProxyAgent();
       const token = proxyAuthorization(proxy);
+      const proxyIsHttps = proxy.url.startsWith("https:");
       dispatcher = new ProxyAgent({
         ...agentOptions,
         uri: proxy.url,
         ...(token ? { token } : {}),
         // Plain http goes in absolute form (what every proxy takes); https through CONNECT.
         proxyTunnel: false,
-        requestTls: tls,
-        proxyTls: tls,
+        ...(https ? { requestTls: tlsOptions() } : {}),
+        ...(proxyIsHttps ? { proxyTls: tlsOptions() } : {}),
       });
     } else {
-      dispatcher = new Agent({ ...agentOptions, connect: tls });
+      dispatcher = new Agent({ ...agentOptions, ...(https ? { connect: tlsOptions() } : {}) });
     }
     dispatchers.set(key, dispatcher);
   }

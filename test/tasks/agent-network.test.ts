@@ -129,6 +129,31 @@ describe("the agent's proxy and CA (built tasks, as the agent runs them)", funct
     assert.deepEqual(proxy.requests, []);
   });
 
+  it("Agent.CAInfo adds to Node's roots: a server another trusted CA issued stays reachable", async () => {
+    // EV2's certificate comes from a CA the process trusts already (NODE_EXTRA_CA_CERTS, which
+    // Node puts in its root store); Agent.CAInfo names an unrelated CA. Replacing the roots with
+    // the agent's bundle would break the handshake.
+    const other = createTestCa();
+    const otherFront = await startTlsFront(other, ["ev2.contoso.test"], sim.port);
+    try {
+      proxy = await startRecordingProxy({ hosts: { "ev2.contoso.test:443": otherFront.address } });
+      const run = await follow("https://ev2.contoso.test", {
+        variables: { "Agent.ProxyUrl": proxy.url, "Agent.CAInfo": ca.caFile },
+        env: { NODE_EXTRA_CA_CERTS: other.caFile },
+      });
+      assert.equal(run.result?.result, "Succeeded", run.stdout);
+      assert.equal(proxy.requests[0]?.target, "ev2.contoso.test:443");
+      // (control) without that CA among the roots, the same call is refused.
+      const refused = await follow("https://ev2.contoso.test", {
+        variables: { "Agent.ProxyUrl": proxy.url, "Agent.CAInfo": ca.caFile },
+      });
+      assert.equal(refused.result?.result, "Failed");
+    } finally {
+      await otherFront.close();
+      other.dispose();
+    }
+  });
+
   it("uses HTTPS_PROXY when the agent has no proxy", async () => {
     proxy = await startRecordingProxy({ hosts: hosts() });
     const run = await follow("https://ev2.contoso.test", {

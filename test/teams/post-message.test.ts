@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { rootCertificates } from "node:tls";
 import type { RetryNotice } from "../../shared/http/request";
 import { closeHttpConnections } from "../../shared/http/request";
 import { AbortedError, type RetryPolicy } from "../../shared/http/retry";
@@ -37,7 +36,7 @@ describe("postTeamsMessage (against the Teams webhook sink)", function () {
   // The sink's CA trusted as a task trusts the agent's CA bundle (Agent.CAInfo).
   const trustingTheSink = () => ({
     proxies: {},
-    tls: { ca: [...rootCertificates, readFileSync(teamsSinkCaFile(), "utf8")], rejectUnauthorized: true },
+    tls: { extraCa: readFileSync(teamsSinkCaFile(), "utf8"), rejectUnauthorized: true },
   });
   before(() => useNetwork(trustingTheSink()));
   afterEach(async () => {

@@ -38,7 +38,7 @@ function readProxies(agent: TaskAgent, env: Environment): NetworkSettings["proxi
     return url ? { ...parseProxyUrl(url, name, agent), bypass: noProxy, source: name } : undefined;
   };
   const http = fromEnv("HTTP_PROXY");
-  // As curl, undici and typed-rest-client: https falls back to HTTP_PROXY.
+  // As curl and typed-rest-client: https falls back to HTTP_PROXY.
   const https = fromEnv("HTTPS_PROXY") ?? http;
   return { ...(http ? { http } : {}), ...(https ? { https } : {}) };
 }

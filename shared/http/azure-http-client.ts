@@ -48,7 +48,7 @@ export const azureHttpClient: HttpClient = {
         `Entra ID: a ${request.method} to ${host} with a body that is not text is not supported`,
       );
     const headers = request.headers.toJSON({ preserveCase: true });
-    // undici does not decompress; ask for the body as it is.
+    // The HTTP module does not decompress; ask for the body as it is.
     for (const name of Object.keys(headers))
       if (name.toLowerCase() === "accept-encoding") delete headers[name];
     const signal = request.abortSignal instanceof AbortSignal ? request.abortSignal : undefined;

@@ -1,6 +1,4 @@
-// Only the parts of undici in use: its index also loads fetch, WebSocket and caches, which
-// costs every task start-up tens of milliseconds (see `npm run bench`).
-import dispatcherRequest from "undici/lib/api/api-request";
+import type { IncomingMessage } from "node:http";
 import {
   AbortedError,
   backoffDelayMs,
@@ -10,7 +8,7 @@ import {
   sleep,
   type RetryPolicy,
 } from "./retry";
-import { closeDispatchers, dispatcherFor } from "./transport";
+import { ProxyRefusedError, closeConnections, routeFor } from "./transport";
 
 export interface HttpRequest {
   method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
@@ -71,7 +69,8 @@ export class HttpNetworkError extends Error {
 
 /** Closes the keep-alive sockets so the process can exit promptly. */
 export async function closeHttpConnections(): Promise<void> {
-  await closeDispatchers();
+  closeConnections();
+  return Promise.resolve();
 }
 
 const permanentPrefixes = {
@@ -80,12 +79,11 @@ const permanentPrefixes = {
 };
 
 function describeNetworkError(err: unknown, timedOut: boolean): string {
-  // undici's words for a proxy that refused the call: CONNECT, then absolute form.
-  const message = (err as Error)?.message ?? "";
-  const tunnel = /Proxy response \((\d+)\) !== 200/.exec(message)?.[1];
-  if (tunnel === "407" || /Proxy Authentication Required \(407\)/.test(message))
-    return `${permanentPrefixes.proxyCredentials} (HTTP 407): check the agent's proxy user name and password`;
-  if (tunnel) return `the proxy refused the tunnel (HTTP ${tunnel} to CONNECT)`;
+  if (err instanceof ProxyRefusedError) {
+    if (err.status === 407)
+      return `${permanentPrefixes.proxyCredentials} (HTTP 407): check the agent's proxy user name and password`;
+    return `the proxy refused the tunnel (HTTP ${err.status} to CONNECT)`;
+  }
   if (timedOut) return "timed out";
   const code =
     (err as { code?: string; cause?: { code?: string } })?.code ??
@@ -123,23 +121,22 @@ async function sendOnce(
 ): Promise<HttpResponse> {
   const timeout = AbortSignal.timeout(timeoutMs);
   const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
-  const url = new URL(req.url);
-  const res = await dispatcherRequest.call(dispatcherFor(url), {
-    origin: url.origin,
-    path: url.pathname + url.search,
-    method: req.method,
-    headers: req.headers,
-    body: req.body,
-    signal: combined,
-    headersTimeout: timeoutMs,
-    bodyTimeout: timeoutMs,
+  const route = routeFor(new URL(req.url));
+  const res = await new Promise<IncomingMessage>((resolve, reject) => {
+    const request = route.send({ method: req.method, headers: req.headers, signal: combined });
+    request.once("response", resolve).on("error", reject);
+    request.end(req.body);
   });
-  const body = await readCapped(res.body, res.headers["content-length"], req);
+  if (route.proxy && res.statusCode === 407 && !req.url.startsWith("https:")) {
+    res.destroy();
+    throw new ProxyRefusedError(407, "absolute");
+  }
+  const body = await readCapped(res, res.headers["content-length"], req);
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(res.headers)) {
     if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(", ") : value;
   }
-  return { status: res.statusCode, headers, body };
+  return { status: res.statusCode ?? 0, headers, body };
 }
 
 /** The largest response body any call reads: far above any answer of the contracts in use. */

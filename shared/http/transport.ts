@@ -1,20 +1,29 @@
 /**
  * Which connection each outbound call takes: direct, or through the proxy the agent (or the
  * environment) names, with the agent's certificate settings. Every task configures it once at
- * start (`useNetwork`, from runTask); calls then ask for the dispatcher of their URL.
+ * start (`useNetwork`, from runTask); calls then ask for the route of their URL.
  *
- * undici's ProxyAgent sends http requests in absolute form and tunnels https ones with CONNECT.
- * It is loaded only when a proxy is configured, so a run without one pays nothing at start-up.
+ * Built on Node's own http and https modules (no HTTP library to load: a task's start-up is
+ * mostly the code it loads). Through a proxy, http requests go in absolute form and https ones
+ * through a CONNECT tunnel, as curl, task-lib and typed-rest-client do.
  */
+import { readFileSync } from "node:fs";
 import {
+  Agent as HttpAgent,
+  request as httpRequest,
+  type ClientRequest,
+  type RequestOptions,
+} from "node:http";
+import { Agent as HttpsAgent, request as httpsRequest, type AgentOptions } from "node:https";
+import type { Socket } from "node:net";
+import type { Duplex } from "node:stream";
+import {
+  connect as tlsConnect,
   createSecureContext,
   type ConnectionOptions,
   type SecureContext,
   type SecureContextOptions,
 } from "node:tls";
-import { readFileSync } from "node:fs";
-import Agent from "undici/lib/dispatcher/agent";
-import type { Dispatcher, ProxyAgent as UndiciProxyAgent } from "undici";
 
 /** A proxy server and the URLs it must not be used for. */
 export interface ProxyConfig {
@@ -52,13 +61,11 @@ export const directNetwork: NetworkSettings = { proxies: {} };
 
 let settings: NetworkSettings = directNetwork;
 const bypassCache = new WeakMap<ProxyConfig, RegExp[]>();
-const dispatchers = new Map<string, Dispatcher>();
+const pools = new Map<string, Pooled>();
 
 /** Sets the network every later call uses; connections of the previous one are closed. */
 export function useNetwork(next: NetworkSettings): void {
-  const previous = [...dispatchers.values()];
-  dispatchers.clear();
-  for (const d of previous) void d.close().catch(() => undefined);
+  closeConnections();
   settings = next;
 }
 
@@ -83,7 +90,7 @@ export function proxyFor(url: URL, network: NetworkSettings = settings): ProxyCo
 const secureContexts = new WeakMap<TlsSettings, SecureContext>();
 
 /**
- * The TLS options of a connection, as node:tls (and undici's `connect`) take them. The roots and
+ * The TLS options of a connection, as node:tls takes them. The roots and
  * client certificate go in one secure context made once, on the first https connection: Node's
  * own root store is used as it is and the agent's extra bundle added to it, since passing every
  * root again as `ca` would parse the whole store in JavaScript (tens of milliseconds).
@@ -131,57 +138,155 @@ export function proxyAuthorization(proxy: ProxyConfig): string | undefined {
   return `Basic ${Buffer.from(`${proxy.username ?? ""}:${proxy.password ?? ""}`).toString("base64")}`;
 }
 
-const agentOptions = { keepAliveTimeout: 10_000, connections: 16 };
+/** Idle keep-alive sockets close after this (sooner when the server's Keep-Alive hint says so). */
+const agentOptions = { keepAlive: true, maxSockets: 16, timeout: 10_000 };
+
+/** A proxy answered something else than 200 to CONNECT, or 407 to a request in absolute form. */
+export class ProxyRefusedError extends Error {
+  override name = "ProxyRefusedError";
+  constructor(
+    readonly status: number,
+    readonly form: "connect" | "absolute",
+  ) {
+    super(`the proxy answered HTTP ${status} to ${form === "connect" ? "CONNECT" : "the request"}`);
+  }
+}
+
+export interface RequestInit {
+  method: string;
+  headers?: Record<string, string>;
+  signal?: AbortSignal;
+}
+
+/** How a request to one URL goes out: `send` starts it; the caller writes the body and ends it. */
+export interface Route {
+  send(init: RequestInit): ClientRequest;
+  /** The proxy it goes through, if any (its own 407 in absolute form is the proxy's, not the server's). */
+  proxy?: ProxyConfig;
+}
+
+interface Pooled {
+  agent: HttpAgent;
+  send(url: URL, init: RequestInit): ClientRequest;
+}
 
 /**
- * The dispatcher for a request to `url`. `direct` skips the proxy (the stress load, which would
- * otherwise measure the proxy); certificates apply either way.
+ * The route for a request to `url`. `direct` skips the proxy (the stress load, which would
+ * otherwise measure the proxy); certificates apply either way. Connections are pooled and kept
+ * alive per route and scheme: plain http never builds the TLS settings.
  */
-export function dispatcherFor(url: URL, options: { direct?: boolean } = {}): Dispatcher {
+export function routeFor(url: URL, options: { direct?: boolean } = {}): Route {
   const proxy = options.direct ? undefined : proxyFor(url);
-  // One dispatcher per route and scheme: plain http never needs the TLS settings, so a run
-  // that calls only http servers never builds them.
-  const https = url.protocol === "https:";
   const key = `${proxy ? `proxy ${proxy.url}` : "direct"} ${url.protocol}`;
-  let dispatcher = dispatchers.get(key);
-  if (!dispatcher) {
-    if (proxy) {
-      const ProxyAgent = loadProxyAgent();
-      const token = proxyAuthorization(proxy);
-      const proxyIsHttps = proxy.url.startsWith("https:");
-      dispatcher = new ProxyAgent({
-        ...agentOptions,
-        uri: proxy.url,
-        ...(token ? { token } : {}),
-        // Plain http goes in absolute form (what every proxy takes); https through CONNECT.
-        proxyTunnel: false,
-        ...(https ? { requestTls: tlsOptions() } : {}),
-        ...(proxyIsHttps ? { proxyTls: tlsOptions() } : {}),
-      });
-    } else {
-      dispatcher = new Agent({ ...agentOptions, ...(https ? { connect: tlsOptions() } : {}) });
-    }
-    dispatchers.set(key, dispatcher);
+  let pooled = pools.get(key);
+  if (!pooled) {
+    pooled = proxy ? proxiedPool(proxy, url.protocol === "https:") : directPool(url.protocol === "https:");
+    pools.set(key, pooled);
   }
-  return dispatcher;
+  const chosen = pooled;
+  return { send: (init) => chosen.send(url, init), ...(proxy ? { proxy } : {}) };
 }
 
-type ProxyAgentConstructor = typeof UndiciProxyAgent;
-let proxyAgentConstructor: ProxyAgentConstructor | undefined;
-function loadProxyAgent(): ProxyAgentConstructor {
-  // A require in place, not an import at the top: esbuild then evaluates the module (and what it
-  // pulls in) only on the first proxied call.
-  if (!proxyAgentConstructor) {
-    // The tunnel is opened with Dispatcher#connect, which undici's index (not loaded, see
-    // request.ts) would have put on the prototype.
-    /* eslint-disable @typescript-eslint/no-require-imports */
-    const dispatcher = require("undici/lib/dispatcher/dispatcher") as { prototype: Record<string, unknown> };
-    dispatcher.prototype.connect ??= require("undici/lib/api/api-connect");
-    proxyAgentConstructor = require("undici/lib/dispatcher/proxy-agent") as ProxyAgentConstructor;
-    /* eslint-enable @typescript-eslint/no-require-imports */
+function directPool(https: boolean): Pooled {
+  if (!https) {
+    const agent = new HttpAgent(agentOptions);
+    return { agent, send: (url, init) => httpRequest(url, { ...init, agent }) };
   }
-  return proxyAgentConstructor;
+  const agent = new HttpsAgent({ ...agentOptions, ...tlsOptions() } as AgentOptions);
+  return { agent, send: (url, init) => httpsRequest(url, { ...init, agent }) };
 }
+
+function proxiedPool(proxy: ProxyConfig, https: boolean): Pooled {
+  const proxyUrl = new URL(proxy.url);
+  const proxyIsHttps = proxyUrl.protocol === "https:";
+  const authorization = proxyAuthorization(proxy);
+  const proxyAddress: RequestOptions = {
+    host: proxyUrl.hostname.replace(/^\[|\]$/g, ""),
+    port: Number(proxyUrl.port) || (proxyIsHttps ? 443 : 80),
+  };
+  if (!https) {
+    // Absolute form: the whole URL as the request target, sent to the proxy.
+    const agent = proxyIsHttps
+      ? new HttpsAgent({ ...agentOptions, ...tlsOptions() } as AgentOptions)
+      : new HttpAgent(agentOptions);
+    const send = proxyIsHttps ? httpsRequest : httpRequest;
+    return {
+      agent,
+      send: (url, init) =>
+        send({
+          ...proxyAddress,
+          path: url.href,
+          method: init.method,
+          signal: init.signal,
+          agent,
+          headers: {
+            host: url.host,
+            ...init.headers,
+            ...(authorization ? { "proxy-authorization": authorization } : {}),
+          },
+        }),
+    };
+  }
+  const agent = new TunnelAgent(proxyAddress, proxyIsHttps, authorization);
+  return { agent, send: (url, init) => httpsRequest(url, { ...init, agent }) };
+}
+
+/** An https agent whose connections are TLS inside a CONNECT tunnel through the proxy. */
+class TunnelAgent extends HttpsAgent {
+  constructor(
+    private readonly proxyAddress: RequestOptions,
+    private readonly proxyIsHttps: boolean,
+    private readonly authorization: string | undefined,
+  ) {
+    super({ ...agentOptions, ...tlsOptions() } as AgentOptions);
+  }
+
+  override createConnection(
+    requested: RequestOptions,
+    callback?: (err: Error | null, stream: Duplex) => void,
+  ): undefined {
+    // Node's agent passes the TLS options (servername, secureContext...) with the request's.
+    const options = requested as RequestOptions & ConnectionOptions;
+    const done = callback!;
+    const target = `${options.host?.includes(":") ? `[${options.host}]` : options.host}:${options.port ?? 443}`;
+    const open = this.proxyIsHttps ? httpsRequest : httpRequest;
+    const tunnel = open({
+      ...this.proxyAddress,
+      ...(this.proxyIsHttps ? tlsOptions() : {}),
+      method: "CONNECT",
+      path: target,
+      agent: false,
+      headers: { host: target, ...(this.authorization ? { "proxy-authorization": this.authorization } : {}) },
+    });
+    pendingTunnels.add(tunnel);
+    let settled = false;
+    const finish = (err: Error | null, socket?: Duplex) => {
+      pendingTunnels.delete(tunnel);
+      if (settled) return;
+      settled = true;
+      done(err, socket!);
+    };
+    tunnel.once("connect", (res, socket: Socket) => {
+      if (res.statusCode !== 200) {
+        socket.destroy();
+        finish(new ProxyRefusedError(res.statusCode ?? 0, "connect"));
+        return;
+      }
+      finish(null, tlsConnect({ ...options, host: options.host ?? undefined, socket }));
+    });
+    // A proxy that answers CONNECT with a body and closes (no 'connect' event).
+    tunnel.once("response", (res) => {
+      res.resume();
+      finish(new ProxyRefusedError(res.statusCode ?? 0, "connect"));
+    });
+    tunnel.once("error", (err) => finish(err));
+    tunnel.end();
+    return undefined;
+  }
+}
+
+/** CONNECT requests not answered yet, ended with the pools. */
+const pendingTunnels = new Set<ClientRequest>();
 
 /** How the stress engine's own sockets reach a URL: through an http proxy or not, with which TLS options. */
 export interface SocketRoute {
@@ -213,9 +318,11 @@ export function socketRouteFor(url: URL, throughProxy: boolean): SocketRoute {
   };
 }
 
-/** Closes the keep-alive sockets so the process can exit promptly. */
-export async function closeDispatchers(): Promise<void> {
-  const current = [...dispatchers.values()];
-  dispatchers.clear();
-  await Promise.all(current.map((d) => d.close().catch(() => undefined)));
+/** Closes the keep-alive sockets (and tunnels being opened) so the process can exit promptly. */
+export function closeConnections(): void {
+  const current = [...pools.values()];
+  pools.clear();
+  for (const pool of current) pool.agent.destroy();
+  for (const tunnel of pendingTunnels) tunnel.destroy();
+  pendingTunnels.clear();
 }

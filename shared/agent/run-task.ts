@@ -52,6 +52,6 @@ export function failureMessage(taskName: string, err: unknown, agent: TaskAgent 
 }
 
 async function defaultAgent(): Promise<TaskAgent> {
-  const { TaskLibAgent } = await import("./tasklib-agent");
-  return new TaskLibAgent();
+  const { PipelineAgent } = await import("./pipeline-agent");
+  return new PipelineAgent();
 }

@@ -1,13 +1,20 @@
 import * as os from "node:os";
-// Must come before task-lib: see agent-environment.ts.
+import { TaskCommand } from "azure-pipelines-task-lib/taskcommand";
 import { agentEnvironment, envKey } from "./agent-environment";
-import * as tl from "azure-pipelines-task-lib/task";
 import type { EndpointAuthorization, TaskAgent, TaskResult } from "./agent";
 import { neutraliseLoggingCommands } from "./logging-commands";
 import { SecretMask } from "./secret-mask";
 
-/** The real agent, over azure-pipelines-task-lib: the only module that imports it. */
-export class TaskLibAgent implements TaskAgent {
+/**
+ * The real agent: the task's side of the Azure Pipelines agent protocol, as
+ * azure-pipelines-task-lib speaks it. Inputs, variables and endpoints come from the environment
+ * the agent gives the step (see agent-environment.ts); logging commands are written with
+ * task-lib's own formatter (`taskcommand`), and each command below is the one task-lib's
+ * function of the same name writes (task.setsecret, task.setvariable, task.issue with
+ * source=TaskInternal, task.complete with done=true...). task-lib's main module is not loaded:
+ * it is a third of a task's start-up (child processes, globbing, localisation), none of it used.
+ */
+export class PipelineAgent implements TaskAgent {
   private readonly controller = new AbortController();
   readonly cancellation = this.controller.signal;
 
@@ -24,7 +31,7 @@ export class TaskLibAgent implements TaskAgent {
     ]);
     const stop = (signal: NodeJS.Signals) => {
       if (!this.controller.signal.aborted) {
-        tl.debug(`received ${signal}`);
+        this.debug(`received ${signal}`);
         this.controller.abort(new Error(`The pipeline was cancelled (${signal}).`));
       }
     };
@@ -71,9 +78,12 @@ export class TaskLibAgent implements TaskAgent {
   }
   setSecret(value: string): void {
     if (!value) return;
+    // As task-lib: the agent cannot mask a value across lines.
+    if (/\r|\n/.test(value) && `${process.env.SYSTEM_UNSAFEALLOWMULTILINESECRET}`.toUpperCase() !== "TRUE")
+      throw new Error("Secrets cannot contain multiple lines");
     // The agent masks the value whatever its length; the task masks the forms it can take too.
-    tl.setSecret(value);
-    for (const form of this.mask.add(value)) if (form !== value) tl.setSecret(form);
+    command("task.setsecret", {}, value);
+    for (const form of this.mask.add(value)) if (form !== value) command("task.setsecret", {}, form);
   }
   redact(text: string): string {
     return this.mask.redact(text);
@@ -83,22 +93,33 @@ export class TaskLibAgent implements TaskAgent {
     return neutraliseLoggingCommands(this.mask.redact(text));
   }
   setOutput(name: string, value: string): void {
-    tl.setVariable(name, value, false, true);
+    this.debug(`set ${name}=${value}`);
+    // Later steps of this job see it; task-lib keeps it in the process environment too.
+    process.env[envKey(name)] = value;
+    command("task.setvariable", { variable: name, isOutput: "true", issecret: "false" }, value);
   }
   setResult(result: TaskResult, message: string): void {
-    tl.setResult(tl.TaskResult[result], this.shown(message), true);
+    const shown = this.shown(message);
+    this.debug(`task result: ${result}`);
+    if (result === "Failed" && shown) this.issue("error", shown);
+    else if (result === "SucceededWithIssues" && shown) this.issue("warning", shown);
+    command("task.complete", { result, done: "true" }, shown);
   }
   info(message: string): void {
     console.log(this.shown(message));
   }
   debug(message: string): void {
-    tl.debug(this.shown(message));
+    if (skipDebug) return;
+    command("task.debug", null, this.shown(message));
   }
   warning(message: string): void {
-    tl.warning(this.shown(message));
+    this.issue("warning", this.shown(message));
   }
   error(message: string): void {
-    tl.error(this.shown(message));
+    this.issue("error", this.shown(message));
+  }
+  private issue(type: "warning" | "error", shown: string): void {
+    command("task.issue", { type, source: "TaskInternal", correlationId }, shown);
   }
   beginGroup(title: string): void {
     console.log(`##[group]${this.shown(title)}`);
@@ -107,18 +128,33 @@ export class TaskLibAgent implements TaskAgent {
     console.log("##[endgroup]");
   }
   setProgress(percent: number, activity: string): void {
-    tl.setProgress(Math.max(0, Math.min(100, Math.round(percent))), this.shown(activity));
+    const value = Math.max(0, Math.min(100, Math.round(percent)));
+    command("task.setprogress", { value: `${value}` }, this.shown(activity));
   }
   uploadSummary(path: string): void {
-    tl.uploadSummary(path);
+    command("task.uploadsummary", null, path);
   }
   uploadArtifact(artifactName: string, path: string): void {
-    tl.uploadArtifact(artifactName, path, artifactName);
+    command("artifact.upload", { containerfolder: artifactName, artifactname: artifactName }, path);
   }
   tempDirectory(): string {
-    return tl.getVariable("Agent.TempDirectory") || os.tmpdir();
+    return this.getVariable("Agent.TempDirectory") ?? os.tmpdir();
   }
 }
+
+/** One logging command on stdout, formatted (and escaped) by task-lib's own TaskCommand. */
+function command(name: string, properties: Record<string, string> | null, message: string): void {
+  process.stdout.write(`${new TaskCommand(name, properties, message).toString()}${os.EOL}`);
+}
+
+/** The agent's correlation id for issues (task-lib reads it once and hides it from child processes). */
+const correlationId = agentEnvironment.COMMAND_CORRELATION_ID ?? "";
+delete process.env.COMMAND_CORRELATION_ID;
+
+/** As task-lib: debug lines are dropped only when the agent asks to skip them outside debug mode. */
+const skipDebug =
+  agentEnvironment.DISTRIBUTEDTASK_TASKS_NODE_SKIPDEBUGLOGSWHENDEBUGMODEOFF?.toLowerCase() === "true" &&
+  agentEnvironment.SYSTEM_DEBUG?.toLowerCase() !== "true";
 
 function nonBlank(value: string | undefined): string | undefined {
   return value === undefined || value.trim() === "" ? undefined : value;

@@ -1,0 +1,1 @@
+import * as s from "../shared/http/request"; import * as h from "node:http"; (globalThis as any).x = [s,h];

@@ -1,0 +1,1 @@
+import * as s from "../shared/ev2/schemas"; (globalThis as any).x = s;

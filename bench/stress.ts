@@ -1,18 +1,21 @@
 /**
- * Stress engine benchmark: throughput and generator CPU per request against autocannon (and
- * wrk when it is on PATH), plus the open model's accuracy against a service that freezes.
+ * Stress engine benchmark: throughput and generator CPU per request against autocannon and wrk
+ * (when it is on PATH; this bench installs nothing), at 10 and 100 connections to one endpoint
+ * and at 100 connections over 20 endpoints at once (one per region, every latency recorded),
+ * plus the open model's accuracy against a service that freezes.
  *
  * The sample service runs in a child process and every generator run in another, so each
  * generator's CPU is its own. Runs alternate between tools, in a different order each round;
  * figures are medians over the rounds. On a shared machine the numbers move from run to run:
  * compare the ratios, not the absolute values.
  *
- *   npx tsx bench/stress.ts [--duration 5] [--rounds 2] [--connections 10,100]
- *   (or STRESS_BENCH_DURATION, STRESS_BENCH_ROUNDS, STRESS_BENCH_CONNECTIONS)
+ *   npx tsx bench/stress.ts [--duration 5] [--rounds 2] [--connections 10,100] [--endpoints 20]
+ *   (or STRESS_BENCH_DURATION, STRESS_BENCH_ROUNDS, STRESS_BENCH_CONNECTIONS, STRESS_BENCH_ENDPOINTS;
+ *   --endpoints 0 leaves the many-endpoint case out)
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { readFileSync } from "node:fs";
-import { availableParallelism } from "node:os";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { availableParallelism, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { GeneratorJob, GeneratorMessage, GeneratorReport } from "./stress/generator-process";
 import type { TargetProcessMessage, TargetProcessReport } from "./stress/target-process";
@@ -24,8 +27,45 @@ export interface StressBenchOptions {
   durationSeconds?: number;
   /** Alternating rounds per connection count; default 2. */
   rounds?: number;
-  /** Connection counts to compare at; default 10 and 100. */
+  /** Connection counts to compare at, against one endpoint; default 10 and 100. */
   connections?: number[];
+  /** Endpoints (one per region) of the many-endpoint case, at 100 connections; default 20, 0 for none. */
+  endpoints?: number;
+}
+
+/** The regions of the simulator's 50 x 20 rollout: one endpoint each in the many-endpoint case. */
+const REGIONS = [
+  "eastus",
+  "eastus2",
+  "westus",
+  "westus2",
+  "westus3",
+  "centralus",
+  "northcentralus",
+  "southcentralus",
+  "westcentralus",
+  "canadacentral",
+  "brazilsouth",
+  "northeurope",
+  "westeurope",
+  "uksouth",
+  "francecentral",
+  "germanywestcentral",
+  "swedencentral",
+  "japaneast",
+  "australiaeast",
+  "southeastasia",
+];
+const MANY_ENDPOINTS_CONNECTIONS = 100;
+
+/** One comparison: a connection count and the endpoints the load goes to. */
+interface BenchCase {
+  /** Figure id part, e.g. "c10" or "e20.c100". */
+  id: string;
+  title: string;
+  connections: number;
+  /** Paths on the sample service, one per endpoint. */
+  paths: string[];
 }
 
 type Tool = "engine" | "autocannon" | "wrk";
@@ -72,8 +112,8 @@ class TargetProcess {
     readonly url: string,
   ) {}
 
-  static async start(): Promise<TargetProcess> {
-    const child = forkTs("stress/target-process.ts", [], SERVICE_CPU);
+  static async start(regions: string[]): Promise<TargetProcess> {
+    const child = forkTs("stress/target-process.ts", [JSON.stringify(regions)], SERVICE_CPU);
     const url = await new Promise<string>((resolveUrl, reject) => {
       child.once("message", (m: TargetProcessReport) => (m.type === "ready" ? resolveUrl(m.url) : undefined));
       child.once("exit", (code) => reject(new Error(`target service exited with ${code}`)));
@@ -117,15 +157,46 @@ function wrkAvailable(): boolean {
   return spawnSync("wrk", ["--version"]).error === undefined;
 }
 
+/**
+ * wrk's way to several URLs on one origin: a Lua script formats each endpoint's request once
+ * and hands them out in turn (wrk calls `request` per request when a script defines it).
+ */
+function wrkScript(paths: string[]): string {
+  return `local paths = { ${paths.map((p) => JSON.stringify(p)).join(", ")} }
+local requests = {}
+local n = 0
+function init(args)
+  for i, path in ipairs(paths) do requests[i] = wrk.format("GET", path) end
+end
+function request()
+  n = n % #requests + 1
+  return requests[n]
+end
+`;
+}
+
 /** wrk on one thread, its CPU read from the shell's `times` (children's user and system). */
-function runWrk(url: string, connections: number, durationSeconds: number): Promise<GeneratorReport> {
-  return new Promise((resolveReport, reject) => {
+function runWrk(
+  origin: string,
+  paths: string[],
+  connections: number,
+  durationSeconds: number,
+): Promise<GeneratorReport> {
+  let scriptDir: string | undefined;
+  const scriptArgs: string[] = [];
+  if (paths.length > 1) {
+    scriptDir = mkdtempSync(join(tmpdir(), "stress-bench-wrk-"));
+    writeFileSync(join(scriptDir, "endpoints.lua"), wrkScript(paths));
+    scriptArgs.push("-s", join(scriptDir, "endpoints.lua"));
+  }
+  return new Promise<GeneratorReport>((resolveReport, reject) => {
     const [wrk, wrkArgs] = pinned(GENERATOR_CPU, "wrk", [
       "-t1",
       `-c${connections}`,
       `-d${durationSeconds}s`,
       "--latency",
-      url,
+      ...scriptArgs,
+      `${origin}${paths[0]}`,
     ]);
     const script = `${[wrk, ...wrkArgs].map((a) => `'${a}'`).join(" ")} && times`;
     const child = spawn("bash", ["-c", script], { stdio: ["ignore", "pipe", "inherit"] });
@@ -143,9 +214,11 @@ function runWrk(url: string, connections: number, durationSeconds: number): Prom
         return;
       }
       const seconds = Number(total[2]) / (total[3] === "ms" ? 1000 : 1);
-      const cpuSeconds = times
-        .map((t) => /(\d+)m([\d.]+)s/.exec(t)!)
-        .reduce((sum, m) => sum + Number(m[1]) * 60 + Number(m[2]), 0);
+      // `times` prints the shell's user and system time, then its children's: wrk's.
+      const [userSeconds, systemSeconds] = times.map((t) => {
+        const m = /(\d+)m([\d.]+)s/.exec(t)!;
+        return Number(m[1]) * 60 + Number(m[2]);
+      });
       const percentile = (p: string) => {
         const m = new RegExp(`^\\s+${p}%\\s+([\\d.]+)(us|ms|s)`, "m").exec(out);
         return m ? Number(m[1]) * (m[2] === "us" ? 0.001 : m[2] === "s" ? 1000 : 1) : null;
@@ -155,27 +228,35 @@ function runWrk(url: string, connections: number, durationSeconds: number): Prom
         requests: Number(total[1]),
         seconds,
         requestsPerSecond: Number(total[1]) / seconds,
-        cpuMicros: cpuSeconds * 1e6,
+        cpuMicros: (userSeconds + systemSeconds) * 1e6,
+        userCpuMicros: userSeconds * 1e6,
         errors: errors ? Number(errors[1]) : 0,
         p50Ms: percentile("50"),
         p99Ms: percentile("99"),
       });
     });
+  }).finally(() => {
+    if (scriptDir !== undefined) rmSync(scriptDir, { recursive: true, force: true });
   });
 }
 
 async function measure(
   target: TargetProcess,
   tool: Tool,
-  connections: number,
+  benchCase: BenchCase,
   durationSeconds: number,
 ): Promise<Measurement> {
-  const url = `${target.url}/eastus/api/orders`;
+  const { connections, paths } = benchCase;
   const serverBefore = target.cpuMicros();
   const report =
     tool === "wrk"
-      ? await runWrk(url, connections, durationSeconds)
-      : await runGenerator({ tool, url, connections, durationSeconds });
+      ? await runWrk(target.url, paths, connections, durationSeconds)
+      : await runGenerator({
+          tool,
+          urls: paths.map((p) => `${target.url}${p}`),
+          connections,
+          durationSeconds,
+        });
   const serverAfter = target.cpuMicros();
   return {
     ...report,
@@ -201,7 +282,7 @@ function table(rows: string[][]): string {
 async function compareThroughput(
   target: TargetProcess,
   tools: Tool[],
-  connections: number,
+  benchCase: BenchCase,
   options: Required<StressBenchOptions>,
   results?: BenchResults,
 ) {
@@ -209,7 +290,7 @@ async function compareThroughput(
   for (let round = 0; round < options.rounds; round++) {
     const order = tools.map((_, i) => tools[(i + round) % tools.length]);
     for (const tool of order)
-      runs.get(tool)!.push(await measure(target, tool, connections, options.durationSeconds));
+      runs.get(tool)!.push(await measure(target, tool, benchCase, options.durationSeconds));
   }
   const summary = tools.map((tool) => {
     const m = runs.get(tool)!;
@@ -217,6 +298,9 @@ async function compareThroughput(
       tool,
       rps: median(m.map((r) => r.requestsPerSecond)),
       cpu: median(m.map((r) => r.cpuMicros / r.requests)),
+      user: m.every((r) => r.userCpuMicros !== undefined)
+        ? median(m.map((r) => r.userCpuMicros! / r.requests))
+        : undefined,
       server: m.every((r) => r.serverCpuPerRequest !== undefined)
         ? median(m.map((r) => r.serverCpuPerRequest!))
         : undefined,
@@ -226,14 +310,17 @@ async function compareThroughput(
     };
   });
   const reference = summary.find((s) => s.tool === "autocannon")!;
+  const wrk = summary.find((s) => s.tool === "wrk");
   const rows = [
     [
       "tool",
       "req/s",
       "runs req/s",
       "CPU µs/req",
+      "user µs/req",
       "vs autocannon req/s",
       "vs autocannon CPU/req",
+      ...(wrk ? ["vs wrk CPU/req"] : []),
       "server µs/req",
       "p99 ms",
       "errors",
@@ -245,32 +332,49 @@ async function compareThroughput(
       s.rps.toFixed(0),
       s.each,
       s.cpu.toFixed(1),
+      s.user === undefined ? "n/a" : s.user.toFixed(1),
       `${(s.rps / reference.rps).toFixed(2)}x`,
       `${(s.cpu / reference.cpu).toFixed(2)}x`,
+      ...(wrk ? [`${(s.cpu / wrk.cpu).toFixed(2)}x`] : []),
       s.server === undefined ? "n/a" : s.server.toFixed(1),
       Number.isNaN(s.p99) ? "n/a" : s.p99.toFixed(2),
       String(s.errors),
     ]);
   }
   console.log(
-    `\n${connections} connections, ${options.durationSeconds} s a run, median of ${options.rounds} alternating rounds:`,
+    `\n${benchCase.title}, ${options.durationSeconds} s a run, median of ${options.rounds} alternating rounds:`,
   );
   console.log(table(rows));
+  const engineRuns = runs.get("engine")!;
+  const answered = engineRuns.reduce((n, r) => n + (r.answered ?? 0), 0);
+  const recorded = engineRuns.reduce((n, r) => n + (r.latenciesRecorded ?? 0), 0);
+  console.log(
+    `engine: ${recorded} latencies recorded for ${answered} answers over its ${engineRuns.length} runs${recorded === answered ? " (every one)" : " (SOME MISSING)"}`,
+  );
+  if (benchCase.paths.length > 1)
+    results?.add({
+      id: `stress.${benchCase.id}.everyLatencyRecorded`,
+      what: `Load generator, ${benchCase.title}: latencies recorded per answer`,
+      measured: `${recorded} latencies for ${answered} answers`,
+      ratio: answered > 0 ? recorded / answered : undefined,
+      aim: "every one",
+      met: recorded === answered,
+    });
   const engine = summary.find((s) => s.tool === "engine")!;
   for (const other of summary.filter((s) => s.tool !== "engine")) {
     const rps = engine.rps / other.rps;
     const cpu = engine.cpu / other.cpu;
     results?.add({
-      id: `stress.c${connections}.rps.vs-${other.tool}`,
-      what: `Load generator, ${connections} connections: requests/s vs ${other.tool}`,
+      id: `stress.${benchCase.id}.rps.vs-${other.tool}`,
+      what: `Load generator, ${benchCase.title}: requests/s vs ${other.tool}`,
       measured: `${engine.rps.toFixed(0)} vs ${other.rps.toFixed(0)}: ${times(rps)}`,
       ratio: rps,
       aim: other.tool === "autocannon" ? "at least 1.0x" : undefined,
       met: other.tool === "autocannon" ? rps >= 0.95 : undefined,
     });
     results?.add({
-      id: `stress.c${connections}.cpuPerRequest.vs-${other.tool}`,
-      what: `Load generator, ${connections} connections: CPU per request vs ${other.tool}`,
+      id: `stress.${benchCase.id}.cpuPerRequest.vs-${other.tool}`,
+      what: `Load generator, ${benchCase.title}: CPU per request vs ${other.tool}`,
       measured: `${engine.cpu.toFixed(1)} vs ${other.cpu.toFixed(1)} µs: ${times(cpu)}`,
       ratio: cpu,
       aim: "at most 1.0x",
@@ -289,7 +393,13 @@ async function checkOpenModelAccuracy(
   const seconds = Math.max(durationSeconds, 5);
   const stallMs = 1000;
   const report = await runGenerator(
-    { tool: "engine", url: `${target.url}/eastus/api/orders`, connections, rate, durationSeconds: seconds },
+    {
+      tool: "engine",
+      urls: [`${target.url}/eastus/api/orders`],
+      connections,
+      rate,
+      durationSeconds: seconds,
+    },
     // The freeze starts a second into the run, well inside the measured window.
     () => void target.setBehaviour({ stall: { startsInMs: 1000, durationMs: stallMs } }),
   );
@@ -331,7 +441,7 @@ async function checkMemoryBound(
   const short = Math.max(1, Math.round(durationSeconds / 2));
   const runs = [];
   for (const seconds of [short, short * 5])
-    runs.push(await runGenerator({ tool: "engine", url, connections: 10, durationSeconds: seconds }));
+    runs.push(await runGenerator({ tool: "engine", urls: [url], connections: 10, durationSeconds: seconds }));
   const [a, b] = runs;
   const growth = (((b.peakRssMb ?? 0) - (a.peakRssMb ?? 0)) / (a.peakRssMb ?? 1)) * 100;
   console.log(`
@@ -360,7 +470,27 @@ function optionsFrom(opts: StressBenchOptions): Required<StressBenchOptions> {
   const connections =
     opts.connections ??
     (arg("connections") ?? process.env.STRESS_BENCH_CONNECTIONS ?? "10,100").split(",").map(Number);
-  return { durationSeconds, rounds, connections };
+  const endpoints = opts.endpoints ?? Number(arg("endpoints") ?? process.env.STRESS_BENCH_ENDPOINTS ?? 20);
+  if (!Number.isInteger(endpoints) || endpoints < 0 || endpoints > REGIONS.length)
+    throw new Error(`--endpoints: a whole number from 0 to ${REGIONS.length}, not ${endpoints}`);
+  return { durationSeconds, rounds, connections, endpoints };
+}
+
+function benchCases(options: Required<StressBenchOptions>): BenchCase[] {
+  const cases: BenchCase[] = options.connections.map((connections) => ({
+    id: `c${connections}`,
+    title: `${connections} connections`,
+    connections,
+    paths: ["/eastus/api/orders"],
+  }));
+  if (options.endpoints > 0)
+    cases.push({
+      id: `e${options.endpoints}.c${MANY_ENDPOINTS_CONNECTIONS}`,
+      title: `${options.endpoints} endpoints at once (one per region), ${MANY_ENDPOINTS_CONNECTIONS} connections`,
+      connections: MANY_ENDPOINTS_CONNECTIONS,
+      paths: REGIONS.slice(0, options.endpoints).map((region) => `/${region}/api/orders`),
+    });
+  return cases;
 }
 
 export async function runStressBench(opts: StressBenchOptions = {}, results?: BenchResults): Promise<void> {
@@ -368,19 +498,22 @@ export async function runStressBench(opts: StressBenchOptions = {}, results?: Be
   const tools: Tool[] = ["engine", "autocannon"];
   console.log("\n== Stress engine vs autocannon" + (wrkAvailable() ? " and wrk" : "") + " ==");
   if (wrkAvailable()) tools.push("wrk");
-  else console.log("(wrk is not on PATH: skipped; install it with `apt-get install wrk` to compare)");
+  else
+    console.log(
+      "(wrk is not on PATH: skipped. This bench installs nothing; to compare with it, install it from your distribution's packages, e.g. `sudo apt-get install wrk` on Debian or Ubuntu.)",
+    );
   console.log(
-    "CPU µs/req: generator process CPU (user + system) per completed request; server: the sample service's.",
+    "CPU µs/req: generator process CPU (user + system) per completed request, user: its user-space part; server: the sample service's.",
   );
   console.log(
     PINNING
       ? "Service pinned to CPU 0, generators to CPU 1 (taskset)."
       : "Not pinned to CPUs (no taskset or one CPU).",
   );
-  const target = await TargetProcess.start();
+  const target = await TargetProcess.start(REGIONS);
   try {
-    for (const connections of options.connections)
-      await compareThroughput(target, tools, connections, options, results);
+    for (const benchCase of benchCases(options))
+      await compareThroughput(target, tools, benchCase, options, results);
     await checkOpenModelAccuracy(target, options.durationSeconds, results);
     await checkMemoryBound(target, options.durationSeconds, results);
   } finally {

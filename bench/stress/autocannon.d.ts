@@ -5,6 +5,8 @@ declare module "autocannon" {
     connections?: number;
     duration?: number;
     pipelining?: number;
+    /** Requests each connection sends in turn (here: one path per endpoint). */
+    requests?: { path: string }[];
   }
   interface AutocannonResult {
     duration: number;

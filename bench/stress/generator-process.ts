@@ -3,12 +3,13 @@
  * process spent on them (process.cpuUsage around the run only, so start-up is not counted).
  * Tells its parent "started" just before the load begins.
  */
-import autocannon from "autocannon";
 import { completeEndpoint, parseThresholds, runStressTest, validateLoadSettings } from "../../shared/stress";
+import { decodeHistogram } from "../../shared/stress/histogram";
 
 export interface GeneratorJob {
   tool: "engine" | "autocannon";
-  url: string;
+  /** One endpoint per URL, all on the same origin; the connections are shared out among them. */
+  urls: string[];
   connections: number;
   durationSeconds: number;
   /** Engine only: open model at this rate. */
@@ -21,6 +22,8 @@ export interface GeneratorReport {
   requestsPerSecond: number;
   /** User + system CPU of the generator process during the run, microseconds. */
   cpuMicros: number;
+  /** The user-space part of cpuMicros (the rest is the kernel's, on the process's behalf). */
+  userCpuMicros?: number;
   errors: number;
   p50Ms: number | null;
   p99Ms: number | null;
@@ -28,6 +31,10 @@ export interface GeneratorReport {
   uncorrectedP99Ms?: number | null;
   /** The generator process's peak resident memory, MB (start-up included). */
   peakRssMb?: number;
+  /** Engine only: latencies in its histograms, which must be one per answered request. */
+  latenciesRecorded?: number;
+  /** Engine only: requests that got an answer (the rest failed in transport). */
+  answered?: number;
 }
 
 export type GeneratorMessage = { type: "started" } | { type: "report"; report: GeneratorReport };
@@ -40,10 +47,16 @@ async function runEngine(job: GeneratorJob): Promise<Omit<GeneratorReport, "cpuM
       durationSeconds: job.durationSeconds,
       readinessTimeoutSeconds: 0,
     }),
-    endpoints: [completeEndpoint({ url: job.url })],
+    endpoints: job.urls.map((url, i) => completeEndpoint({ name: `endpoint${i + 1}`, url })),
     thresholds: parseThresholds(""),
   });
   const o = doc.overall;
+  let latenciesRecorded = 0;
+  let answered = 0;
+  for (const e of doc.endpoints) {
+    latenciesRecorded += decodeHistogram(e.histogram).totalCount;
+    for (const n of Object.values(e.statusCodes)) answered += n;
+  }
   return {
     requests: o.requests,
     seconds: doc.measuredSeconds,
@@ -51,6 +64,8 @@ async function runEngine(job: GeneratorJob): Promise<Omit<GeneratorReport, "cpuM
     errors: o.failures,
     p50Ms: o.latencyMs?.p50 ?? null,
     p99Ms: o.latencyMs?.p99 ?? null,
+    latenciesRecorded,
+    answered,
     ...(o.uncorrectedLatencyMs !== undefined
       ? { uncorrectedP99Ms: o.uncorrectedLatencyMs?.p99 ?? null }
       : {}),
@@ -58,10 +73,15 @@ async function runEngine(job: GeneratorJob): Promise<Omit<GeneratorReport, "cpuM
 }
 
 async function runAutocannon(job: GeneratorJob): Promise<Omit<GeneratorReport, "cpuMicros">> {
+  // Loaded only for its own runs: its module graph would otherwise sit in the engine's heap.
+  const { default: autocannon } = await import("autocannon");
+  const origin = new URL(job.urls[0]).origin;
   const result = await autocannon({
-    url: job.url,
+    url: origin,
     connections: job.connections,
     duration: job.durationSeconds,
+    // Several endpoints: each connection goes through their paths in turn.
+    requests: job.urls.map((url) => ({ path: new URL(url).pathname })),
   });
   return {
     requests: result.requests.total,
@@ -85,6 +105,7 @@ async function main(): Promise<void> {
       report: {
         ...report,
         cpuMicros: cpu.user + cpu.system,
+        userCpuMicros: cpu.user,
         peakRssMb: process.resourceUsage().maxRSS / 1024,
       },
     } satisfies GeneratorMessage,

@@ -9,7 +9,9 @@ export type TargetProcessMessage =
 export type TargetProcessReport = { type: "ready"; url: string } | { type: "behaviour-set" };
 
 async function main(): Promise<void> {
-  const service = await startTargetService();
+  // Regions to serve, as a JSON array in the first argument; the service's own default otherwise.
+  const regions = process.argv[2] ? (JSON.parse(process.argv[2]) as string[]) : undefined;
+  const service = await startTargetService({ regions });
   const send = (report: TargetProcessReport) => process.send?.(report);
   process.on("message", (message: TargetProcessMessage) => {
     if (message.type === "behaviour") {

@@ -15,7 +15,7 @@ export const STRESS_LIMITS = {
   timeoutMs: { min: 1, max: 600_000 },
   readinessTimeoutSeconds: { max: 3600 },
   pipelining: { min: 1, max: 16 },
-  endpoints: { max: 10 },
+  endpoints: { max: 50 },
 } as const;
 
 export const STRESS_DEFAULTS = {

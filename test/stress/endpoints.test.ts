@@ -223,15 +223,15 @@ endpoints:
         'endpoints: "a/x" carries credentials in the URL; pass a bearer token or an Authorization header instead',
         "endpoints",
       );
-      const eleven = Array.from({ length: 11 }, (_, i) => `https://a/${i}`).join("\n");
+      const tooMany = Array.from({ length: 51 }, (_, i) => `https://a/${i}`).join("\n");
       await rejectsWith(
-        resolveEndpoints({ lines: eleven }),
-        "endpoints: 11 endpoints given; at most 10 are allowed",
+        resolveEndpoints({ lines: tooMany }),
+        "endpoints: 51 endpoints given; at most 50 are allowed",
         "endpoints",
       );
       await rejectsWith(
         resolveEndpoints({ lines: "# none" }),
-        "endpoints: no endpoint given; give 1 to 10 URLs",
+        "endpoints: no endpoint given; give 1 to 50 URLs",
         "endpoints",
       );
       await rejectsWith(

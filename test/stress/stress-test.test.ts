@@ -280,6 +280,26 @@ describe("stress test against the sample service", function () {
     assert.ok(open.measuredSeconds >= 0.2 && open.measuredSeconds < 3, String(open.measuredSeconds));
   });
 
+  it("loads 20 endpoints at once, one per region, recording every latency of each", async () => {
+    const regions = Array.from({ length: 20 }, (_, i) => `region${i + 1}`);
+    const many = await startTargetService({ regions });
+    try {
+      const endpoints = regions.map((r) => completeEndpoint({ name: r, url: `${many.url}/${r}/api/orders` }));
+      const doc = await runStressTest(options(endpoints, { connections: 40, requests: 2000 }));
+      assert.equal(doc.overall.requests, 2000);
+      assert.equal(doc.overall.failures, 0);
+      assert.deepEqual(
+        doc.endpoints.map((e) => [e.name, e.requests, decodeHistogram(e.histogram).totalCount]),
+        regions.map((r) => [r, 100, 100]),
+      );
+      assert.equal(decodeHistogram(doc.overall.histogram).totalCount, 2000);
+      for (const r of regions)
+        assert.ok(many.stats().byRegion[r] >= 100, `${r}: ${many.stats().byRegion[r]}`);
+    } finally {
+      await many.close();
+    }
+  });
+
   it("counts timeouts as errors of kind timeout", async () => {
     service.setBehaviour({ latencyMs: 400 });
     const doc = await runStressTest(

@@ -10,6 +10,7 @@
  * record that lacks one.
  */
 import { terminalStatuses } from "../ev2/schemas";
+import { newRegionsOf } from "../rollout/new-regions";
 import { classifyError, type ErrorClass } from "../rollout/remediation";
 import type { RunIdentity, TaskRecord } from "../rollout/task-record";
 
@@ -57,6 +58,8 @@ export interface DeploymentReport {
   rollbacks: ReportRollback[];
   /** What judged a rollout bad, in time order: a failed stage, a failed stress test, a rejected gate. */
   badVerdicts: ReportVerdict[];
+  /** EV2 waits at a wait action that no later step decided: what the approver needs (newest snapshot). */
+  waitingForApproval?: ReportApprovalWait;
   /** Every task run the report is built from, in time order. */
   steps: ReportStep[];
 }
@@ -146,6 +149,26 @@ export interface ReportRolloutError {
   /** The remediation class (shared/rollout/remediation.ts): rejected, healthCheck, quota, ... */
   errorClass: ErrorClass;
   message: string;
+}
+
+/** A wait action EV2 holds the rollout at, with the evidence the approver weighs and where to act. */
+export interface ReportApprovalWait {
+  rolloutId: string;
+  actionId: string;
+  /** The EV2 stage the wait action holds back. */
+  stage?: string;
+  reason?: string;
+  waitingSince?: string;
+  /** When the step that saw it waiting ended (the run's clock). */
+  seenAt: string;
+  /** The regions deployed since the last gate, by EV2's times (FollowRollout's newRegions). */
+  newRegions: string[];
+  /** The newest stress test started after the rollout was first seen at this gate; absent when none was. */
+  stressTest?: ReportStressTest;
+  /** Where an approver acts in Azure DevOps (the run's results page, or the release). */
+  approvalUrl?: string;
+  runUrl?: string;
+  dashboardUrl?: string;
 }
 
 export interface ReportStressTest {
@@ -441,6 +464,7 @@ export function buildDeploymentReport(records: readonly TaskRecord[]): Deploymen
   const lastRollback = rollbacks[rollbacks.length - 1];
   const timeToSafetySeconds = lastRollback?.timeToSafetySeconds ?? null;
   const outcome = outcomeOf(entries, list, rollbacks);
+  const waitingForApproval = approvalWaitOf(entries, stressTests, gates);
   const steps = entries.map(({ record, at, endedAt }) =>
     compact({
       task: record.task,
@@ -473,8 +497,91 @@ export function buildDeploymentReport(records: readonly TaskRecord[]): Deploymen
     notifications,
     rollbacks: rollbacks.map(compact),
     badVerdicts,
+    ...(waitingForApproval ? { waitingForApproval } : {}),
     steps,
   };
+}
+
+/**
+ * Where an approver acts on the run: the run's results page (YAML runs show pending approvals
+ * and checks there), the release's progress page in classic release.
+ */
+export function approvalUrlFor(run: Pick<RunIdentity, "runUrl" | "releaseId">): string | undefined {
+  if (!run.runUrl) return undefined;
+  return run.releaseId ? run.runUrl : `${run.runUrl}&view=results`;
+}
+
+/**
+ * The wait action the newest rollout snapshot shows EV2 waiting at, unless that rollout is over
+ * or a later GateApproval step decided it; with the regions deployed since the last gate and the
+ * newest stress test that started after a step first saw EV2 waiting there (the test of those
+ * regions).
+ */
+function approvalWaitOf(
+  entries: readonly Entry[],
+  stressTests: readonly ReportStressTest[],
+  gates: readonly ReportGate[],
+): ReportApprovalWait | undefined {
+  const follow = entries
+    .filter((e) => e.record.task === "FollowRollout" && Array.isArray(obj(e.details.rollout).stages))
+    .reduce<Entry | undefined>(
+      (newest, e) => (!newest || time(e.endedAt) >= time(newest.endedAt) ? e : newest),
+      undefined,
+    );
+  const rolloutId = str(follow?.record.rolloutId);
+  if (!follow || !rolloutId) return undefined;
+  const snapshot = obj(follow.details.rollout);
+  if (terminalStatuses.has(str(snapshot.status) ?? "")) return undefined;
+  const actions = arr(snapshot.waitActions).map(obj);
+  const waiting = actions.find((w) => str(w.status) === "Waiting");
+  const actionId = str(waiting?.actionId);
+  if (!waiting || !actionId) return undefined;
+  const decided = gates.some(
+    (g) =>
+      g.decidedThrough === "GateApproval" &&
+      g.actionId === actionId &&
+      (g.rolloutId ?? rolloutId) === rolloutId &&
+      (g.decision === "approved" || g.decision === "rejected") &&
+      time(g.at) >= time(follow.at),
+  );
+  if (decided) return undefined;
+  const newRegions = newRegionsOf({
+    stages: arr(snapshot.stages).map((st) => ({
+      regions: arr(obj(st).regions)
+        .map(obj)
+        .map((g) => ({ name: str(g.name) ?? "", status: str(g.status) ?? "", endTime: str(g.endTime) })),
+    })),
+    waitActions: actions.map((w) => ({ status: str(w.status) ?? "", decidedAt: str(w.decidedAt) })),
+  });
+  // The test of these regions started after a step first saw EV2 waiting here (a later follow of
+  // the same wait, in another job say, does not hide it).
+  const firstSeen = entries
+    .filter(
+      (e) =>
+        e.record.task === "FollowRollout" &&
+        str(e.record.rolloutId) === rolloutId &&
+        arr(obj(e.details.rollout).waitActions).some(
+          (w) => str(obj(w).actionId) === actionId && str(obj(w).status) === "Waiting",
+        ),
+    )
+    .reduce((earliest, e) => Math.min(earliest, time(e.at)), time(follow.at));
+  const stressTest = stressTests
+    .filter((t) => time(t.at) >= firstSeen && (t.rolloutId ?? rolloutId) === rolloutId)
+    .at(-1);
+  const run = obj(follow.record.run);
+  return compact({
+    rolloutId,
+    actionId,
+    stage: str(waiting.stage),
+    reason: str(waiting.reason),
+    waitingSince: str(waiting.waitingSince),
+    seenAt: follow.endedAt,
+    newRegions,
+    stressTest,
+    approvalUrl: approvalUrlFor({ runUrl: str(run.runUrl), releaseId: str(run.releaseId) }),
+    runUrl: str(run.runUrl),
+    dashboardUrl: str(snapshot.dashboardUrl),
+  });
 }
 
 /** The same rollout with its fields in the order a reader wants them (JSON keeps insertion order). */

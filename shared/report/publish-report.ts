@@ -2,12 +2,17 @@
  * Rewrites the deployment report beside the records each time a step publishes one: the last
  * step of a job leaves the report of the whole job in the `ev2-records` artifact.
  */
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import type { TaskAgent } from "../agent/agent";
 import type { RunIdentity, TaskRecord } from "../rollout/task-record";
-import { DEPLOYMENT_REPORT_KIND, buildDeploymentReport, deploymentReportFiles } from "./deployment-report";
-import { renderDeploymentReportMarkdown } from "./report-markdown";
+import {
+  DEPLOYMENT_REPORT_KIND,
+  buildDeploymentReport,
+  deploymentReportFiles,
+  type DeploymentReport,
+} from "./deployment-report";
+import { renderApprovalWaitMarkdown, renderDeploymentReportMarkdown } from "./report-markdown";
 
 /**
  * Records are a few KB; a follow of a rollout with tens of thousands of regions makes a large one.
@@ -95,7 +100,7 @@ function isRecord(v: unknown): v is TaskRecord {
 
 /**
  * Builds the report from the folder's records, writes both files (redacted, named by the job
- * `run` names) and uploads them; returns the JSON file. Records of earlier jobs that the job
+ * `run` names) and uploads them; returns the report and its JSON file. Records of earlier jobs that the job
  * downloaded (`download: current` of the artifact, into `$(Pipeline.Workspace)/<artifact>`)
  * are read too, so a job that does so reports on the whole run so far.
  */
@@ -104,7 +109,7 @@ export function publishDeploymentReport(
   dir: string,
   artifactName: string,
   run: Pick<RunIdentity, "stageName" | "jobName">,
-): string {
+): { report: DeploymentReport; file: string } {
   const workspace = agent.getVariable("Pipeline.Workspace");
   const downloaded = workspace ? join(workspace, artifactName) : undefined;
   const own = readdirSync(dir);
@@ -122,5 +127,23 @@ export function publishDeploymentReport(
   writeFileSync(markdown, agent.redact(renderDeploymentReportMarkdown(report)));
   agent.uploadArtifact(artifactName, json);
   agent.uploadArtifact(artifactName, markdown);
-  return json;
+  return { report, file: json };
+}
+
+/**
+ * The "Waiting for approval" block a step adds to its summary while EV2 waits at a wait action:
+ * the stage, the regions deployed since the last gate, the stress verdict and the link to approve.
+ * Empty when EV2 does not wait, or when an earlier step of the job already showed the same block
+ * (the Extensions tab keeps every step's summary: the block appears again only when it changed,
+ * e.g. once the stress verdict is in).
+ */
+export function approvalWaitSummary(agent: TaskAgent, report: DeploymentReport): string {
+  if (!report.waitingForApproval) return "";
+  const block = agent.redact(renderApprovalWaitMarkdown(report.waitingForApproval));
+  const dir = join(agent.tempDirectory(), "ev2-summaries");
+  const last = join(dir, "waiting-for-approval.md");
+  if (existsSync(last) && readFileSync(last, "utf8") === block) return "";
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(last, block);
+  return block;
 }

@@ -10,7 +10,13 @@ import {
   mdLink,
   type Markdown,
 } from "../markdown";
-import type { DeploymentReport, ReportGate, ReportRollout, ReportStressTest } from "./deployment-report";
+import type {
+  DeploymentReport,
+  ReportApprovalWait,
+  ReportGate,
+  ReportRollout,
+  ReportStressTest,
+} from "./deployment-report";
 
 const outcomeWords: Record<DeploymentReport["outcome"], string> = {
   completed: "✅ completed",
@@ -75,6 +81,7 @@ export function renderDeploymentReportMarkdown(report: DeploymentReport): string
       `${when(report.window.startedAt)} → ${when(report.window.endedAt)} (${seconds(report.window.durationSeconds) || "-"})`,
     ]);
   out.push(markdownTable(["", ""], facts), "");
+  if (report.waitingForApproval) out.push(...approvalWaitLines(report.waitingForApproval, "##"));
 
   const triggered = report.rollouts.filter((r) => r.trigger);
   if (triggered.length) {
@@ -324,6 +331,76 @@ No FollowRollout step recorded this rollout's stages.
   }
   if (r.failure?.recommendation) out.push(md`**What to do:** ${r.failure.recommendation}`, "");
   return out;
+}
+
+/**
+ * What the approver needs, next to the link to approve: the stage EV2 holds, the regions deployed
+ * since the last gate, and the stress verdict on them with the figure that decided it. The run's
+ * summary (each step's, while EV2 waits) and the deployment report both show it.
+ */
+export function renderApprovalWaitMarkdown(w: ReportApprovalWait): string {
+  return mdLines(approvalWaitLines(w, "###"));
+}
+
+function approvalWaitLines(w: ReportApprovalWait, heading: "##" | "###"): Array<Markdown | ""> {
+  const title = w.stage
+    ? md`Waiting for approval before ${w.stage}`
+    : md`
+Waiting for approval
+      `;
+  const action = [w.actionId, w.reason].filter(Boolean).join(", ");
+  const facts: Array<[string, string | Markdown]> = [
+    ["EV2 stage waiting", w.stage ?? "-"],
+    [
+      "Wait action",
+      `${action}${w.waitingSince ? ` · waiting since ${when(w.waitingSince)} (EV2's clock)` : ""}`,
+    ],
+    ["Rollout", w.dashboardUrl ? mdLink(w.rolloutId, w.dashboardUrl) : w.rolloutId],
+    [
+      "Deployed since the last gate",
+      w.newRegions.length ? mdJoin(w.newRegions, ", ", MAX_REGIONS_SHOWN) : "none",
+    ],
+    ["Stress test", approvalStressText(w.stressTest)],
+  ];
+  const approve = w.approvalUrl
+    ? md`**${mdLink("Approve or reject in Azure DevOps", w.approvalUrl)}** (the pending approval or check of the stage that follows this gate)`
+    : md`
+**Approve or reject in Azure DevOps**, on the pipeline run (the pending approval or check of the stage that follows this gate).
+      `;
+  const head = heading === "##" ? md`## ⏸️ ${title}` : md`### ⏸️ ${title}`;
+  return [head, "", markdownTable(["", ""], facts), "", approve, ""];
+}
+
+/** The verdict with the figure that decided it: the first failed threshold, else the figures measured. */
+function approvalStressText(t: ReportStressTest | undefined): string {
+  if (!t) return "not run yet: no StressTestStage step has run since the rollout was seen at this gate";
+  const where = t.region || t.stage ? ` (${[t.region, t.stage].filter(Boolean).join(" ")})` : "";
+  const figures = [
+    `error rate ${percent(t.errorRatePercent)}`,
+    `p95 ${ms(t.p95Ms)}`,
+    `p99 ${ms(t.p99Ms)}`,
+    t.requestsPerSecond === null ? undefined : `${Math.round(t.requestsPerSecond * 10) / 10} req/s`,
+  ]
+    .filter(Boolean)
+    .join(", ");
+  switch (t.verdict) {
+    case "passed":
+      return `✅ passed${where}: ${figures}`;
+    case "failed":
+      return `❌ failed${where}: ${failedText(t.failedThresholds) || figures}`;
+    case "aborted":
+      return `stopped before the end${where}: ${figures}`;
+    case "notReady":
+      return `❌ not run${where}: ${t.notReady ?? "the endpoints never became ready"}`;
+    default:
+      return `unknown${where}`;
+  }
+}
+
+/** The first failed threshold (it names its figure), then how many more failed. */
+function failedText(failed: string[]): string {
+  if (failed.length <= 1) return failed[0] ?? "";
+  return `${failed[0]}; and ${failed.length - 1} more failed threshold${failed.length === 2 ? "" : "s"}`;
 }
 
 function stressVerdict(t: ReportStressTest): string {

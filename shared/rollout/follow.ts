@@ -90,27 +90,7 @@ export function rolloutFacts(r: Rollout): RolloutFacts {
   };
 }
 
-/**
- * The regions deployed since the last gate: those completed (by EV2's end time) after the newest
- * wait action that `before` shows decided, or every completed region when none was decided. EV2's
- * own times decide, so the answer is the same however late the step starts and in whichever job.
- */
-export function newRegionsOf(now: Rollout, before: Rollout = now): string[] {
-  const lastGate = before.waitActions
-    .filter((w) => w.status !== "Waiting" && w.decidedAt)
-    .map((w) => Date.parse(w.decidedAt!))
-    .filter((t) => !Number.isNaN(t))
-    .reduce((newest, t) => Math.max(newest, t), -Infinity);
-  const deployed = new Set(rolloutFacts(now).deployedRegions);
-  const fresh = new Set<string>();
-  for (const st of now.stages)
-    for (const g of st.regions) {
-      if (g.status !== "Completed" || !deployed.has(g.name)) continue;
-      const ended = g.endTime ? Date.parse(g.endTime) : NaN;
-      if (lastGate === -Infinity || !(ended <= lastGate)) fresh.add(g.name);
-    }
-  return [...fresh];
-}
+export { newRegionsOf } from "./new-regions";
 
 const regionCounts = (r: Rollout) => {
   let done = 0;

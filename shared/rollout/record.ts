@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { TaskAgent } from "../agent/agent";
-import { publishDeploymentReport } from "../report/publish-report";
+import { approvalWaitSummary, publishDeploymentReport } from "../report/publish-report";
 import type { RunIdentity, TaskRecord } from "./task-record";
 
 export type { RunIdentity, TaskRecord } from "./task-record";
@@ -56,9 +56,10 @@ function summaryTitle(agent: TaskAgent, task: string): string {
 }
 
 /**
- * Writes the record and the summary and hands both to the agent, then rewrites the job's
- * deployment report (docs/deployment-report.md) from every record in the folder. Never throws:
- * evidence must not fail a run.
+ * Writes the record and hands it to the agent, rewrites the job's deployment report
+ * (docs/deployment-report.md) from every record in the folder, then writes the step's summary,
+ * with the "Waiting for approval" block while EV2 waits at a wait action. Never throws: evidence
+ * must not fail a run.
  */
 export function publishRecord(
   agent: TaskAgent,
@@ -66,29 +67,38 @@ export function publishRecord(
   summaryMarkdown: string,
 ): string | undefined {
   const dir = join(agent.tempDirectory(), recordArtifactName);
+  const stamp = record.startedAt.replace(/[:.]/g, "-");
   let file: string | undefined;
   try {
-    const stamp = record.startedAt.replace(/[:.]/g, "-");
     mkdirSync(dir, { recursive: true });
     const job = (record.run.jobName ?? "job").replace(/[^A-Za-z0-9_-]/g, "_");
     file = join(dir, `${job}-${record.task}-${stamp}.json`);
     writeFileSync(file, agent.redact(JSON.stringify(record, null, 2)));
     agent.uploadArtifact(recordArtifactName, file);
+  } catch (err) {
+    agent.warning(`Could not publish the ${record.task} record: ${(err as Error).message}`);
+    return undefined;
+  }
+  let waiting = "";
+  try {
+    const { report } = publishDeploymentReport(agent, dir, recordArtifactName, record.run);
+    waiting = approvalWaitSummary(agent, report);
+  } catch (err) {
+    agent.warning(`Could not update the deployment report: ${(err as Error).message}`);
+  }
+  try {
     // The Extensions tab titles each summary by its file name: name it after the step, in a
     // folder of its own since the agent uploads it after the step has moved on.
     const summaryDir = join(agent.tempDirectory(), "ev2-summaries", `${record.task}-${stamp}`);
     mkdirSync(summaryDir, { recursive: true });
     const summary = join(summaryDir, `${summaryTitle(agent, record.task)}.md`);
-    writeFileSync(summary, agent.redact(summaryMarkdown));
+    writeFileSync(
+      summary,
+      agent.redact(waiting ? `${summaryMarkdown.replace(/\n*$/, "\n\n")}${waiting}` : summaryMarkdown),
+    );
     agent.uploadSummary(summary);
   } catch (err) {
-    agent.warning(`Could not publish the ${record.task} record: ${(err as Error).message}`);
-    return undefined;
-  }
-  try {
-    publishDeploymentReport(agent, dir, recordArtifactName, record.run);
-  } catch (err) {
-    agent.warning(`Could not update the deployment report: ${(err as Error).message}`);
+    agent.warning(`Could not publish the ${record.task} summary: ${(err as Error).message}`);
   }
   return file;
 }

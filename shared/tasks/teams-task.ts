@@ -20,6 +20,7 @@ import { notifyTeams, type TeamsNotificationResult } from "../teams/notify";
 import { stressSummaryFromResult, type StressSummaryForCard } from "../teams/stress-summary";
 import type { TeamsMessage } from "../teams/teams-message";
 import { validateWebhookUrl } from "../teams/webhook-url";
+import { approvalUrlFor } from "../report/deployment-report";
 import { httpOptionsFor } from "./common";
 
 export const teamsInputs = {
@@ -118,15 +119,6 @@ async function readStressResult(agent: TaskAgent, file: string): Promise<StressS
       `Input 'stressResultFile' is not a StressTestStage result (schemaVersion 1): ${(err as Error).message}.`,
     );
   }
-}
-
-/**
- * Where an approver acts on the run: the run's results page (YAML runs show pending approvals
- * and checks there), the release's progress page in classic release.
- */
-export function approvalUrlFor(run: RunIdentity): string | undefined {
-  if (!run.runUrl) return undefined;
-  return run.releaseId ? run.runUrl : `${run.runUrl}&view=results`;
 }
 
 export async function runTeamsNotify(agent: TaskAgent): Promise<TaskOutcome> {

@@ -22,6 +22,7 @@ import {
 } from "./card-text";
 import { formatDuration } from "../format";
 import { chooseNotificationKind, type NotificationChoice, type NotificationKind } from "./notification-kind";
+import { newRegionsOf } from "../rollout/new-regions";
 import { remediationFor } from "../rollout/remediation";
 import {
   countRegions,
@@ -426,20 +427,11 @@ function waitingSection(rollout: RolloutView, input: NotificationCardInput, now:
   }
   // The regions deployed since the last decided gate (FollowRollout's newRegions, by EV2's times)
   // and the stress verdict on them, next to the link to approve.
-  const lastGate = Math.max(
-    ...(rollout.waitActions ?? []).map((a) =>
-      a.status === "Waiting" ? -Infinity : (parseTime(a.decidedAt) ?? -Infinity),
-    ),
-  );
-  const fresh = rollout.stages.flatMap((st) =>
-    st.regions
-      .filter((g) => g.status === "Completed" && !((parseTime(g.endTime) ?? Infinity) <= lastGate))
-      .map((g) => g.name),
-  );
+  const fresh = newRegionsOf(rollout);
   if (fresh.length > 0)
     facts.push({
       title: "Deployed since the last gate",
-      value: clip([...new Set(fresh)].join(", "), valueChars),
+      value: clip(fresh.join(", "), valueChars),
     });
   if (input.stress) {
     const tested = input.stress.stageName ? ` · ${clip(input.stress.stageName, nameChars)}` : "";

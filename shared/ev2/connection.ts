@@ -3,7 +3,7 @@ import { field, InputError } from "../agent/inputs";
 import { jobAccessToken, jobTokenSources } from "../agent/job-token";
 import { sendWithRetry, type HttpClientOptions, type HttpResponse } from "../http/request";
 import { entraIdToken, normaliseScope, staticToken, type AzureRmIdentity } from "./auth";
-import { Ev2Client } from "./client";
+import { Ev2Client, type TokenProvider } from "./client";
 
 /** The connection inputs every task that talks to EV2 has (tasks-interface.md). */
 export const connectionInputs = {
@@ -75,22 +75,36 @@ export function connectEv2(agent: TaskAgent, s: ConnectionSettings, http: HttpCl
       );
     return new Ev2Client({ ...http, baseUrl: url, getToken: staticToken(token) });
   }
-  const identity = azureRmIdentity(agent, s.azureSubscription!, http);
-  const entra = entraIdToken(identity, normaliseScope(s.ev2Scope!));
+  const getToken = azureRmTokenProvider(agent, s.azureSubscription!, normaliseScope(s.ev2Scope!), http);
+  return new Ev2Client({ ...http, baseUrl: s.ev2Url!, getToken });
+}
+
+/**
+ * Entra ID tokens for `scope` from an Azure Resource Manager service connection (workload
+ * identity federation, service principal secret or certificate, managed identity). `input` names
+ * the input the connection came from, for messages.
+ */
+export function azureRmTokenProvider(
+  agent: TaskAgent,
+  connectionId: string,
+  scope: string,
+  http: HttpClientOptions,
+  input = "azureSubscription",
+): TokenProvider {
+  const entra = entraIdToken(azureRmIdentity(agent, connectionId, http, input), scope);
   // An access token is as secret as the credential that got it.
-  const getToken = async (signal?: AbortSignal) => {
+  return async (signal?: AbortSignal) => {
     const token = await entra(signal);
     agent.setSecret(token);
     return token;
   };
-  return new Ev2Client({ ...http, baseUrl: s.ev2Url!, getToken });
 }
 
-function azureRmIdentity(agent: TaskAgent, id: string, http: HttpClientOptions): AzureRmIdentity {
+function azureRmIdentity(agent: TaskAgent, id: string, http: HttpClientOptions, input: string): AzureRmIdentity {
   const auth = agent.getEndpointAuthorization(id);
   if (!auth)
     throw new InputError(
-      `Input 'azureSubscription': no Azure Resource Manager service connection '${id}' is available to this job.`,
+      `Input '${input}': no Azure Resource Manager service connection '${id}' is available to this job.`,
     );
   const p = auth.parameters;
   if (p.serviceprincipalkey) agent.setSecret(p.serviceprincipalkey);
@@ -129,7 +143,7 @@ function azureRmIdentity(agent: TaskAgent, id: string, http: HttpClientOptions):
       return { kind: "managedIdentity", clientId: clientId || undefined };
     default:
       throw new InputError(
-        `Input 'azureSubscription': the connection's scheme ${auth.scheme} is not supported; use workload identity federation, a service principal or a managed identity.`,
+        `Input '${input}': the connection's scheme ${auth.scheme} is not supported; use workload identity federation, a service principal or a managed identity.`,
       );
   }
 }

@@ -100,7 +100,12 @@ export function azureRmTokenProvider(
   };
 }
 
-function azureRmIdentity(agent: TaskAgent, id: string, http: HttpClientOptions, input: string): AzureRmIdentity {
+function azureRmIdentity(
+  agent: TaskAgent,
+  id: string,
+  http: HttpClientOptions,
+  input: string,
+): AzureRmIdentity {
   const auth = agent.getEndpointAuthorization(id);
   if (!auth)
     throw new InputError(

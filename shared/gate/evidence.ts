@@ -4,9 +4,13 @@ import { sendWithRetry, type HttpClientOptions } from "../http/request";
 
 /** One piece of evidence an automatic gate weighs, and its verdict. */
 export interface EvidenceVerdict {
-  kind: "stressResult" | "rolloutErrors" | "healthProbe";
+  kind: "stressResult" | "rolloutErrors" | "healthProbe" | "telemetry";
   source: string;
   passed: boolean;
+  /** Neither passed nor failed: too little to judge on (telemetry with too few requests). */
+  inconclusive?: boolean;
+  /** Recorded only: shadow mode (`enforce: false`), the verdict decides nothing. */
+  notEnforced?: boolean;
   detail: string;
 }
 

@@ -54,17 +54,23 @@ function thresholdLineProblem(line: string): string | undefined {
 export const telemetryInputs = {
   telemetryWorkspaceId: field.text({
     pattern: /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/,
-    expected: "the Log Analytics workspace's Workspace ID, a GUID such as 0b7c2c5e-1111-4222-8333-444455556666",
+    expected:
+      "the Log Analytics workspace's Workspace ID, a GUID such as 0b7c2c5e-1111-4222-8333-444455556666",
   }),
   telemetryConnection: field.text(),
   telemetryEndpoint: field.text({
     default: DEFAULT_LOG_ANALYTICS_ENDPOINT,
     pattern: /^https?:\/\/[^\s/]+\/?$/i,
-    expected: "the Log Analytics API's base URL, such as https://api.loganalytics.io (or a sovereign cloud's)",
+    expected:
+      "the Log Analytics API's base URL, such as https://api.loganalytics.io (or a sovereign cloud's)",
   }),
   telemetryQuery: field.text({ maxLength: 20_000 }),
   telemetryRegionColumn: field.text({ default: DEFAULT_REGION_COLUMN, pattern: /./, expected: COLUMN_FORMS }),
-  telemetryVersionColumn: field.text({ default: DEFAULT_VERSION_COLUMN, pattern: /./, expected: COLUMN_FORMS }),
+  telemetryVersionColumn: field.text({
+    default: DEFAULT_VERSION_COLUMN,
+    pattern: /./,
+    expected: COLUMN_FORMS,
+  }),
   telemetryVersion: field.text({ maxLength: 128 }),
   telemetryRegions: field.text({ maxLength: 4000 }),
   telemetryBaseline: field.choice(["previousVersion", "otherRegions"] as const, "previousVersion"),
@@ -174,13 +180,21 @@ export async function judgeTelemetry(
     ...http,
     endpoint,
     workspaceId: s.telemetryWorkspaceId,
-    getToken: azureRmTokenProvider(agent, connection, logAnalyticsScope(endpoint), http, "telemetryConnection"),
+    getToken: azureRmTokenProvider(
+      agent,
+      connection,
+      logAnalyticsScope(endpoint),
+      http,
+      "telemetryConnection",
+    ),
   });
   const newVersion = s.telemetryVersion || rollout.artifactVersionNumber;
   const regions = regionList(s.telemetryRegions);
   if (regions.length === 0) regions.push(...newRegionsOf(rollout));
   const windowMs = s.telemetryWindowMinutes * 60_000;
-  const thresholds = s.telemetryThresholds.map((l, i) => parseThresholdLine(l, i + 1)).filter(Boolean) as StressThreshold[];
+  const thresholds = s.telemetryThresholds
+    .map((l, i) => parseThresholdLine(l, i + 1))
+    .filter(Boolean) as StressThreshold[];
   const judge = new TelemetryJudge(
     {
       alpha: DEFAULT_JUDGE_SETTINGS.alpha,
@@ -206,7 +220,12 @@ export async function judgeTelemetry(
   const rolloutStart = new Date(rollout.createdTimestamp);
   const base: typeof fresh =
     s.telemetryBaseline === "previousVersion"
-      ? { start: new Date(rolloutStart.getTime() - windowMs), end: rolloutStart, regions, versions: { notIn: [newVersion] } }
+      ? {
+          start: new Date(rolloutStart.getTime() - windowMs),
+          end: rolloutStart,
+          regions,
+          versions: { notIn: [newVersion] },
+        }
       : { ...fresh, regions: [], versions: { notIn: [newVersion] } };
   const judged = new Set(regions.map((r) => r.toLowerCase()));
   const queries: TelemetryQueryRun[] = [];
@@ -215,9 +234,13 @@ export async function judgeTelemetry(
     ["baseline", base],
   ] as const) {
     if (regions.length === 0) break;
-    const query = s.telemetryQuery ? customRequestQuery(s.telemetryQuery, p) : requestQuery({ ...p, ...columns });
+    const query = s.telemetryQuery
+      ? customRequestQuery(s.telemetryQuery, p)
+      : requestQuery({ ...p, ...columns });
     const timespan = timespanOf(p.start, p.end);
-    agent.info(`Telemetry: querying the ${side === "new" ? `requests of ${newVersion}` : "baseline's requests"} in ${timespan}.`);
+    agent.info(
+      `Telemetry: querying the ${side === "new" ? `requests of ${newVersion}` : "baseline's requests"} in ${timespan}.`,
+    );
     const table = await client.query(query, timespan, agent.cancellation);
     let rows = 0;
     for (const row of requestRows(table)) {
@@ -240,7 +263,9 @@ export async function judgeTelemetry(
   return {
     verdict: verdict.verdict,
     enforced: s.enforce,
-    summary: regions.length ? verdict.summary : "Inconclusive: no region of the rollout has completed, so there is nothing to judge",
+    summary: regions.length
+      ? verdict.summary
+      : "Inconclusive: no region of the rollout has completed, so there is nothing to judge",
     workspaceId: s.telemetryWorkspaceId,
     endpoint,
     newVersion,
@@ -267,7 +292,10 @@ const round = (v: number, digits = 1) => Number(v.toFixed(digits)).toString();
 
 /** Per region: test, p-value, effect with its interval, samples each side, verdict; then the queries. */
 export function telemetryMarkdown(t: TelemetryEvidence): Array<Markdown | ""> {
-  const baseline = t.baseline === "previousVersion" ? "the same regions before the rollout" : "regions still on the old version";
+  const baseline =
+    t.baseline === "previousVersion"
+      ? "the same regions before the rollout"
+      : "regions still on the old version";
   const lines: Array<Markdown | ""> = [
     md`Production telemetry (workspace ${t.workspaceId}): **${t.verdict}**${t.enforced ? "" : " (shadow mode: recorded, not enforced)"}; version ${t.newVersion} against ${baseline}; latency tolerance ${t.settings.latencyTolerance}x, error-rate tolerance +${t.settings.errorRateTolerance} points, at least ${t.settings.minSamples} requests a side, alpha ${t.settings.alpha} (${t.settings.alpha / 2} a test).`,
     "",
@@ -275,7 +303,16 @@ export function telemetryMarkdown(t: TelemetryEvidence): Array<Markdown | ""> {
   if (t.regions.length)
     lines.push(
       markdownTable(
-        ["Region", "Verdict", "Latency: Mann-Whitney U", "Shift (HL) [95% CI]", "p95 new / baseline", "Errors: two-proportion z", "Requests new / baseline", "Why"],
+        [
+          "Region",
+          "Verdict",
+          "Latency: Mann-Whitney U",
+          "Shift (HL) [95% CI]",
+          "p95 new / baseline",
+          "Errors: two-proportion z",
+          "Requests new / baseline",
+          "Why",
+        ],
         t.regions.map((r) => [
           r.region,
           verdictMark[r.verdict],
@@ -283,7 +320,9 @@ export function telemetryMarkdown(t: TelemetryEvidence): Array<Markdown | ""> {
           r.latency
             ? `${r.latency.shiftMs.estimate >= 0 ? "+" : ""}${round(r.latency.shiftMs.estimate)} ms [${round(r.latency.shiftMs.lower)}, ${round(r.latency.shiftMs.upper)}]`
             : "-",
-          r.latency ? `${round(r.latency.p95Ms.new)} / ${round(r.latency.p95Ms.baseline)} ms (${r.latency.p95Ms.ratio.toFixed(2)}x)` : "-",
+          r.latency
+            ? `${round(r.latency.p95Ms.new)} / ${round(r.latency.p95Ms.baseline)} ms (${r.latency.p95Ms.ratio.toFixed(2)}x)`
+            : "-",
           r.errors
             ? `${round(r.errors.errorRatePercent.new, 2)}% / ${round(r.errors.errorRatePercent.baseline, 2)}%, p ${pText(r.errors.pValue)}`
             : "-",

@@ -19,6 +19,13 @@ import {
   probeHealth,
   type EvidenceVerdict,
 } from "../gate/evidence";
+import {
+  checkTelemetry,
+  judgeTelemetry,
+  telemetryInputs,
+  telemetryMarkdown,
+  type TelemetryEvidence,
+} from "../gate/telemetry";
 import { publishRecord, readRunIdentity, type RunIdentity } from "../rollout/record";
 import { httpOptionsFor } from "./common";
 
@@ -44,13 +51,14 @@ export const gateInputs = {
   pollingIntervalSeconds: field.integer({ min: 1, max: 300, default: 15, unit: "seconds" }),
   onUnhealthy: field.choice(["reject", "leaveWaiting", "fail"] as const, "reject"),
   requireApproval: field.boolean(true),
+  ...telemetryInputs,
 };
 
 const statusWord = { Approve: "Approved", Reject: "Rejected" } as const;
 
 export async function runGate(agent: TaskAgent): Promise<TaskOutcome> {
   const startedAt = new Date().toISOString();
-  const s = readInputs(agent, gateInputs, { check: checkConnection });
+  const s = readInputs(agent, gateInputs, { check: (v) => [...checkConnection(v), ...checkTelemetry(v)] });
   const http = httpOptionsFor(agent);
   const client = connectEv2(agent, s, http);
   const run = readRunIdentity(agent);
@@ -105,6 +113,7 @@ async function gate(
   let decidedBy: string;
   let comment: string;
   let approver: ApproverFinding | undefined;
+  let telemetry: TelemetryEvidence | undefined;
 
   if (action.status !== "Waiting") {
     // A re-run after the decision: report it, decide nothing.
@@ -114,18 +123,47 @@ async function gate(
     for (const file of s.evidence) evidence.push(judgeStressResult(file));
     evidence.push(judgeRolloutErrors(rollout));
     for (const line of s.healthProbes) evidence.push(await probeHealth(parseHealthProbe(line)!, http));
-    for (const e of evidence) agent.info(`${e.passed ? "PASS" : "FAIL"} ${e.kind} ${e.source}: ${e.detail}`);
-    const failed = evidence.filter((e) => !e.passed);
+    if (s.telemetryWorkspaceId) {
+      telemetry = await judgeTelemetry(
+        agent,
+        { ...s, telemetryWorkspaceId: s.telemetryWorkspaceId },
+        rollout,
+        http,
+      );
+      evidence.push({
+        kind: "telemetry",
+        source: `Log Analytics workspace ${telemetry.workspaceId}`,
+        passed: telemetry.verdict === "Pass",
+        ...(telemetry.verdict === "Inconclusive" ? { inconclusive: true } : {}),
+        ...(telemetry.enforced ? {} : { notEnforced: true }),
+        detail: `${telemetry.enforced ? "" : "shadow mode, not enforced: "}${telemetry.summary}`,
+      });
+    }
+    for (const e of evidence)
+      agent.info(
+        `${e.inconclusive ? "INCONCLUSIVE" : e.passed ? "PASS" : "FAIL"} ${e.kind} ${e.source}: ${e.detail}`,
+      );
+    // Shadow mode: the telemetry verdict is recorded and shown, and decides nothing.
+    const counted = evidence.filter((e) => !e.notEnforced);
+    const failed = counted.filter((e) => !e.passed && !e.inconclusive);
+    const open = counted.filter((e) => e.inconclusive);
     decidedBy = `Automatic gate (${run.runUrl ?? "Azure Pipelines"}${run.requestedFor ? `, run requested by ${run.requestedFor}` : ""})`;
+    const describe = (list: EvidenceVerdict[]) =>
+      // A result file by its name: the agent's temp folder means nothing in EV2.
+      list.map((e) => `${e.kind === "stressResult" ? basename(e.source) : e.source}: ${e.detail}`).join("; ");
     const because = failed.length
-      ? // A result file by its name: the agent's temp folder means nothing in EV2.
-        failed
-          .map((e) => `${e.kind === "stressResult" ? basename(e.source) : e.source}: ${e.detail}`)
-          .join("; ")
-      : `${evidence.length} piece(s) of evidence held`;
+      ? describe(failed)
+      : open.length
+        ? describe(open)
+        : `${counted.length} piece(s) of evidence held`;
     comment = [s.comment, `Evaluated: ${because}.`, `(${stepTag(run)})`].filter(Boolean).join(" ");
-    if (failed.length === 0) decision = "Approve";
-    else if (s.onUnhealthy === "reject") decision = "Reject";
+    if (failed.length === 0 && open.length === 0) decision = "Approve";
+    else if (failed.length === 0 && s.onInconclusive !== "wait")
+      decision = s.onInconclusive === "approve" ? "Approve" : "Reject";
+    else if (failed.length === 0) {
+      const message = `The evidence was inconclusive (${because}); wait action ${action.actionId} was left waiting for a person to decide (onInconclusive: wait).`;
+      return finish({ result: "SucceededWithIssues", message, decision: "leftWaiting", decidedBy: "" });
+    } else if (s.onUnhealthy === "reject") decision = "Reject";
     else {
       const message = `The evidence did not hold (${because}); wait action ${action.actionId} was left waiting (onUnhealthy: ${s.onUnhealthy}).`;
       return finish({
@@ -179,6 +217,7 @@ async function gate(
     agent.setOutput("actionId", action.actionId);
     agent.setOutput("decidedBy", o.decidedBy);
     agent.setOutput("verdictAt", o.decision === "approved" ? "" : new Date().toISOString());
+    if (s.telemetryWorkspaceId) agent.setOutput("telemetryVerdict", telemetry?.verdict ?? "");
     const summary = mdLines([
       md`### EV2 gate ${action.actionId} (before ${action.stage}): ${o.decision}`,
       "",
@@ -188,11 +227,12 @@ async function gate(
         ? [
             markdownTable(
               ["Evidence", "Source", "Verdict", "Detail"],
-              evidence.map((e) => [e.kind, e.source, e.passed ? "✅ pass" : "❌ fail", e.detail]),
+              evidence.map((e) => [e.kind, e.source, evidenceMark(e), e.detail]),
             ),
             "" as const,
           ]
         : []),
+      ...(telemetry ? telemetryMarkdown(telemetry) : []),
       ...(approver
         ? [
             md`Decided by ${o.decidedBy} (source: ${approver.source}${approver.note ? `; ${approver.note}` : ""}).`,
@@ -220,12 +260,18 @@ async function gate(
           approverSource: approver?.source,
           approverNote: approver?.note,
           evidence,
+          ...(telemetry ? { telemetry } : {}),
         },
       },
       summary,
     );
     return { result: o.result, message: o.message };
   }
+}
+
+function evidenceMark(e: EvidenceVerdict): string {
+  const mark = e.inconclusive ? "❔ inconclusive" : e.passed ? "✅ pass" : "❌ fail";
+  return e.notEnforced ? `${mark} (not enforced)` : mark;
 }
 
 /** Names the run and stage in the decision's comment: people see where it came from, re-runs find it. */

@@ -1,8 +1,8 @@
 /** StressTestStage's `onThresholdFailure: cancelRollout`: the cancel and the reason EV2 records. */
-import type { TaskAgent } from "../agent/agent";
-import type { Ev2Client } from "../ev2/client";
-import { isAbortError } from "../http/retry";
-import type { RunIdentity } from "../rollout/record";
+import type { TaskAgent } from "../../agent/agent";
+import type { Ev2Client } from "../../ev2/client";
+import { isAbortError } from "../../http/retry";
+import type { RunIdentity } from "../../rollout/record";
 
 /** The reason EV2 records for the cancel: what failed, where, and which run decided it. */
 export function cancelReason(what: string, run: RunIdentity): string {

@@ -1,4 +1,5 @@
 import * as z from "zod";
+import { checkNumber, describeRange, type NumberRange } from "../number-range";
 import type { TaskAgent } from "./agent";
 
 /** Bad input: the task fails with this message before anything is sent. */
@@ -14,27 +15,10 @@ function fail(ctx: z.RefinementCtx, message: string): never {
   return z.NEVER as never;
 }
 
-interface NumberRange {
-  min: number;
-  max: number;
-  unit?: string;
-  /** Whole numbers only. */
-  integer?: boolean;
-}
-
-/** "a whole number from 1 to 300 seconds" */
-function numberRange(r: NumberRange): string {
-  return `${r.integer ? "a whole number" : "a number"} from ${r.min} to ${r.max}${r.unit ? ` ${r.unit}` : ""}`;
-}
-
-/** The one number check of the inputs: `raw` (trimmed, not blank) against its range. */
+/** A number input (`raw`: trimmed, not blank) through the project's one number check. */
 function parseNumber(raw: string, r: NumberRange, ctx: z.RefinementCtx): number {
-  const range = numberRange(r);
-  if (!(r.integer ? /^-?\d+$/ : /^-?\d+(\.\d+)?$/).test(raw))
-    return fail(ctx, `must be ${range} (got ${show(raw)})`);
-  const n = Number(raw);
-  if (n < r.min || n > r.max) return fail(ctx, `must be ${range} (got ${n})`);
-  return n;
+  const checked = checkNumber(raw, r);
+  return "value" in checked ? checked.value : fail(ctx, checked.problem);
 }
 
 const show = (v: string) => JSON.stringify(v.length > 80 ? `${v.slice(0, 77)}...` : v);
@@ -96,7 +80,7 @@ export const field = {
       .optional()
       .transform((v, ctx) => {
         const raw = v?.trim();
-        if (!raw) return opts.default ?? fail(ctx, `is required: ${numberRange(whole)}`);
+        if (!raw) return opts.default ?? fail(ctx, `is required: ${describeRange(whole)}`);
         return parseNumber(raw, whole, ctx);
       });
   },

@@ -7,18 +7,11 @@ export type { ErrorKind, TransportErrorKind } from "./errors";
 export {
   STRESS_DEFAULTS,
   STRESS_LIMITS,
+  STRESS_RANGES,
   checkEndpointCount,
   checkEndpointUrl,
-  connectionsSchema,
-  durationSecondsSchema,
-  pipeliningSchema,
-  rateSchema,
-  readinessTimeoutSecondsSchema,
-  requestsSchema,
   stressLoadSettingsSchema,
-  timeoutMsSchema,
   validateLoadSettings,
-  warmupSecondsSchema,
 } from "./settings";
 export type { StressLoadSettings } from "./settings";
 export {

@@ -4,6 +4,7 @@
  * valid range, so the pipeline log says what to change.
  */
 import * as z from "zod";
+import { checkNumber, type NumberRange } from "../number-range";
 import { StressInputError } from "./errors";
 
 export const STRESS_LIMITS = {
@@ -17,6 +18,8 @@ export const STRESS_LIMITS = {
   pipelining: { min: 1, max: 16 },
   endpoints: { max: 50 },
 } as const;
+
+const L = STRESS_LIMITS;
 
 export const STRESS_DEFAULTS = {
   connections: 10,
@@ -48,68 +51,44 @@ export interface StressLoadSettings {
   pipelining: number;
 }
 
-function number(
-  input: string,
-  { min, max, whole, exclusiveMin }: { min: number; max: number; whole: boolean; exclusiveMin?: boolean },
-) {
-  const range = exclusiveMin ? `greater than ${min} and at most ${max}` : `from ${min} to ${max}`;
-  const valid = `${input} must be ${whole ? "a whole number" : "a number"} ${range}`;
-  const got = (input: unknown) => ` (got ${JSON.stringify(input)})`;
-  let schema = z.number({ error: (iss) => valid + got(iss.input) });
-  if (whole) schema = schema.int({ error: (iss) => valid + got(iss.input) });
-  schema = exclusiveMin
-    ? schema.gt(min, { error: (iss) => valid + got(iss.input) })
-    : schema.min(min, { error: (iss) => valid + got(iss.input) });
-  return schema.max(max, { error: (iss) => valid + got(iss.input) });
+/**
+ * The range of each number setting. The task's inputs are read against these same ranges
+ * (`field.optionalNumber(STRESS_RANGES.connections)`), through the one number check.
+ */
+export const STRESS_RANGES = {
+  connections: { min: L.connections.min, max: L.connections.max, integer: true },
+  rate: { min: 0, max: L.rate.max, exclusiveMin: true },
+  durationSeconds: { min: 0, max: L.durationSeconds.max, exclusiveMin: true },
+  requests: { min: 1, max: L.requests.max, integer: true },
+  warmupSeconds: { min: 0, max: L.warmupSeconds.max },
+  timeoutMs: { min: L.timeoutMs.min, max: L.timeoutMs.max, integer: true },
+  readinessTimeoutSeconds: { min: 0, max: L.readinessTimeoutSeconds.max },
+  pipelining: { min: L.pipelining.min, max: L.pipelining.max, integer: true },
+} as const satisfies Record<string, NumberRange>;
+
+/** A number setting given as a number (or a numeric string) by code that calls the library directly. */
+function number(input: keyof typeof STRESS_RANGES) {
+  return z.unknown().transform((v, ctx): number => {
+    const checked = checkNumber(v, STRESS_RANGES[input]);
+    if ("value" in checked) return checked.value;
+    ctx.addIssue({ code: "custom", message: `${input} ${checked.problem}` });
+    return z.NEVER;
+  });
 }
-
-const L = STRESS_LIMITS;
-
-export const connectionsSchema = number("connections", {
-  min: L.connections.min,
-  max: L.connections.max,
-  whole: true,
-});
-export const rateSchema = number("rate", { min: 0, max: L.rate.max, whole: false, exclusiveMin: true });
-export const durationSecondsSchema = number("durationSeconds", {
-  min: 0,
-  max: L.durationSeconds.max,
-  whole: false,
-  exclusiveMin: true,
-});
-export const requestsSchema = number("requests", { min: 1, max: L.requests.max, whole: true });
-export const warmupSecondsSchema = number("warmupSeconds", {
-  min: 0,
-  max: L.warmupSeconds.max,
-  whole: false,
-});
-export const timeoutMsSchema = number("timeoutMs", {
-  min: L.timeoutMs.min,
-  max: L.timeoutMs.max,
-  whole: true,
-});
-export const readinessTimeoutSecondsSchema = number("readinessTimeoutSeconds", {
-  min: 0,
-  max: L.readinessTimeoutSeconds.max,
-  whole: false,
-});
-export const pipeliningSchema = number("pipelining", {
-  min: L.pipelining.min,
-  max: L.pipelining.max,
-  whole: true,
-});
 
 /** Settings as the task reads them: numbers already converted, unset inputs left out. */
 export const stressLoadSettingsSchema = z
   .object({
-    connections: connectionsSchema.default(STRESS_DEFAULTS.connections),
-    rate: rateSchema.optional(),
-    durationSeconds: durationSecondsSchema.optional(),
-    requests: requestsSchema.optional(),
-    warmupSeconds: warmupSecondsSchema.default(STRESS_DEFAULTS.warmupSeconds),
-    timeoutMs: timeoutMsSchema.default(STRESS_DEFAULTS.timeoutMs),
-    readinessTimeoutSeconds: readinessTimeoutSecondsSchema.default(STRESS_DEFAULTS.readinessTimeoutSeconds),
-    pipelining: pipeliningSchema.default(STRESS_DEFAULTS.pipelining),
+    connections: number("connections").default(STRESS_DEFAULTS.connections),
+    rate: number("rate").optional(),
+    durationSeconds: number("durationSeconds").optional(),
+    requests: number("requests").optional(),
+    warmupSeconds: number("warmupSeconds").default(STRESS_DEFAULTS.warmupSeconds),
+    timeoutMs: number("timeoutMs").default(STRESS_DEFAULTS.timeoutMs),
+    readinessTimeoutSeconds: number("readinessTimeoutSeconds").default(
+      STRESS_DEFAULTS.readinessTimeoutSeconds,
+    ),
+    pipelining: number("pipelining").default(STRESS_DEFAULTS.pipelining),
   })
   .transform((s): StressLoadSettings => ({
     ...s,

@@ -1,46 +1,13 @@
 /** StressTestStage's inputs: the typed settings, the checks across inputs, and the files they name. */
 import { readFileSync, statSync } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
-import * as z from "zod";
 import type { TaskAgent } from "../../agent/agent";
 import { field, InputError, readInputs } from "../../agent/inputs";
 import { checkConnection, connectionInputs } from "../../ev2/connection";
-import {
-  StressInputError,
-  connectionsSchema,
-  durationSecondsSchema,
-  pipeliningSchema,
-  rateSchema,
-  readinessTimeoutSecondsSchema,
-  requestsSchema,
-  timeoutMsSchema,
-  warmupSecondsSchema,
-} from "../../stress";
+import { STRESS_RANGES, StressInputError } from "../../stress";
 
 /** Endpoints files and result files are small; anything larger is a mistake, not data. */
 const MAX_INPUT_FILE_BYTES = 32 * 1024 * 1024;
-
-/**
- * A number input checked by the stress library's own schema, so the task and the library never
- * disagree on a limit; the message names the valid range ("must be a whole number from 1 to 1000").
- */
-function loadNumber(name: string, schema: z.ZodType<number>) {
-  return z
-    .string()
-    .optional()
-    .transform((v, ctx) => {
-      const raw = v?.trim();
-      if (!raw) return undefined;
-      const parsed = schema.safeParse(/^-?\d+(\.\d+)?$/.test(raw) ? Number(raw) : raw);
-      if (parsed.success) return parsed.data;
-      const message = parsed.error.issues[0]?.message ?? "is not valid";
-      ctx.addIssue({
-        code: "custom",
-        message: message.startsWith(`${name} `) ? message.slice(name.length + 1) : message,
-      });
-      return z.NEVER;
-    });
-}
 
 export const stressInputs = {
   ...connectionInputs,
@@ -59,14 +26,15 @@ export const stressInputs = {
     maxLength: 128,
   }),
   resultFiles: field.lines({ max: 100 }),
-  connections: loadNumber("connections", connectionsSchema),
-  rate: loadNumber("rate", rateSchema),
-  durationSeconds: loadNumber("durationSeconds", durationSecondsSchema),
-  requests: loadNumber("requests", requestsSchema),
-  warmupSeconds: loadNumber("warmupSeconds", warmupSecondsSchema),
-  timeoutMs: loadNumber("timeoutMs", timeoutMsSchema),
-  readinessTimeoutSeconds: loadNumber("readinessTimeoutSeconds", readinessTimeoutSecondsSchema),
-  pipelining: loadNumber("pipelining", pipeliningSchema),
+  // The library's own ranges, so the task and the library never disagree on a limit.
+  connections: field.optionalNumber(STRESS_RANGES.connections),
+  rate: field.optionalNumber(STRESS_RANGES.rate),
+  durationSeconds: field.optionalNumber(STRESS_RANGES.durationSeconds),
+  requests: field.optionalNumber(STRESS_RANGES.requests),
+  warmupSeconds: field.optionalNumber(STRESS_RANGES.warmupSeconds),
+  timeoutMs: field.optionalNumber(STRESS_RANGES.timeoutMs),
+  readinessTimeoutSeconds: field.optionalNumber(STRESS_RANGES.readinessTimeoutSeconds),
+  pipelining: field.optionalNumber(STRESS_RANGES.pipelining),
   useAgentProxy: field.boolean(false),
   thresholds: field.text(),
   bearerToken: field.secret(),

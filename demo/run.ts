@@ -18,6 +18,7 @@ import type { PipelineEvent, PipelineRunResult } from "../pipeline/run-events";
 import { startSimulatedServices } from "../pipeline/simulated-services";
 import { createTimeline, formatRunSummary } from "../pipeline/timeline";
 import { startTargetService } from "../sim/target-service";
+import { startTelemetryStandIns } from "../sim/log-analytics";
 import { startTeamsSink, type ReceivedTeamsMessage } from "../sim/teams-sink";
 import { cardTitle, demoScenarios, type DemoCheck } from "./scenarios";
 
@@ -32,7 +33,7 @@ async function main(): Promise<number> {
     options: {
       scenario: { type: "string", default: "healthy" },
       out: { type: "string", default: join(root, ".demo") },
-      pipeline: { type: "string", default: examplePipeline },
+      pipeline: { type: "string" },
       "no-color": { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
@@ -63,7 +64,8 @@ Scenarios: ${Object.values(demoScenarios)
     );
     return 2;
   }
-  if (!existsSync(values.pipeline!)) {
+  values.pipeline ??= scenario.pipeline ? join(root, "examples", scenario.pipeline) : examplePipeline;
+  if (!existsSync(values.pipeline)) {
     process.stderr.write(`No pipeline file at ${values.pipeline}: give --pipeline a YAML file.\n`);
     return 2;
   }
@@ -100,6 +102,9 @@ Scenarios: ${Object.values(demoScenarios)
   const target = await startTargetService({ regions: [...new Set(regions)] });
   const sink = await startTeamsSink();
   scenario.setUp(target);
+  // Production telemetry: Application Insights' query API behind the pipeline's Azure Resource
+  // Manager connections, with its Entra ID token from a local Entra ID.
+  const telemetry = scenario.telemetry ? await startTelemetryStandIns(scenario.telemetry) : undefined;
 
   write(`${bold(`EV2 rollout demo · scenario ${scenario.name}`)}\n${scenario.description}.\n\n`);
   write(
@@ -107,6 +112,10 @@ Scenarios: ${Object.values(demoScenarios)
   );
   write(`  orders-api          ${target.url}/{region}/api/orders  (${target.regions.join(", ")})\n`);
   write(`  Teams webhook sink  ${new URL(sink.url).origin}\n`);
+  if (telemetry)
+    write(
+      `  Log Analytics API   ${telemetry.logs.url}  (telemetry scenario ${scenario.telemetry}.json; Entra ID ${telemetry.entra.url})\n`,
+    );
   write(
     `  Azure DevOps        ${services.ado.url}  (project ${services.project.name}, repo ${services.repository.name} at ${services.commit.slice(0, 8)})\n\n`,
   );
@@ -120,6 +129,8 @@ Scenarios: ${Object.values(demoScenarios)
       outputDirectory: values.out!,
       workingDirectory: root,
       ...services.runOptions,
+      connections: (name, type) =>
+        services.runOptions.connections?.(name, type) ?? telemetry?.connection(name, type),
       run: {
         ...services.runOptions.run,
         requestedFor: "Dana Developer",
@@ -132,6 +143,9 @@ Scenarios: ${Object.values(demoScenarios)
         ...Object.fromEntries(wiring.baseUrls.map((name) => [name, target.url])),
         ordersApiBaseUrl: target.url,
         stressTestSeconds: "5",
+        ...(telemetry
+          ? { logAnalyticsEndpoint: telemetry.logs.url, telemetryWorkspaceId: telemetry.workspaceId }
+          : {}),
       },
       // The pipeline's Teams webhooks, whatever their variables are called: the sink.
       secretVariables: {
@@ -144,7 +158,7 @@ Scenarios: ${Object.values(demoScenarios)
       onEvent: (e: PipelineEvent) => (e.type === "runFinished" ? undefined : timeline(e)),
     });
   } finally {
-    await Promise.all([target.close(), sink.close()]);
+    await Promise.all([target.close(), sink.close(), telemetry?.close()]);
   }
   const cards = writeCards(sink.received, join(run.outputDirectory, "teams-cards"));
   // Judged by what happened in EV2, whatever the pipeline's stage, job and step names.
@@ -194,8 +208,12 @@ Scenarios: ${Object.values(demoScenarios)
   if (cards.length === 0) write("  none posted\n");
   for (const c of cards) write(`  ${c.title} → ${show(c.file)}\n`);
 
+  const report = run.files.report
+    ? (JSON.parse(readFileSync(run.files.report.json, "utf8")) as DeploymentReport)
+    : undefined;
   const checks = scenario.expect({
     run,
+    report,
     rollout,
     rollbacks,
     lastGoodVersion,

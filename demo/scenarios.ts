@@ -7,6 +7,7 @@ import type { RolloutView } from "../sim/ev2";
 import type { TargetService } from "../sim/target-service";
 import type { ReceivedTeamsMessage } from "../sim/teams-sink";
 import type { PipelineRunResult, StepRecord } from "../pipeline/run-events";
+import type { DeploymentReport } from "../shared/report/deployment-report";
 
 export interface DemoOutcome {
   run: PipelineRunResult;
@@ -19,6 +20,8 @@ export interface DemoOutcome {
   /** Rollouts EV2 accepted during the run (the scenario's history not counted). */
   rolloutsStarted: number;
   cards: ReceivedTeamsMessage[];
+  /** The run's deployment report, when the run wrote one. */
+  report?: DeploymentReport;
 }
 
 export interface DemoCheck {
@@ -37,6 +40,10 @@ export interface DemoScenario {
   failingRegions: string[];
   /** The release manager rejects the approval asked while EV2 waits at a gate. */
   rejectApproval?: boolean;
+  /** The pipeline played unless --pipeline names one (default examples/azure-pipelines.yml). */
+  pipeline?: string;
+  /** Production telemetry served by the Log Analytics stand-in (sim/scenarios/telemetry/<name>.json). */
+  telemetry?: string;
   setUp(target: TargetService): void;
   expect(outcome: DemoOutcome): DemoCheck[];
 }
@@ -207,6 +214,80 @@ const ev2Failure: DemoScenario = {
   },
 };
 
+/** The gate's record of the telemetry it judged on, as the run's deployment report has it. */
+const telemetryGate = (o: DemoOutcome) => o.report?.gates.find((g) => g.telemetry)?.telemetry;
+
+/** The statistics a reviewer audits: a test, its p-value, the effect and the samples, per region. */
+function reportsStatistics(o: DemoOutcome): DemoCheck {
+  const t = telemetryGate(o);
+  const r = t?.regions[0];
+  return checkMatch(
+    "the deployment report carries each region's test, p-value, effect and samples",
+    r?.latency
+      ? `${r.latency.test}; p ${r.latency.pValue}; shift ${r.latency.shiftMs.estimate} [${r.latency.shiftMs.lower}, ${r.latency.shiftMs.upper}]; samples ${r.samples.new.rows}/${r.samples.baseline.rows}; ${t!.queries.length} queries`
+      : "",
+    /^Mann-Whitney U.*; p [\d.e-]+; shift -?[\d.]+ \[-?[\d.]+, -?[\d.]+\]; samples [1-9]\d*\/[1-9]\d*; 2 queries$/,
+  );
+}
+
+/** The new version's requests answer as the previous version's did: the telemetry gate approves. */
+const telemetryHealthy: DemoScenario = {
+  name: "telemetry-healthy",
+  description:
+    "production telemetry (Application Insights through the Log Analytics query API) of the canary and pilot regions matches the previous version: the gate approves on the statistics and the rollout completes",
+  ev2Scenario: "gated",
+  failingRegions: [],
+  pipeline: "telemetry-gate.yml",
+  telemetry: "healthy",
+  setUp: healthyService,
+  expect(o) {
+    return [
+      ...completed(o),
+      check("the telemetry verdict was Pass", telemetryGate(o)?.verdict, "Pass"),
+      check("the EV2 gate was approved by the automatic gate", gateOf(o)?.status, "Approved"),
+      reportsStatistics(o),
+    ];
+  },
+};
+
+/** The canary is 30% slower than the last good version: the gate rejects and the rollback runs. */
+const telemetryRegression: DemoScenario = {
+  name: "telemetry-regression",
+  description:
+    "the new version's p95 in the canary regions is 30% worse than the last good version's in production telemetry: the gate rejects on the Mann-Whitney test and the Hodges-Lehmann shift, EV2 stops the rollout, the pipeline rolls back and the card says why",
+  ev2Scenario: "gated",
+  failingRegions: ["eastus2euap", "centraluseuap"],
+  pipeline: "telemetry-gate.yml",
+  telemetry: "regression",
+  setUp: healthyService,
+  expect(o) {
+    return [
+      check("the telemetry verdict was Fail", telemetryGate(o)?.verdict, "Fail"),
+      check("the EV2 gate was rejected", gateOf(o)?.status, "Rejected"),
+      checkMatch(
+        "EV2's decision comment gives the statistics that decided it",
+        gateOf(o)?.comment ?? "",
+        /eastus2euap: slower than the previous version: shift \+[\d.]+ ms .*Mann-Whitney p/,
+      ),
+      checkMatch(
+        "the rollback card says why, with the statistics",
+        JSON.stringify(o.cards.at(-1)?.body ?? ""),
+        /Mann-Whitney p/,
+      ),
+      reportsStatistics(o),
+      ...rolledBack(o),
+    ];
+  },
+};
+
 export const demoScenarios: Record<string, DemoScenario> = Object.fromEntries(
-  [healthy, humanApproval, humanRejection, failingRegion, ev2Failure].map((d) => [d.name, d]),
+  [
+    healthy,
+    humanApproval,
+    humanRejection,
+    failingRegion,
+    ev2Failure,
+    telemetryHealthy,
+    telemetryRegression,
+  ].map((d) => [d.name, d]),
 );

@@ -13,13 +13,16 @@
  * 30% slower. Draws are seeded by region, version and window: the same query gets the same rows.
  * Never shipped in the extension.
  */
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { readFileSync, existsSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { seededRandom } from "./ev2/faults";
+import type { EndpointSetup } from "../pipeline/task-process";
+import { startEntraId } from "./entra-id";
 import { readBody } from "./http-body";
+import { teamsSinkServerCertificate } from "./teams-sink";
 
 export const TELEMETRY_SCENARIO_DIR = path.resolve(__dirname, "scenarios", "telemetry");
 
@@ -300,4 +303,52 @@ function validTimespan(t: string): boolean {
   const parts = t.split("/");
   if (parts.length === 1) return duration.test(t) && t !== "P" && !t.endsWith("T");
   return parts.length === 2 && parts.every((p) => !Number.isNaN(Date.parse(p)) || duration.test(p));
+}
+
+/**
+ * The Log Analytics stand-in with the Entra ID that issues its tokens (https, with a certificate of
+ * the Teams sinks' CA, which the tasks trust as Agent.CAInfo), and the Azure Resource Manager
+ * connection of a service principal of that tenant: what a telemetry gate needs on this machine.
+ */
+export async function startTelemetryStandIns(scenario: string | TelemetryScenario) {
+  const tenantId = "00000000-0000-4000-8000-0000000000aa";
+  const clientId = "11111111-0000-4000-8000-0000000000d1";
+  const clientSecret = `demo-${randomBytes(12).toString("hex")}`;
+  const accessToken = `la-${randomBytes(16).toString("hex")}`;
+  const workspaceId = "0b7c2c5e-1111-4222-8333-444455556666";
+  // The Teams sink's CA signs Entra's certificate too: the tasks trust it as Agent.CAInfo.
+  const { certPem, keyPem } = teamsSinkServerCertificate();
+  const entra = await startEntraId({
+    tenantId,
+    tls: { cert: certPem, key: keyPem },
+    applications: [{ clientId, accessToken, credential: { kind: "secret", secret: clientSecret } }],
+  });
+  const logs = await startLogAnalytics({
+    scenario,
+    workspaceIds: [workspaceId],
+    tokens: [accessToken],
+  });
+  return {
+    entra,
+    logs,
+    workspaceId,
+    accessToken,
+    clientSecret,
+    /** Every Azure Resource Manager connection is a service principal of the local tenant. */
+    connection: (_name: string, type: string): EndpointSetup | undefined =>
+      type.toLowerCase() === "azurerm"
+        ? {
+            url: "https://management.azure.com/",
+            scheme: "ServicePrincipal",
+            parameters: {
+              tenantid: tenantId,
+              serviceprincipalid: clientId,
+              authenticationType: "spnKey",
+              serviceprincipalkey: clientSecret,
+            },
+            data: { environment: "AzureCloud", environmentAuthorityUrl: `${entra.url}/` },
+          }
+        : undefined,
+    close: () => Promise.all([entra.close(), logs.close()]).then(() => undefined),
+  };
 }

@@ -12,6 +12,7 @@
 import { terminalStatuses } from "../ev2/schemas";
 import { newRegionsOf } from "../rollout/new-regions";
 import { classifyError, type ErrorClass } from "../rollout/remediation";
+import type { TelemetryEvidence } from "../telemetry/evidence";
 import type { RunIdentity, TaskRecord } from "../rollout/task-record";
 
 export const DEPLOYMENT_REPORT_SCHEMA_VERSION = 1;
@@ -225,6 +226,8 @@ export interface ReportGate {
   comment?: string;
   decidedAt?: string;
   evidence: Array<{ kind?: string; source?: string; passed?: boolean; detail?: string }>;
+  /** Production telemetry the gate judged on (GateApproval's telemetry inputs), as recorded. */
+  telemetry?: TelemetryEvidence;
   /** GateApproval: this pipeline decided it; ev2: seen only in a rollout snapshot (decided elsewhere). */
   decidedThrough: "GateApproval" | "ev2";
   result?: string;
@@ -806,10 +809,22 @@ function gateOf(e: Entry, rolloutId: string | undefined): ReportGate {
         detail: str(x.detail),
       });
     }),
+    telemetry: telemetryOf(d.telemetry),
     decidedThrough: "GateApproval" as const,
     result: str(e.record.result),
     message: str(e.record.message),
   });
+}
+
+/** The recorded telemetry evidence, when it has the shape the gate writes (regions and queries). */
+function telemetryOf(v: unknown): TelemetryEvidence | undefined {
+  const t = obj(v);
+  const regionsOk = arr(t.regions).every(
+    (r) => typeof obj(r).region === "string" && typeof obj(r).samples === "object",
+  );
+  return typeof t.verdict === "string" && Array.isArray(t.regions) && Array.isArray(t.queries) && regionsOk
+    ? (t as unknown as TelemetryEvidence)
+    : undefined;
 }
 
 function notificationOf(e: Entry, rolloutId: string | undefined): ReportNotification {

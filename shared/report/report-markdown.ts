@@ -10,6 +10,7 @@ import {
   mdLink,
   type Markdown,
 } from "../markdown";
+import { telemetryMarkdown } from "../telemetry/evidence";
 import type {
   DeploymentReport,
   ReportApprovalWait,
@@ -159,6 +160,13 @@ export function renderDeploymentReportMarkdown(report: DeploymentReport): string
     for (const g of report.gates)
       if (g.approverNote) out.push(md`- ${g.actionId ?? "gate"}: ${g.approverNote}`);
     if (report.gates.some((g) => g.approverNote)) out.push("");
+    for (const g of report.gates)
+      if (g.telemetry)
+        out.push(
+          md`### Production telemetry at ${g.actionId ?? "the gate"} (before ${g.stage ?? "?"})`,
+          "",
+          ...telemetryMarkdown(g.telemetry),
+        );
   }
 
   if (report.notifications.length) {

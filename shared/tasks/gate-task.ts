@@ -19,13 +19,8 @@ import {
   probeHealth,
   type EvidenceVerdict,
 } from "../gate/evidence";
-import {
-  checkTelemetry,
-  judgeTelemetry,
-  telemetryInputs,
-  telemetryMarkdown,
-  type TelemetryEvidence,
-} from "../gate/telemetry";
+import { checkTelemetry, judgeTelemetry, telemetryInputs } from "../gate/telemetry";
+import { telemetryMarkdown, type TelemetryEvidence } from "../telemetry/evidence";
 import { publishRecord, readRunIdentity, type RunIdentity } from "../rollout/record";
 import { httpOptionsFor } from "./common";
 
@@ -132,7 +127,8 @@ async function gate(
       );
       evidence.push({
         kind: "telemetry",
-        source: `Log Analytics workspace ${telemetry.workspaceId}`,
+        // The workspace is in the record; EV2's comment (and the card showing it) keeps to the figures.
+        source: "production telemetry",
         passed: telemetry.verdict === "Pass",
         ...(telemetry.verdict === "Inconclusive" ? { inconclusive: true } : {}),
         ...(telemetry.enforced ? {} : { notEnforced: true }),

@@ -50,6 +50,16 @@ describe("npm run demo (examples/azure-pipelines.yml through the local runner)",
       stage: /Stage Roll_back · Roll back to the last good version/,
       cards: ["01-rolled-back-to-1-3-1.json"],
     },
+    {
+      name: "telemetry-healthy",
+      stage: /Stage Rollout_PPE · Roll out orders-api to PPE, gated on production telemetry/,
+      cards: ["01-rollout-completed.json"],
+    },
+    {
+      name: "telemetry-regression",
+      stage: /Stage Roll_back · Roll back to the last good version/,
+      cards: ["01-rolled-back-to-1-3-1.json"],
+    },
   ];
   for (const scenario of scenarios) {
     it(`${scenario.name}: every check of the scenario holds, and the cards it expects are posted`, async () => {
@@ -117,7 +127,7 @@ describe("npm run demo (examples/azure-pipelines.yml through the local runner)",
     assert.equal(code, 2);
     assert.match(
       stderr,
-      /Unknown scenario 'nope'\. Scenarios: healthy, human-approval, human-rejection, failing-region, ev2-failure\./,
+      /Unknown scenario 'nope'\. Scenarios: healthy, human-approval, human-rejection, failing-region, ev2-failure, telemetry-healthy, telemetry-regression\./,
     );
   });
 });

@@ -1,17 +1,9 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { startEntraId, type EntraId } from "../../sim/entra-id";
 import type { Simulator } from "../../sim/ev2";
-import { startLogAnalytics, type LogAnalyticsSim } from "../../sim/log-analytics";
-import { teamsSinkServerCertificate } from "../../sim/teams-sink";
+import { startTelemetryStandIns } from "../../sim/log-analytics";
 import { recordArtifacts, runBuiltTask, type TaskRun } from "../support/run-built-task";
 import { ev2Setup, simulator, startTestRollout } from "./ev2-fixture";
-
-const tenantId = "00000000-0000-0000-0000-0000000000aa";
-const clientId = "11111111-0000-4000-8000-0000000000d1";
-const clientSecret = "telemetry-client-secret-canary";
-const accessToken = "log-analytics-access-token-canary";
-const workspaceId = "0b7c2c5e-1111-4222-8333-444455556666";
 
 function publishedRecord(run: TaskRun) {
   const records = recordArtifacts(run);
@@ -27,33 +19,23 @@ function publishedRecord(run: TaskRun) {
 describe("GateApproval with production telemetry (built task, Log Analytics stand-in)", function () {
   this.timeout(90_000);
   let sim: Simulator;
-  let entra: EntraId;
-  let logs: LogAnalyticsSim | undefined;
+  let standIns: Awaited<ReturnType<typeof startTelemetryStandIns>> | undefined;
   let rolloutId: string;
 
-  before(async () => {
-    const { certPem, keyPem } = teamsSinkServerCertificate();
-    entra = await startEntraId({
-      tenantId,
-      tls: { cert: certPem, key: keyPem },
-      applications: [{ clientId, accessToken, credential: { kind: "secret", secret: clientSecret } }],
-    });
-  });
-  after(() => entra.close());
   beforeEach(async () => {
     sim = await simulator("gated", 1200);
     rolloutId = await startTestRollout(sim, "gate-telemetry-test");
   });
   afterEach(async () => {
     await sim.close();
-    await logs?.close();
-    logs = undefined;
+    await standIns?.close();
+    standIns = undefined;
   });
 
   const waitAction = () => sim.rollouts().find((r) => r.rolloutId === rolloutId)!.waitActions[0];
 
   async function gate(scenario: string, inputs: Record<string, string> = {}) {
-    logs = await startLogAnalytics({ scenario, workspaceIds: [workspaceId], tokens: [accessToken] });
+    standIns = await startTelemetryStandIns(scenario);
     return runBuiltTask(
       "GateApproval",
       ev2Setup(
@@ -62,26 +44,12 @@ describe("GateApproval with production telemetry (built task, Log Analytics stan
           rolloutId,
           waitTimeoutMinutes: "1",
           decision: "evaluate",
-          telemetryWorkspaceId: workspaceId,
+          telemetryWorkspaceId: standIns.workspaceId,
           telemetryConnection: "arm-telemetry",
-          telemetryEndpoint: logs.url,
+          telemetryEndpoint: standIns.logs.url,
           ...inputs,
         },
-        {
-          endpoints: {
-            "arm-telemetry": {
-              url: "https://management.azure.com/",
-              scheme: "ServicePrincipal",
-              parameters: {
-                tenantid: tenantId,
-                serviceprincipalid: clientId,
-                authenticationType: "spnKey",
-                serviceprincipalkey: clientSecret,
-              },
-              data: { environment: "AzureCloud", environmentAuthorityUrl: `${entra.url}/` },
-            },
-          },
-        },
+        { endpoints: { "arm-telemetry": standIns.connection("arm-telemetry", "AzureRM")! } },
       ),
     );
   }
@@ -93,16 +61,18 @@ describe("GateApproval with production telemetry (built task, Log Analytics stan
     assert.equal(run.outputs.telemetryVerdict, "Pass");
     assert.equal(waitAction().status, "Approved");
     // The token Entra issued for the Log Analytics scope, on both queries, never shown.
-    const scopes = entra.tokenRequests.map((r) => r.scope);
-    assert.ok(scopes.includes(`${logs!.url}/.default`), JSON.stringify(scopes));
+    const scopes = standIns!.entra.tokenRequests.map((r) => r.scope);
+    assert.ok(scopes.includes(`${standIns!.logs.url}/.default`), JSON.stringify(scopes));
     assert.deepEqual(
-      logs!.queries.map((q) => [q.status, q.authorization, q.workspaceId]),
+      standIns!.logs.queries.map((q) => [q.status, q.authorization, q.workspaceId]),
       [
-        [200, `Bearer ${accessToken}`, workspaceId],
-        [200, `Bearer ${accessToken}`, workspaceId],
+        [200, `Bearer ${standIns!.accessToken}`, standIns!.workspaceId],
+        [200, `Bearer ${standIns!.accessToken}`, standIns!.workspaceId],
       ],
     );
-    assert.ok(!run.visibleText.includes(accessToken) && !run.visibleText.includes(clientSecret));
+    assert.ok(
+      !run.visibleText.includes(standIns!.accessToken) && !run.visibleText.includes(standIns!.clientSecret),
+    );
     const t = publishedRecord(run).details.telemetry;
     assert.equal(t.verdict, "Pass");
     assert.equal(t.newVersion, "1.3.2");
@@ -137,7 +107,7 @@ describe("GateApproval with production telemetry (built task, Log Analytics stan
     assert.equal(waitAction().status, "Rejected");
     assert.match(
       waitAction().comment ?? "",
-      /Evaluated: Log Analytics workspace [0-9a-f-]+: Fail: eastus2euap: slower than the previous version: shift \+[\d.]+ ms .*Mann-Whitney p < 0\.0001; p95 [\d.]+ ms vs [\d.]+ ms \(1\.\d\dx\)/,
+      /Evaluated: production telemetry: Fail: eastus2euap: slower than the previous version: shift \+[\d.]+ ms .*Mann-Whitney p < 0\.0001; p95 [\d.]+ ms vs [\d.]+ ms \(1\.\d\dx\)/,
     );
     const regions = publishedRecord(run).details.telemetry.regions as Array<{
       region: string;
@@ -175,7 +145,7 @@ describe("GateApproval with production telemetry (built task, Log Analytics stan
       run.result!.message,
       /inconclusive .*too few requests of the new version \(1200, at least 5000 needed\).*left waiting for a person to decide \(onInconclusive: wait\)/,
     );
-    await logs!.close();
+    await standIns!.close();
     const rejecting = await gate("healthy", { minSamples: "5000", onInconclusive: "reject" });
     assert.equal(rejecting.outputs.decision, "rejected", rejecting.stdout);
     assert.equal(waitAction().status, "Rejected");
@@ -209,7 +179,7 @@ describe("GateApproval with production telemetry (built task, Log Analytics stan
       m,
       /Input 'telemetryThresholds' line 1 "latency not slower than baseline": .*set latencyTolerance instead/,
     );
-    assert.equal(logs!.queries.length, 0);
+    assert.equal(standIns!.logs.queries.length, 0);
     assert.equal(sim.requests.length, ev2Requests);
   });
 });

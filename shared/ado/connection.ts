@@ -14,10 +14,12 @@ import { maxResponseBytes } from "../http/request";
 import { currentNetwork, nodeExtraCertificates } from "../http/transport";
 import {
   AbortedError,
-  backoffDelayMs,
+  Transient,
   isAbortError,
+  parseRetryAfterMs,
   retryableStatuses,
-  sleep,
+  withRetries,
+  type AttemptRetry,
   type RetryPolicy,
 } from "../http/retry";
 
@@ -30,8 +32,8 @@ export interface AdoConnectionOptions {
   /** Per-request socket timeout. Default 30 s. */
   requestTimeoutMs?: number;
   /**
-   * Retries of a call answered 408, 429 or 5xx, dropped or timed out, with the backoff of every
-   * other call (shared/http/retry.ts). Default 2.
+   * Retries of a call answered 408, 429 or 5xx, dropped or timed out, through the retry loop of
+   * every other call (shared/http/retry.ts), `Retry-After` first. Default 2.
    */
   maxRetries?: number;
 }
@@ -276,32 +278,57 @@ function capitalize(text: string): string {
   return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
-const adoBackoff: RetryPolicy = {
-  maxAttempts: 1,
+const adoBackoff: Omit<RetryPolicy, "maxAttempts"> = {
   baseDelayMs: 500,
   maxDelayMs: 8000,
   maxTotalWaitMs: 30_000,
 };
 
 /**
- * One Azure DevOps call, tried again when the failure may pass (408, 429, 5xx, a dropped or timed
- * out connection), with full-jitter backoff. Safe for the writes made here too: a ref update
- * names the old object id, so a repeated create answers "stale" and is read back, not doubled.
- * The client keeps no answer headers on a failure, so Retry-After cannot be read.
+ * One Azure DevOps call through the one retry loop (shared/http/retry.ts), tried again when the
+ * failure may pass (408, 429, 5xx, a dropped or timed out connection): after the answer's
+ * `Retry-After` when it has one (the client keeps an error answer's headers), else with
+ * full-jitter backoff, never more than 30 s of waiting in all. Safe for the writes made here too:
+ * a ref update names the old object id, so a repeated create answers "stale" and is read back,
+ * not doubled.
  */
 export async function withAdoRetries<T>(
-  opts: Pick<AdoConnectionOptions, "maxRetries"> & { signal?: AbortSignal },
+  opts: Pick<AdoConnectionOptions, "maxRetries"> & {
+    signal?: AbortSignal;
+    onRetry?: (retry: AttemptRetry) => void;
+  },
   work: () => Promise<T>,
 ): Promise<T> {
-  const attempts = 1 + Math.max(0, opts.maxRetries ?? defaultAdoMaxRetries);
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await abortable(work(), opts.signal);
-    } catch (err) {
-      if (isAbortError(err) || attempt >= attempts || !mayPass(err)) throw err;
-      await sleep(backoffDelayMs(attempt, adoBackoff), opts.signal);
-    }
-  }
+  const policy = { ...adoBackoff, maxAttempts: 1 + Math.max(0, opts.maxRetries ?? defaultAdoMaxRetries) };
+  return withRetries(
+    async () => {
+      try {
+        return await abortable(work(), opts.signal);
+      } catch (err) {
+        if (isAbortError(err) || !mayPass(err)) throw err;
+        const failed = () => {
+          throw err;
+        };
+        return new Transient<T>(failureReason(err), failed, retryAfterMsOf(err));
+      }
+    },
+    { policy, signal: opts.signal, onRetry: opts.onRetry },
+  );
+}
+
+/** The `Retry-After` of a failed call's answer: typed-rest-client keeps the headers on the error. */
+function retryAfterMsOf(err: unknown): number | undefined {
+  const headers = (err as { responseHeaders?: Record<string, string | string[] | undefined> } | null)
+    ?.responseHeaders;
+  const value = headers?.["retry-after"];
+  return parseRetryAfterMs(Array.isArray(value) ? value[0] : value);
+}
+
+function failureReason(err: unknown): string {
+  const status = httpStatusOf(err);
+  if (status !== undefined) return `HTTP ${status}`;
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === "string" ? code : err instanceof Error ? err.message : String(err);
 }
 
 function mayPass(err: unknown): boolean {

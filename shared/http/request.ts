@@ -1,11 +1,12 @@
 import type { IncomingMessage } from "node:http";
 import {
   AbortedError,
-  backoffDelayMs,
+  Transient,
   defaultRetryPolicy,
   parseRetryAfterMs,
   retryableStatuses,
-  sleep,
+  withRetries,
+  type AttemptRetry,
   type RetryPolicy,
 } from "./retry";
 import { ProxyRefusedError, closeConnections, routeFor } from "./transport";
@@ -35,14 +36,8 @@ export interface HttpResponse {
   body: string;
 }
 
-export interface RetryNotice {
+export interface RetryNotice extends AttemptRetry {
   operation: string;
-  attempt: number;
-  maxAttempts: number;
-  delayMs: number;
-  /** "HTTP 503", "connection reset", ... */
-  reason: string;
-  retryAfterHonoured: boolean;
 }
 
 export interface HttpClientOptions {
@@ -192,55 +187,36 @@ export async function sendWithRetry(
 ): Promise<HttpResponse> {
   const policy = options.retry ?? defaultRetryPolicy;
   const timeoutMs = options.timeoutMs ?? 30_000;
-  const random = options.random ?? Math.random;
-  let waited = 0;
-  for (let attempt = 1; ; attempt++) {
-    if (options.signal?.aborted) throw new AbortedError();
-    let reason: string;
-    let retryAfterMs: number | undefined;
-    let response: HttpResponse | undefined;
-    try {
-      response = await sendOnce(req, timeoutMs, options.signal);
-      if (retryableStatuses.has(response.status)) {
-        reason = `HTTP ${response.status}`;
-        retryAfterMs = parseRetryAfterMs(response.headers["retry-after"]);
-      } else {
+  return withRetries(
+    async (attempt): Promise<HttpResponse | Transient<HttpResponse>> => {
+      try {
+        const response = await sendOnce(req, timeoutMs, options.signal);
+        if (retryableStatuses.has(response.status)) {
+          const retryAfterMs = parseRetryAfterMs(response.headers["retry-after"]);
+          return new Transient(`HTTP ${response.status}`, () => response, retryAfterMs);
+        }
         const fault = req.faultIn?.(response);
-        if (fault === undefined) return response;
-        reason = fault;
+        return fault === undefined ? response : new Transient(fault, () => response);
+      } catch (err) {
+        if (options.signal?.aborted) throw new AbortedError();
+        if (err instanceof HttpBodyTooLargeError) throw err;
+        const timedOut = err instanceof Error && (err.name === "TimeoutError" || err.name === "AbortError");
+        const reason = describeNetworkError(err, timedOut);
+        const failed = () => {
+          throw new HttpNetworkError(req.operation, reason, attempt);
+        };
+        // Another try cannot fix these, and repeated bad proxy credentials can lock the account.
+        const settled =
+          reason.startsWith(permanentPrefixes.proxyCredentials) ||
+          reason.startsWith(permanentPrefixes.certificate);
+        return settled || !req.retryNetworkErrors ? failed() : new Transient(reason, failed);
       }
-    } catch (err) {
-      if (options.signal?.aborted) throw new AbortedError();
-      if (err instanceof HttpBodyTooLargeError) throw err;
-      const timedOut = err instanceof Error && (err.name === "TimeoutError" || err.name === "AbortError");
-      reason = describeNetworkError(err, timedOut);
-      // Another try cannot fix these, and repeated bad proxy credentials can lock the account.
-      const settled =
-        reason.startsWith(permanentPrefixes.proxyCredentials) ||
-        reason.startsWith(permanentPrefixes.certificate);
-      if (settled || !req.retryNetworkErrors || attempt >= policy.maxAttempts) {
-        throw new HttpNetworkError(req.operation, reason, attempt);
-      }
-    }
-    if (attempt >= policy.maxAttempts) {
-      if (response) return response;
-      throw new HttpNetworkError(req.operation, reason, attempt);
-    }
-    const delayMs = retryAfterMs ?? backoffDelayMs(attempt, policy, random);
-    if (waited + delayMs > policy.maxTotalWaitMs) {
-      // Waiting longer than the budget allows: report what we have rather than hang.
-      if (response) return response;
-      throw new HttpNetworkError(req.operation, reason, attempt);
-    }
-    options.onRetry?.({
-      operation: req.operation,
-      attempt,
-      maxAttempts: policy.maxAttempts,
-      delayMs,
-      reason,
-      retryAfterHonoured: retryAfterMs !== undefined,
-    });
-    await sleep(delayMs, options.signal);
-    waited += delayMs;
-  }
+    },
+    {
+      policy,
+      signal: options.signal,
+      random: options.random,
+      onRetry: options.onRetry && ((retry) => options.onRetry!({ operation: req.operation, ...retry })),
+    },
+  );
 }

@@ -41,6 +41,63 @@ export function parseRetryAfterMs(header: string | undefined, now: number = Date
   return Math.max(0, date - now);
 }
 
+/**
+ * An attempt that failed in a way another may fix (HTTP 503, a dropped connection), with what the
+ * call gives when no attempt is left: the last answer, or an error thrown.
+ */
+export class Transient<T> {
+  constructor(
+    /** "HTTP 503", "connection reset", ... */
+    readonly reason: string,
+    readonly giveUp: () => T,
+    /** The server's `Retry-After`, when it sent one: waited instead of the backoff. */
+    readonly retryAfterMs?: number,
+  ) {}
+}
+
+export interface AttemptRetry {
+  attempt: number;
+  maxAttempts: number;
+  delayMs: number;
+  reason: string;
+  retryAfterHonoured: boolean;
+}
+
+/**
+ * The one retry loop: `attempt` is tried until it gives a result, throws, or answers Transient
+ * once too often; between tries it waits the server's `Retry-After` or the policy's backoff,
+ * never more than the policy's total wait (it gives up rather than wait longer).
+ */
+export async function withRetries<T>(
+  attempt: (n: number) => Promise<T | Transient<T>>,
+  options: {
+    policy: RetryPolicy;
+    signal?: AbortSignal;
+    random?: () => number;
+    onRetry?: (retry: AttemptRetry) => void;
+  },
+): Promise<T> {
+  const { policy, signal } = options;
+  let waited = 0;
+  for (let n = 1; ; n++) {
+    if (signal?.aborted) throw new AbortedError();
+    const outcome = await attempt(n);
+    if (!(outcome instanceof Transient)) return outcome;
+    if (n >= policy.maxAttempts) return outcome.giveUp();
+    const delayMs = outcome.retryAfterMs ?? backoffDelayMs(n, policy, options.random);
+    if (waited + delayMs > policy.maxTotalWaitMs) return outcome.giveUp();
+    options.onRetry?.({
+      attempt: n,
+      maxAttempts: policy.maxAttempts,
+      delayMs,
+      reason: outcome.reason,
+      retryAfterHonoured: outcome.retryAfterMs !== undefined,
+    });
+    await sleep(delayMs, signal);
+    waited += delayMs;
+  }
+}
+
 export class AbortedError extends Error {
   override name = "AbortedError";
   constructor(message = "The operation was cancelled.") {

@@ -162,6 +162,7 @@ export async function startAdoServer(opts: AdoServerOptions = {}): Promise<AdoSe
             fault.message ?? `Injected failure (${fault.status}).`,
             "InjectedFaultException",
           ),
+          fault.retryAfter === undefined ? undefined : { "retry-after": fault.retryAfter },
         ),
       );
       return;

@@ -172,6 +172,8 @@ export interface AdoFault {
   /** Answer with this status (and an Azure DevOps error body); omitted: answer normally after `delayMs`. */
   status?: number;
   message?: string;
+  /** Sent as the failure's `Retry-After` header (seconds or an HTTP date), as Azure DevOps does on 429 and 503. */
+  retryAfter?: string;
   delayMs?: number;
   /** How many matching requests it affects; `Infinity` for all. */
   times: number;

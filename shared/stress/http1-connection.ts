@@ -153,9 +153,13 @@ export class Http1Connection {
   /** The proxy connection while its CONNECT is answered (https through a proxy only). */
   private tunnel: net.Socket | null = null;
   private closed = false;
-  /** Requests in flight, oldest first: queue[head..]. */
+  /**
+   * Requests in flight, oldest first: queue[head..tail). The array keeps its length when it
+   * empties (head and tail go back to 0), so a request allocates nothing here.
+   */
   private queue: (ResponseHandler | undefined)[] = [];
   private head = 0;
+  private tail = 0;
   private idleSince = 0;
   private idleLimitMs = DEFAULT_IDLE_LIMIT_MS;
 
@@ -181,7 +185,7 @@ export class Http1Connection {
   constructor(readonly target: RequestTarget) {}
 
   get inFlight(): number {
-    return this.queue.length - this.head;
+    return this.tail - this.head;
   }
 
   /** Writes the request; `handler` hears back exactly once, never from within this call. */
@@ -194,7 +198,7 @@ export class Http1Connection {
     // the close is on its way would fail for nothing. Replace a connection idle that long.
     if (this.socket !== null && this.inFlight === 0 && now - this.idleSince > this.idleLimitMs)
       this.dropSocket();
-    this.queue.push(handler);
+    this.queue[this.tail++] = handler;
     if (this.socket === null && this.tunnel === null) this.connect();
     // Through a tunnel still opening, the requests go out once it is up.
     this.socket?.write(this.target.request);
@@ -252,7 +256,7 @@ export class Http1Connection {
       const waiting = this.takeQueue();
       const oldest = waiting.shift();
       if (waiting.length > 0 && !this.closed) {
-        this.queue = waiting;
+        this.setQueue(waiting);
         this.connect();
       }
       oldest?.onFailure(error);
@@ -313,10 +317,17 @@ export class Http1Connection {
   }
 
   private takeQueue(): (ResponseHandler | undefined)[] {
-    const taken = this.queue.slice(this.head);
-    this.queue = [];
+    const taken = this.queue.slice(this.head, this.tail);
+    this.queue.fill(undefined);
     this.head = 0;
+    this.tail = 0;
     return taken;
+  }
+
+  private setQueue(handlers: (ResponseHandler | undefined)[]): void {
+    this.queue = handlers;
+    this.head = 0;
+    this.tail = handlers.length;
   }
 
   private closedByPeer(socket: net.Socket): void {
@@ -336,7 +347,7 @@ export class Http1Connection {
     const waiting = this.takeQueue();
     const oldest = waiting.shift();
     if (waiting.length > 0) {
-      this.queue = waiting;
+      this.setQueue(waiting);
       this.connect();
       // Through a tunnel still opening, they go out once it is up.
       if (this.socket !== null)
@@ -562,9 +573,9 @@ export class Http1Connection {
   private complete(socket: net.Socket): boolean {
     const handler = this.queue[this.head]!;
     this.queue[this.head++] = undefined;
-    if (this.head === this.queue.length) {
-      this.queue.length = 0;
+    if (this.head === this.tail) {
       this.head = 0;
+      this.tail = 0;
     }
     const now = performance.now();
     this.idleSince = now;

@@ -1,4 +1,5 @@
-import { basename } from "node:path";
+import { writeFileSync } from "node:fs";
+import { basename, join } from "node:path";
 import { ApprovalNotFound, findAdoDecision, findApprover, type ApproverFinding } from "../ado";
 import { jobAccessToken, jobTokenSources } from "../agent/job-token";
 import type { TaskAgent } from "../agent/agent";
@@ -20,7 +21,7 @@ import {
   type EvidenceVerdict,
 } from "../gate/evidence";
 import { checkTelemetry, judgeTelemetry, telemetryInputs } from "../gate/telemetry";
-import { telemetryMarkdown, type TelemetryEvidence } from "../telemetry/evidence";
+import { telemetryMarkdown, type TelemetryEvidence, type TelemetryResultFile } from "../telemetry/evidence";
 import { publishRecord, readRunIdentity, type RunIdentity } from "../rollout/record";
 import { httpOptionsFor } from "./common";
 
@@ -213,7 +214,13 @@ async function gate(
     agent.setOutput("actionId", action.actionId);
     agent.setOutput("decidedBy", o.decidedBy);
     agent.setOutput("verdictAt", o.decision === "approved" ? "" : new Date().toISOString());
-    if (s.telemetryWorkspaceId) agent.setOutput("telemetryVerdict", telemetry?.verdict ?? "");
+    if (s.telemetryWorkspaceId) {
+      agent.setOutput("telemetryVerdict", telemetry?.verdict ?? "");
+      agent.setOutput(
+        "telemetryResultFile",
+        telemetry ? writeTelemetryResult(agent, telemetry, action.actionId, o.decision) : "",
+      );
+    }
     const summary = mdLines([
       md`### EV2 gate ${action.actionId} (before ${action.stage}): ${o.decision}`,
       "",
@@ -263,6 +270,19 @@ async function gate(
     );
     return { result: o.result, message: o.message };
   }
+}
+
+/** The verdict as a file, for a TeamsNotify step of the same job (its `telemetryResultFile`). */
+function writeTelemetryResult(
+  agent: TaskAgent,
+  t: TelemetryEvidence,
+  actionId: string,
+  decision: string,
+): string {
+  const file = join(agent.tempDirectory(), `telemetry-verdict-${actionId}-${Date.now()}.json`);
+  const doc: TelemetryResultFile = { kind: "telemetryVerdict", schemaVersion: 1, actionId, decision, ...t };
+  writeFileSync(file, `${JSON.stringify(doc, null, 2)}\n`);
+  return file;
 }
 
 function evidenceMark(e: EvidenceVerdict): string {

@@ -18,6 +18,7 @@ import {
 } from "../teams/notification-kind";
 import { notifyTeams, type TeamsNotificationResult } from "../teams/notify";
 import { stressSummaryFromResult, type StressSummaryForCard } from "../teams/stress-summary";
+import { telemetryForCard, type TelemetryForCard } from "../telemetry/evidence";
 import type { TeamsMessage } from "../teams/teams-message";
 import { validateWebhookUrl } from "../teams/webhook-url";
 import { approvalUrlFor } from "../report/deployment-report";
@@ -32,6 +33,7 @@ export const teamsInputs = {
     expected: "an EV2 rollout id such as $(trigger.rolloutId)",
   }),
   stressResultFile: field.text(),
+  telemetryResultFile: field.text(),
   rollbackOf: field.text({
     pattern: /^[A-Za-z0-9._:-]{1,128}$/,
     expected: "the EV2 rollout id that was rolled back, such as $(badRolloutId)",
@@ -121,6 +123,21 @@ async function readStressResult(agent: TaskAgent, file: string): Promise<StressS
   }
 }
 
+/** Reads GateApproval's telemetry result file; any problem is an input error (nothing is sent). */
+function readTelemetryResult(agent: TaskAgent, file: string): TelemetryForCard {
+  const base = agent.getVariable("System.DefaultWorkingDirectory") ?? process.cwd();
+  const path = isAbsolute(file) ? file : resolve(base, file);
+  try {
+    return telemetryForCard(readFileSync(path, "utf8"));
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === "ENOENT" ? "does not exist" : (err as Error).message;
+    throw new InputError(
+      `Input 'telemetryResultFile' cannot be used: ${path}: ${why}. Give the telemetryResultFile output of a GateApproval step of this job, e.g. $(gate.telemetryResultFile).`,
+    );
+  }
+}
+
 export async function runTeamsNotify(agent: TaskAgent): Promise<TaskOutcome> {
   const startedAt = new Date().toISOString();
   // Set first so that a later step's condition can read it whatever happens here.
@@ -143,6 +160,7 @@ export async function runTeamsNotify(agent: TaskAgent): Promise<TaskOutcome> {
   if (webhook.warning) agent.warning(webhook.warning);
 
   const stress = s.stressResultFile ? await readStressResult(agent, s.stressResultFile) : undefined;
+  const telemetry = s.telemetryResultFile ? readTelemetryResult(agent, s.telemetryResultFile) : undefined;
   const client = s.rolloutId ? connectEv2(agent, s, httpOptionsFor(agent)) : undefined;
   const run = readRunIdentity(agent);
   const report = (o: Pick<Finish, "sent" | "rollout" | "problem">) =>
@@ -173,6 +191,7 @@ export async function runTeamsNotify(agent: TaskAgent): Promise<TaskOutcome> {
     kind,
     rollout,
     stress,
+    telemetry,
     rollback,
     runUrl: run.runUrl,
     approvalUrl: approvalUrlFor(run),

@@ -38,6 +38,7 @@ import {
   type RolloutView,
   type StageView,
 } from "./rollout-view";
+import type { TelemetryForCard } from "../telemetry/evidence";
 import type { StressFiguresForCard, StressSummaryForCard } from "./stress-summary";
 import { buildTeamsMessage, teamsMessageBytes, teamsMessageLimitBytes } from "./teams-message";
 
@@ -48,6 +49,8 @@ export interface NotificationCardInput {
   rollout?: RolloutView;
   /** Required for `stressTest`. */
   stress?: StressSummaryForCard;
+  /** A telemetry gate's verdict (GateApproval's telemetryResultFile): shown with its deciding figures. */
+  telemetry?: TelemetryForCard;
   /** Required for `rolledBack`: the rollout that was judged bad (`rollout` is the rollback). */
   rollback?: RollbackForCard;
   /** The pipeline run that sent the notification. */
@@ -162,6 +165,7 @@ function composeCard(
       body.push(...rollbackSection(input.rollback!, now, limits));
       break;
   }
+  if (input.telemetry) body.push(...telemetrySection(input.telemetry, limits));
   if (rollout) body.push(...stagesSection(rollout, kind, now, limits));
   const actions = linkActions(kind, input);
   return {
@@ -450,6 +454,29 @@ function waitingSection(rollout: RolloutView, input: NotificationCardInput, now:
   const elements: CardElement[] = [sectionTitle("Approval needed")];
   if (facts.length > 0) elements.push({ type: "FactSet", facts, spacing: "small" });
   elements.push({ type: "TextBlock", text: howTo, wrap: true, spacing: "small" });
+  return elements;
+}
+
+const telemetryMarks = { Pass: "✅", Fail: "❌", Inconclusive: "❔" } as const;
+
+/** The telemetry verdict, then per region (failing ones first) its verdict and the figures that decided it. */
+function telemetrySection(t: TelemetryForCard, limits: ListLimits): CardElement[] {
+  const order = { Fail: 0, Inconclusive: 1, Pass: 2 } as const;
+  const regions = [...t.regions].sort((a, b) => order[a.verdict] - order[b.verdict]);
+  const shown = regions.slice(0, Math.max(1, limits.regions));
+  const title = `Production telemetry: ${t.verdict}${t.enforced ? "" : " (shadow mode, not enforced)"}`;
+  const elements: CardElement[] = [sectionTitle(title)];
+  if (shown.length)
+    elements.push({
+      type: "FactSet",
+      facts: shown.map((r) => ({
+        title: clip(`${telemetryMarks[r.verdict]} ${r.region}`, nameChars),
+        value: clip(r.figures, limits.messageChars),
+      })),
+      spacing: "small",
+    });
+  if (regions.length > shown.length)
+    elements.push(moreLine(`… ${plural(regions.length - shown.length, "more region")}`));
   return elements;
 }
 

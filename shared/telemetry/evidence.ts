@@ -4,7 +4,8 @@
  * interval, samples on each side and the verdict, then each query with its time span.
  */
 import { Markdown, markdownTable, md } from "../markdown";
-import { pText, type BaselineKind, type RegionVerdict, type TelemetryVerdictKind } from "./judge";
+import type { BaselineKind, RegionVerdict, TelemetryVerdictKind } from "./judge";
+import { pText } from "./p-text";
 
 export interface TelemetryQueryRun {
   side: "new" | "baseline";
@@ -94,4 +95,47 @@ function codeBlock(text: string): Markdown {
   const longest = Math.max(0, ...(text.match(/`+/g) ?? []).map((run) => run.length));
   const fence = "`".repeat(Math.max(3, longest + 1));
   return new Markdown(`${fence}kusto\n${text.replace(/\r\n?/g, "\n")}\n${fence}`);
+}
+
+/** The file GateApproval writes (output `telemetryResultFile`) for a card in the same job. */
+export interface TelemetryResultFile extends TelemetryEvidence {
+  kind: "telemetryVerdict";
+  schemaVersion: 1;
+  actionId: string;
+  /** What the gate did: approved, rejected, leftWaiting. */
+  decision: string;
+}
+
+/** What a Teams card shows: the verdict and, per region, the figures that decided it. */
+export interface TelemetryForCard {
+  verdict: TelemetryVerdictKind;
+  enforced: boolean;
+  regions: Array<{ region: string; verdict: TelemetryVerdictKind; figures: string }>;
+}
+
+/** One line per region: the deciding figures first (shift, p-value, p95s, errors) or why there are none. */
+export function regionFigures(r: RegionVerdict): string {
+  if (!r.latency || !r.errors) return r.reason;
+  const l = r.latency;
+  const shift = `${l.shiftMs.estimate >= 0 ? "+" : ""}${round(l.shiftMs.estimate)} ms [${round(l.shiftMs.lower)}, ${round(l.shiftMs.upper)}]`;
+  const figures = `shift ${shift}, Mann-Whitney p ${pText(l.pValue)}; p95 ${round(l.p95Ms.new)} vs ${round(l.p95Ms.baseline)} ms (${l.p95Ms.ratio.toFixed(2)}x); errors ${round(r.errors.errorRatePercent.new, 2)}% vs ${round(r.errors.errorRatePercent.baseline, 2)}% (p ${pText(r.errors.pValue)}); ${r.samples.new.rows} / ${r.samples.baseline.rows} requests`;
+  const broken = r.thresholds.filter((t) => !t.passed).map((t) => t.message);
+  return broken.length ? `${figures}; ${broken.join("; ")}` : figures;
+}
+
+/** Reads a telemetry result file's text; throws naming what is wrong. */
+export function telemetryForCard(text: string): TelemetryForCard {
+  let doc: Partial<TelemetryResultFile>;
+  try {
+    doc = JSON.parse(text) as Partial<TelemetryResultFile>;
+  } catch {
+    throw new Error("it is not JSON");
+  }
+  if (doc?.kind !== "telemetryVerdict" || doc.schemaVersion !== 1 || !Array.isArray(doc.regions))
+    throw new Error("it is not a GateApproval telemetry result (kind telemetryVerdict, schemaVersion 1)");
+  return {
+    verdict: doc.verdict ?? "Inconclusive",
+    enforced: doc.enforced !== false,
+    regions: doc.regions.map((r) => ({ region: r.region, verdict: r.verdict, figures: regionFigures(r) })),
+  };
 }

@@ -38,6 +38,7 @@ import {
   type ThresholdVerdict,
 } from "../stress/thresholds";
 import type { RequestRow } from "./log-analytics";
+import { pText } from "./p-text";
 import { hodgesLehmannShift, mannWhitneyU, twoProportionZTest } from "./statistics";
 
 export type TelemetryVerdictKind = "Pass" | "Fail" | "Inconclusive";
@@ -422,11 +423,6 @@ export class TelemetryJudge {
 
 const ms = (v: number) => formatMetricValue(v, "ms");
 const pct = (v: number) => formatMetricValue(v, "%");
-/** p-values as people read them: 3 significant digits, tiny ones as < 0.0001. */
-export function pText(p: number): string {
-  return p < 1e-4 ? "< 0.0001" : `= ${Number(p.toPrecision(3))}`;
-}
-
 /** mulberry32: small, fast, good enough for sampling. */
 function seeded(seed: number): () => number {
   let state = seed >>> 0;

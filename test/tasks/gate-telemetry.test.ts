@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import type { Simulator } from "../../sim/ev2";
 import { startTelemetryStandIns } from "../../sim/log-analytics";
+import { startTeamsSink } from "../../sim/teams-sink";
 import { recordArtifacts, runBuiltTask, type TaskRun } from "../support/run-built-task";
 import { ev2Setup, simulator, startTestRollout } from "./ev2-fixture";
 
@@ -54,6 +55,21 @@ describe("GateApproval with production telemetry (built task, Log Analytics stan
     );
   }
 
+  /** TeamsNotify in the same job with the gate's telemetry verdict file: the card the channel got, as text. */
+  async function cardWith(telemetryResultFile: string, notification: string): Promise<string> {
+    const sink = await startTeamsSink();
+    try {
+      const notify = await runBuiltTask(
+        "TeamsNotify",
+        ev2Setup(sim, { rolloutId, webhookUrl: sink.url, notification, telemetryResultFile }),
+      );
+      assert.equal(notify.result?.result, "Succeeded", notify.stdout);
+      return JSON.stringify(sink.received[0].body);
+    } finally {
+      await sink.close();
+    }
+  }
+
   it("healthy telemetry approves, with each region's statistics in the record and the summary", async () => {
     const run = await gate("healthy");
     assert.equal(run.result?.result, "Succeeded", run.stdout + run.stderr);
@@ -99,8 +115,10 @@ describe("GateApproval with production telemetry (built task, Log Analytics stan
     assert.match(summary, /```kusto\nAppRequests\n/);
   });
 
-  it("a canary 30% slower is rejected: the rollout ends, the task fails, EV2's comment carries the statistics", async () => {
+  it("a canary 30% slower is rejected: the rollout ends, the task fails, EV2's comment and the card carry the statistics", async () => {
     const run = await gate("regression");
+    const card = await cardWith(run.outputs.telemetryResultFile, "auto");
+    assert.match(card, /Production telemetry: Fail/);
     assert.equal(run.result?.result, "Failed", run.stdout);
     assert.equal(run.outputs.decision, "rejected");
     assert.equal(run.outputs.telemetryVerdict, "Fail");
@@ -145,6 +163,11 @@ describe("GateApproval with production telemetry (built task, Log Analytics stan
       run.result!.message,
       /inconclusive .*too few requests of the new version \(1200, at least 5000 needed\).*left waiting for a person to decide \(onInconclusive: wait\)/,
     );
+    // The waiting card of the same job shows why a person is needed, with the figures.
+    const file = run.outputs.telemetryResultFile;
+    assert.match(file, /telemetry-verdict-wait-1-\d+\.json$/);
+    const card = await cardWith(file, "waitingForApproval");
+    assert.match(card, /Production telemetry: Inconclusive/);
     await standIns!.close();
     const rejecting = await gate("healthy", { minSamples: "5000", onInconclusive: "reject" });
     assert.equal(rejecting.outputs.decision, "rejected", rejecting.stdout);

@@ -14,6 +14,31 @@ export const rolloutStatuses = [
   "Cancelled",
 ] as const;
 export const terminalStatuses: ReadonlySet<string> = new Set(["Completed", "Failed", "Cancelled"]);
+/**
+ * The contract's stage, region and wait-action statuses. The client reads them as plain strings,
+ * so a status EV2 adds later still renders; the simulator sends only these.
+ */
+export const stageStatuses = [
+  "Pending",
+  "InProgress",
+  "Waiting",
+  "Completed",
+  "Failed",
+  "Cancelled",
+  "Skipped",
+] as const;
+export const regionStatuses = [
+  "Pending",
+  "InProgress",
+  "Completed",
+  "Failed",
+  "Cancelled",
+  "Skipped",
+] as const;
+export const waitActionStatuses = ["Waiting", "Approved", "Rejected"] as const;
+export type StageStatus = (typeof stageStatuses)[number];
+export type RegionStatus = (typeof regionStatuses)[number];
+export type WaitActionStatus = (typeof waitActionStatuses)[number];
 
 export const artifactVersionList = z.object({
   artifacts: z.array(
@@ -126,6 +151,9 @@ export type Stage = Rollout["stages"][number];
 export type Region = Stage["regions"][number];
 export type WaitAction = Rollout["waitActions"][number];
 export type RolloutError = Rollout["errors"][number];
+export type DecisionResult = z.infer<typeof decisionResult>;
+export type CancelResult = z.infer<typeof cancelResult>;
+export type RestartResult = z.infer<typeof restartResult>;
 
 export interface StartRolloutRequest {
   stageMapName: string;

@@ -4,69 +4,54 @@
  * background timers run and a clock jump moves every rollout forward consistently.
  */
 
-import type { RolloutStatus } from "../../shared/ev2/schemas";
+import type {
+  Region,
+  RegionStatus,
+  Rollout,
+  RolloutError,
+  RolloutStatus,
+  Stage,
+  StageStatus,
+  WaitAction,
+  WaitActionStatus,
+} from "../../shared/ev2/schemas";
 
-export type { RolloutStatus };
-export type StageStatus =
-  "Pending" | "InProgress" | "Waiting" | "Completed" | "Failed" | "Cancelled" | "Skipped";
-export type RegionStatus = "Pending" | "InProgress" | "Completed" | "Failed" | "Cancelled" | "Skipped";
-export type WaitActionStatus = "Waiting" | "Approved" | "Rejected";
+export type { RegionStatus, RolloutStatus, StageStatus, WaitActionStatus };
 
 export const ACTIVE_STATUSES: readonly RolloutStatus[] = ["NotStarted", "InProgress", "Waiting"];
 
-export interface RegionView {
-  name: string;
-  status: RegionStatus;
-  startTime: string | null;
-  endTime: string | null;
-}
+/*
+ * What the simulator sends is the client's parsed shape (shared/ev2/schemas.ts, z.infer) with
+ * the contract's status values and the fields it always fills made required: a field the client
+ * comes to require, renames or retypes fails the simulator's type check.
+ */
 
-export interface StageView {
-  name: string;
-  status: StageStatus;
-  startTime: string | null;
-  endTime: string | null;
-  regions: RegionView[];
-}
+export type RegionView = Region & { status: RegionStatus };
 
-export interface WaitActionView {
-  actionId: string;
-  stage: string;
-  reason: string;
+export type StageView = Omit<Stage, "regions"> & { status: StageStatus; regions: RegionView[] };
+
+export type WaitActionView = WaitAction & {
   status: WaitActionStatus;
+  reason: string;
   waitingSince: string;
   decidedBy?: string;
   decidedAt?: string;
   comment?: string;
-}
+};
 
-export interface RolloutErrorView {
-  stage: string;
-  region?: string;
-  timestamp: string;
-  errorCode: string;
-  message: string;
-}
+export type RolloutErrorView = RolloutError & { stage: string; region?: string; timestamp: string };
 
 /** The JSON of `GET /rollouts/{id}`. */
-export interface RolloutView {
-  rolloutId: string;
-  serviceGroupName: string;
-  serviceId: string;
-  environment: string;
-  artifactVersionNumber: string;
-  stageMapName: string;
-  stageMapVersion: string;
-  status: RolloutStatus;
+export type RolloutView = Omit<Rollout, "stages" | "waitActions" | "errors"> & {
   currentStage: string;
   stages: StageView[];
   waitActions: WaitActionView[];
   errors: RolloutErrorView[];
-  createdTimestamp: string;
   lastUpdateTime: string;
   dashboardUrl: string;
+  /** Beyond the contract's rollout: the tags it was started with (listings filter on them). */
   tags: Record<string, string>;
-}
+};
 
 export interface PlannedFailure {
   errorCode: string;

@@ -1,6 +1,14 @@
 import { createHash, randomUUID } from "node:crypto";
 import * as z from "zod";
-import { terminalStatuses } from "../../shared/ev2/schemas";
+import {
+  rolloutStatuses,
+  terminalStatuses,
+  type CancelResult,
+  type DecisionResult,
+  type RestartResult,
+  type StartedRollout,
+  type WaitActionStatus,
+} from "../../shared/ev2/schemas";
 import { ApiError, invalidParameter, type ApiAnswer } from "./api-error";
 import type { ScaledClock } from "./clock";
 import {
@@ -25,14 +33,7 @@ import { isRegionSelected, parseScope, SCOPE_EXAMPLE, type RolloutScope } from "
 export const DASHBOARD_BASE_URL = "https://ev2.example.invalid/rollouts/";
 const IDEMPOTENCY_KEY_PATTERN = /^[A-Za-z0-9._:/-]{1,128}$/;
 const IDEMPOTENCY_WINDOW_MS = 24 * 3600 * 1000;
-const ALL_STATUSES: readonly RolloutStatus[] = [
-  "NotStarted",
-  "InProgress",
-  "Waiting",
-  "Completed",
-  "Failed",
-  "Cancelled",
-];
+const ALL_STATUSES: readonly RolloutStatus[] = rolloutStatuses;
 
 const startBodySchema = z.object({
   stageMapName: z.string().min(1),
@@ -292,7 +293,7 @@ export class SimulatedEv2 {
         actionId,
         status: request.decision === "Approve" ? "Approved" : "Rejected",
         decidedAt: new Date(nowMs).toISOString(),
-      },
+      } satisfies DecisionResult & { status: WaitActionStatus },
     };
   }
 
@@ -324,7 +325,11 @@ export class SimulatedEv2 {
     }
     return {
       status: 200,
-      body: { rolloutId, status: "Cancelled", timestamp: new Date(nowMs).toISOString() },
+      body: {
+        rolloutId,
+        status: "Cancelled",
+        timestamp: new Date(nowMs).toISOString(),
+      } satisfies CancelResult & { status: RolloutStatus },
     };
   }
 
@@ -355,7 +360,10 @@ export class SimulatedEv2 {
       );
     }
     record.restartsAtMs.push(nowMs);
-    return { status: 202, body: { rolloutId, status: "InProgress" } };
+    return {
+      status: 202,
+      body: { rolloutId, status: "InProgress" } satisfies RestartResult & { status: RolloutStatus },
+    };
   }
 
   /** Every rollout as GET /rollouts/{id} shows it now, oldest first. */
@@ -370,7 +378,11 @@ export class SimulatedEv2 {
     const view = projectRollout(record, nowMs);
     return {
       status,
-      body: { rolloutId: record.rolloutId, status: view.status, createdTimestamp: view.createdTimestamp },
+      body: {
+        rolloutId: record.rolloutId,
+        status: view.status,
+        createdTimestamp: view.createdTimestamp,
+      } satisfies StartedRollout & { status: RolloutStatus },
     };
   }
 

@@ -225,7 +225,14 @@ export interface ReportGate {
   /** The comment EV2 recorded with the decision (as a later snapshot shows it). */
   comment?: string;
   decidedAt?: string;
-  evidence: Array<{ kind?: string; source?: string; passed?: boolean; detail?: string }>;
+  evidence: Array<{
+    kind?: string;
+    source?: string;
+    passed?: boolean;
+    inconclusive?: boolean;
+    notEnforced?: boolean;
+    detail?: string;
+  }>;
   /** Production telemetry the gate judged on (GateApproval's telemetry inputs), as recorded. */
   telemetry?: TelemetryEvidence;
   /** GateApproval: this pipeline decided it; ev2: seen only in a rollout snapshot (decided elsewhere). */
@@ -806,6 +813,8 @@ function gateOf(e: Entry, rolloutId: string | undefined): ReportGate {
         kind: str(x.kind),
         source: str(x.source),
         passed: bool(x.passed),
+        inconclusive: bool(x.inconclusive),
+        notEnforced: bool(x.notEnforced),
         detail: str(x.detail),
       });
     }),

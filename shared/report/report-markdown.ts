@@ -442,7 +442,8 @@ function baselineText(t: ReportStressTest): string {
 
 function gateWhy(g: ReportGate): string {
   const evidence = g.evidence.map(
-    (e) => `${e.passed ? "✅" : "❌"} ${e.kind ?? "evidence"}${e.detail ? `: ${e.detail}` : ""}`,
+    (e) =>
+      `${e.inconclusive ? "❔" : e.passed ? "✅" : "❌"} ${e.kind ?? "evidence"}${e.notEnforced ? " (not enforced)" : ""}${e.detail ? `: ${e.detail}` : ""}`,
   );
   const parts = [g.comment, evidence.length ? listWithMore(evidence, 5) : undefined].filter(Boolean);
   return parts.join(" · ") || (g.message ?? "-");

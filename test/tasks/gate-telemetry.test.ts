@@ -1,7 +1,11 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import type { Simulator } from "../../sim/ev2";
-import { startTelemetryStandIns } from "../../sim/log-analytics";
+import {
+  loadTelemetryScenario,
+  startTelemetryStandIns,
+  type TelemetryScenario,
+} from "../../sim/log-analytics";
 import { startTeamsSink } from "../../sim/teams-sink";
 import { recordArtifacts, runBuiltTask, type TaskRun } from "../support/run-built-task";
 import { ev2Setup, simulator, startTestRollout } from "./ev2-fixture";
@@ -35,7 +39,7 @@ describe("GateApproval with production telemetry (built task, Log Analytics stan
 
   const waitAction = () => sim.rollouts().find((r) => r.rolloutId === rolloutId)!.waitActions[0];
 
-  async function gate(scenario: string, inputs: Record<string, string> = {}) {
+  async function gate(scenario: string | TelemetryScenario, inputs: Record<string, string> = {}) {
     standIns = await startTelemetryStandIns(scenario);
     return runBuiltTask(
       "GateApproval",
@@ -172,6 +176,30 @@ describe("GateApproval with production telemetry (built task, Log Analytics stan
     const rejecting = await gate("healthy", { minSamples: "5000", onInconclusive: "reject" });
     assert.equal(rejecting.outputs.decision, "rejected", rejecting.stdout);
     assert.equal(waitAction().status, "Rejected");
+  });
+
+  it("otherRegions: the regions still on the old version, same window, pooled as each region's baseline; sampled rows count by ItemCount", async () => {
+    // Application Insights kept one request in 4: each row stands for 4.
+    const sampled = { ...loadTelemetryScenario("regression"), itemCount: 4, requestsPerMinute: 160 };
+    const run = await gate(sampled, {
+      telemetryBaseline: "otherRegions",
+      telemetryRegions: "eastus2euap, uksouth",
+    });
+    assert.equal(run.result?.result, "Failed", run.stdout);
+    const t = publishedRecord(run).details.telemetry;
+    assert.equal(t.baseline, "otherRegions");
+    assert.match(t.queries[1].query, /\| where version !in \("1\.3\.2"\)\n/);
+    assert.doesNotMatch(t.queries[1].query, /where region in~/);
+    const regions = t.regions.map(
+      (r: {
+        region: string;
+        verdict: string;
+        samples: { new: { rows: number; requests: number }; baseline: { rows: number } };
+      }) =>
+        `${r.region} ${r.verdict} ${r.samples.new.rows}/${r.samples.new.requests} vs ${r.samples.baseline.rows}`,
+    );
+    // Six regions in the scenario, the two judged left out of the baseline: 4 x 1200 rows.
+    assert.deepEqual(regions, ["eastus2euap Fail 1200/4800 vs 4800", "uksouth Pass 1200/4800 vs 4800"]);
   });
 
   it("a custom query is refused by the stand-in with a clear error, and nothing is decided", async () => {

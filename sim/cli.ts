@@ -1,11 +1,14 @@
 /**
  * Runs the EV2 simulator until Ctrl-C:
  *   tsx sim/cli.ts --scenario <name|file.json> [--port 0] [--speed 600] [--token T]... [--forbidden-token T]... [--seed 1]
+ *                  [--telemetry <name|file.json>]   (also the Log Analytics stand-in and its Entra ID)
  */
 import { parseArgs } from "node:util";
 import { bundledScenarioNames, DEFAULT_TOKEN, ScenarioError, startSimulator } from "./ev2";
+import { startTelemetryStandIns } from "./log-analytics";
+import { teamsSinkCaFile } from "./teams-sink";
 
-const USAGE = `Usage: tsx sim/cli.ts --scenario <name|file.json> [--port <n>] [--speed <simulated s per real s>] [--token <t>]... [--forbidden-token <t>]... [--seed <n>]
+const USAGE = `Usage: tsx sim/cli.ts --scenario <name|file.json> [--port <n>] [--speed <simulated s per real s>] [--token <t>]... [--forbidden-token <t>]... [--seed <n>] [--telemetry <name|file.json>]
 Bundled scenarios: ${bundledScenarioNames().join(", ")}
 Admin endpoints (no auth): GET /_sim/state, GET /_sim/requests, POST|DELETE /_sim/faults, POST /_sim/clock/advance {"ms":n}, POST /_sim/clock/speed {"speed":n}`;
 
@@ -28,6 +31,7 @@ async function main(): Promise<void> {
       token: { type: "string", multiple: true },
       "forbidden-token": { type: "string", multiple: true },
       seed: { type: "string" },
+      telemetry: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -49,8 +53,21 @@ async function main(): Promise<void> {
   console.log(
     `  scenario "${simulator.scenario.name}", speed ${simulator.clock.speed}x, token(s) ${tokens.join(", ")}; Ctrl-C to stop`,
   );
+  const telemetry = values.telemetry ? await startTelemetryStandIns(values.telemetry) : undefined;
+  if (telemetry) {
+    const arm = telemetry.connection("arm", "AzureRM")!;
+    console.log(
+      `Log Analytics stand-in on ${telemetry.logs.url} (telemetry scenario "${telemetry.logs.scenario.name}")`,
+    );
+    console.log(
+      `  workspace ${telemetry.workspaceId}; Entra ID ${telemetry.entra.url} (trust ${teamsSinkCaFile()})`,
+    );
+    console.log(
+      `  AzureRM connection: tenant ${arm.parameters?.tenantid}, client ${arm.parameters?.serviceprincipalid}, secret ${telemetry.clientSecret}`,
+    );
+  }
   const stop = () => {
-    simulator.close().then(() => process.exit(0));
+    Promise.all([simulator.close(), telemetry?.close()]).then(() => process.exit(0));
   };
   process.once("SIGINT", stop);
   process.once("SIGTERM", stop);

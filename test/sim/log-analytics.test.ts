@@ -2,6 +2,8 @@ import assert from "node:assert/strict";
 import { LogAnalyticsClient, requestRows } from "../../shared/telemetry/log-analytics";
 import { requestQuery, timespanOf } from "../../shared/telemetry/query";
 import { closeHttpConnections } from "../../shared/http/request";
+import { directNetwork, useNetwork } from "../../shared/http/transport";
+import { startRecordingProxy } from "../helpers/recording-proxy";
 import {
   loadTelemetryScenario,
   parseTemplate,
@@ -108,5 +110,47 @@ describe("Log Analytics stand-in", () => {
       sim.queries.map((q) => q.status),
       [400, 403, 404, 400],
     );
+  });
+});
+
+describe("Log Analytics queries through the agent's proxy", () => {
+  it("the query goes to a name only the proxy resolves, through the one HTTP module's proxy support", async () => {
+    const sim = await startLogAnalytics({
+      scenario: "healthy",
+      workspaceIds: [workspaceId],
+      tokens: ["good"],
+    });
+    const proxy = await startRecordingProxy({
+      hosts: { "api.loganalytics.contoso.test": `127.0.0.1:${new URL(sim.url).port}` },
+    });
+    useNetwork({ proxies: { http: { url: proxy.url, bypass: [], source: "test" } } });
+    try {
+      const client = new LogAnalyticsClient({
+        endpoint: "http://api.loganalytics.contoso.test",
+        workspaceId,
+        getToken: async () => "good",
+        ...noRetry,
+      });
+      const table = await client.query(
+        requestQuery({
+          start,
+          end,
+          regions: ["uksouth"],
+          versions: { in: ["2.0"] },
+          regionColumn: "AppRoleName",
+          versionColumn: "AppVersion",
+        }),
+        timespanOf(start, end),
+      );
+      assert.equal(table.rows.length, 400);
+      assert.deepEqual(
+        proxy.requests.map((r) => [r.kind, r.method, r.url]),
+        [["absolute", "POST", `http://api.loganalytics.contoso.test/v1/workspaces/${workspaceId}/query`]],
+      );
+    } finally {
+      useNetwork(directNetwork);
+      await proxy.close();
+      await sim.close();
+    }
   });
 });

@@ -200,6 +200,17 @@ describe("Log Analytics query client", () => {
     );
   });
 
+  it("an answer over the 16 MiB cap is not read: a clear error saying to shorten the window", async () => {
+    const s = await serve([{ status: 200, body: `{"tables":[{"rows":[${"[1],".repeat(4_500_000)}[1]]}]}` }]);
+    server = s.server;
+    await assert.rejects(plainClient(s.url).query("q", "PT1H"), (err: unknown) => {
+      assert.ok(err instanceof LogAnalyticsError);
+      assert.equal(err.code, "ResponseTooLarge");
+      assert.match(err.message, /the answer is over 16 MiB; shorten the window or summarize in the query/);
+      return true;
+    });
+  });
+
   it("the token scope follows the endpoint (sovereign clouds)", () => {
     assert.equal(logAnalyticsScope("https://api.loganalytics.io"), "https://api.loganalytics.io/.default");
     assert.equal(

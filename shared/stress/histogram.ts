@@ -25,6 +25,52 @@ export function createLatencyHistogram(): LatencyHistogram {
   return new Int32Histogram(1, HIGHEST_LATENCY_US, SIGNIFICANT_DIGITS);
 }
 
+/**
+ * Counts latencies by bucket for a histogram, at a few nanoseconds a value instead of the
+ * ≈150 ns of HdrHistogram's recordValue (a log2, two powers and a floor), and adds them to it
+ * when asked: the histogram then holds exactly the counts recording each value would have
+ * given. Its exact minimum and maximum become their buckets' lowest values, which the figures
+ * never see: they read bucket bounds (see summarizeLatency).
+ */
+export class LatencyCounter {
+  private readonly counts: Uint32Array;
+  private readonly halfCountMagnitude: number;
+  private pending = 0;
+
+  constructor(readonly histogram: LatencyHistogram = createLatencyHistogram()) {
+    if (histogram.unitMagnitude !== 0) throw new Error("latency histograms count from 1 us");
+    this.counts = new Uint32Array(histogram.countsArrayLength);
+    this.halfCountMagnitude = histogram.subBucketHalfCountMagnitude;
+  }
+
+  /** A whole number of microseconds, 0 to HIGHEST_LATENCY_US. */
+  record(us: number): void {
+    if (us >= 0x80000000) {
+      // Beyond 31 bits (35 minutes and more): rare enough for the histogram's own way.
+      this.histogram.recordValue(us);
+      return;
+    }
+    // HdrHistogram's index: bucket = floor(log2(us)) - log2(half a sub-bucket count), at
+    // least 0; then the value's sub-bucket within it.
+    const bucket = Math.max(31 - Math.clz32(us) - this.halfCountMagnitude, 0);
+    this.counts[(bucket << this.halfCountMagnitude) + (us >>> bucket)]++;
+    this.pending++;
+  }
+
+  /** The histogram with every latency counted so far in it. */
+  flush(): LatencyHistogram {
+    if (this.pending === 0) return this.histogram;
+    const counts = this.counts;
+    for (let i = 0; i < counts.length; i++) {
+      if (counts[i] === 0) continue;
+      this.histogram.recordValueWithCount(this.histogram.valueFromIndex(i), counts[i]);
+      counts[i] = 0;
+    }
+    this.pending = 0;
+    return this.histogram;
+  }
+}
+
 export function encodeHistogram(histogram: LatencyHistogram): string {
   return histogram.encodeIntoCompressedBase64();
 }

@@ -144,6 +144,23 @@ function isDigit(byte: number): boolean {
 // handled synchronously one at a time, so every connection can share it.
 const readBuffer = Buffer.allocUnsafe(64 * 1024);
 
+/** A head as it was read and what it said: taking it again gives the very same parser state. */
+interface KnownHead {
+  bytes: Buffer;
+  status: number;
+  http10: boolean;
+  contentLength: number;
+  chunked: boolean;
+  otherEncoding: boolean;
+  closeAfter: boolean;
+  keepAlive: boolean;
+  /** The idle limit its Keep-Alive hint set, or -1 when it had none. */
+  idleLimitMs: number;
+}
+
+/** Misses beyond the hits after which a connection stops looking for a repeated head. */
+const HEAD_MISSES_ALLOWED = 16;
+
 /**
  * One HTTP/1.1 connection carrying one request target. The caller keeps the number of requests
  * in flight bounded (its pipelining depth); nothing here queues beyond the socket's buffer.
@@ -176,6 +193,16 @@ export class Http1Connection {
   private headBytes = 0;
   /** Bytes of an unfinished line, copied out of the read buffer. */
   private partial: Buffer | null = null;
+  /** The head being read set the idle limit from a Keep-Alive hint. */
+  private hintInHead = false;
+  /**
+   * The last final head read in one piece, byte for byte, with what it said. A server sends the
+   * same head again and again (its Date changes once a second): an identical one is taken
+   * without reading it line by line, which was most of the parsing work per answer.
+   */
+  private lastHead: KnownHead | null = null;
+  private headHits = 0;
+  private headMisses = 0;
 
   private readonly onRead = (bytes: number, buf: Uint8Array): boolean => {
     if (this.socket !== null) this.parse(this.socket, buf, bytes);
@@ -371,6 +398,7 @@ export class Http1Connection {
     this.otherEncoding = false;
     this.closeAfter = false;
     this.keepAlive = false;
+    this.hintInHead = false;
   }
 
   /** Reads bytes 0..end of `input` from `socket`; `input` may be reused once this returns. */
@@ -382,8 +410,19 @@ export class Http1Connection {
       end = buf.length;
       this.partial = null;
     }
+    // Where the head being read started in `buf`, when it started in it.
+    let headStart = -1;
     while (i < end) {
       const state = this.state;
+      if (state === STATUS_LINE) {
+        headStart = i;
+        if (this.lastHead !== null && this.sameHeadAt(buf, i, end)) {
+          i += this.lastHead.bytes.length;
+          this.takeKnownHead(this.lastHead);
+          if (!this.endOfHead(socket)) return;
+          continue;
+        }
+      }
       if (state === FIXED_BODY || state === CHUNK_DATA) {
         const take = Math.min(this.remaining, end - i);
         i += take;
@@ -404,9 +443,55 @@ export class Http1Connection {
       this.headBytes += lf + 1 - i;
       if (this.headBytes > MAX_HEAD_BYTES) return this.malformed(socket, "head too large");
       const lineEnd = lf > i && buf[lf - 1] === CR ? lf - 1 : lf;
+      if (state === HEADER_LINE && lineEnd === i && headStart >= 0) this.rememberHead(buf, headStart, lf + 1);
       if (!this.line(socket, buf, i, lineEnd)) return;
       i = lf + 1;
     }
+  }
+
+  /** The bytes at `buf[i..]` are the last head again (and an answer is awaited). */
+  private sameHeadAt(buf: Uint8Array, i: number, end: number): boolean {
+    const known = this.lastHead!.bytes;
+    if (
+      this.headMisses > this.headHits + HEAD_MISSES_ALLOWED ||
+      end - i < known.length ||
+      this.inFlight === 0
+    )
+      return false;
+    if (known.compare(buf, i, i + known.length) === 0) {
+      this.headHits++;
+      return true;
+    }
+    this.headMisses++;
+    return false;
+  }
+
+  /** Keeps a complete final head (status line to blank line) read from one buffer, before it is acted on. */
+  private rememberHead(buf: Uint8Array, start: number, end: number): void {
+    if (this.status < 200) return;
+    this.lastHead = {
+      bytes: Buffer.from(buf.subarray(start, end)),
+      status: this.status,
+      http10: this.http10,
+      contentLength: this.contentLength,
+      chunked: this.chunked,
+      otherEncoding: this.otherEncoding,
+      closeAfter: this.closeAfter,
+      keepAlive: this.keepAlive,
+      idleLimitMs: this.hintInHead ? this.idleLimitMs : -1,
+    };
+  }
+
+  /** The parser state reading `head` line by line would have left, up to its blank line. */
+  private takeKnownHead(head: KnownHead): void {
+    this.status = head.status;
+    this.http10 = head.http10;
+    this.contentLength = head.contentLength;
+    this.chunked = head.chunked;
+    this.otherEncoding = head.otherEncoding;
+    this.closeAfter = head.closeAfter;
+    this.keepAlive = head.keepAlive;
+    if (head.idleLimitMs >= 0) this.idleLimitMs = head.idleLimitMs;
   }
 
   /** Handles one line s..e (without CR LF); false when the socket is gone. */
@@ -512,7 +597,10 @@ export class Http1Connection {
       let k = i + TIMEOUT_IS.length;
       const first = k;
       while (k < e && isDigit(buf[k]) && k - first < 9) seconds = seconds * 10 + buf[k++] - 48;
-      if (k > first) this.idleLimitMs = Math.max(0, seconds * 1000 - IDLE_HINT_MARGIN_MS);
+      if (k > first) {
+        this.idleLimitMs = Math.max(0, seconds * 1000 - IDLE_HINT_MARGIN_MS);
+        this.hintInHead = true;
+      }
       return;
     }
   }

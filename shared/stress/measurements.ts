@@ -6,7 +6,7 @@ import { ERROR_KINDS, type ErrorKind, type TransportErrorKind } from "./errors";
 import type { StatusRange } from "./endpoints";
 import {
   HIGHEST_LATENCY_US,
-  createLatencyHistogram,
+  LatencyCounter,
   decodeHistogram,
   encodeHistogram,
   summarizeLatency,
@@ -54,8 +54,8 @@ export interface EndpointTotals {
  * The hot-path recorder of one endpoint. Called once per completed request; allocation-free.
  */
 export class EndpointRecorder {
-  readonly histogram = createLatencyHistogram();
-  readonly uncorrectedHistogram: LatencyHistogram | undefined;
+  private readonly latencies = new LatencyCounter();
+  private readonly uncorrectedLatencies: LatencyCounter | undefined;
   private readonly statusCounts = new Float64Array(600);
   private readonly errorCounts = new Float64Array(ERROR_KINDS.length);
   private readonly expected = new Uint8Array(600);
@@ -67,7 +67,7 @@ export class EndpointRecorder {
 
   constructor(expectedStatus: readonly StatusRange[], openModel: boolean) {
     for (const r of expectedStatus) this.expected.fill(1, r.min, r.max + 1);
-    this.uncorrectedHistogram = openModel ? createLatencyHistogram() : undefined;
+    this.uncorrectedLatencies = openModel ? new LatencyCounter() : undefined;
   }
 
   /** Latencies in milliseconds (performance.now differences). */
@@ -78,9 +78,9 @@ export class EndpointRecorder {
       this.failures++;
       this.errorCounts[UNEXPECTED_STATUS]++;
     }
-    this.histogram.recordValue(toMicros(latencyMs));
-    if (this.uncorrectedHistogram !== undefined)
-      this.uncorrectedHistogram.recordValue(toMicros(uncorrectedLatencyMs));
+    this.latencies.record(toMicros(latencyMs));
+    if (this.uncorrectedLatencies !== undefined)
+      this.uncorrectedLatencies.record(toMicros(uncorrectedLatencyMs));
   }
 
   recordError(kind: TransportErrorKind): void {
@@ -103,8 +103,8 @@ export class EndpointRecorder {
       requests: this.requests,
       statusCodes,
       errors,
-      histogram: this.histogram,
-      ...(this.uncorrectedHistogram ? { uncorrectedHistogram: this.uncorrectedHistogram } : {}),
+      histogram: this.latencies.flush(),
+      ...(this.uncorrectedLatencies ? { uncorrectedHistogram: this.uncorrectedLatencies.flush() } : {}),
       measuredSeconds,
       requestsPerSecond: measuredSeconds > 0 ? this.requests / measuredSeconds : 0,
       ...(open ? { open: { ...open, sentRequests: this.sentRequests, lateSends: this.lateSends } } : {}),

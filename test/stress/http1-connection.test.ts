@@ -293,6 +293,35 @@ describe("HTTP/1.1 load connection", function () {
       assert.equal(server.connections, 2);
     });
 
+    it("takes a head repeated byte for byte as it was read, and reads a changed one afresh", async () => {
+      // Heads of one length: the status or the body's length changes in a single byte.
+      const heads = [
+        "200 OK\r\nContent-Length: 3",
+        "200 OK\r\nContent-Length: 3",
+        "200 OK\r\nContent-Length: 5",
+      ];
+      heads.push("500 OK\r\nContent-Length: 5", "500 OK\r\nContent-Length: 5", "200 OK\r\nContent-Length: 3");
+      const { server, connection } = await raw((socket, index) => {
+        const head = heads[index % heads.length];
+        socket.write(`HTTP/1.1 ${head}\r\n\r\n${head.endsWith("3") ? "abc" : "abcde"}`);
+      });
+      for (let round = 0; round < 3; round++) {
+        const heard: string[] = [];
+        for (let k = 0; k < heads.length; k++) heard.push(...(await sendAll(connection, 1)));
+        assert.deepEqual(heard, ["200", "200", "200", "500", "500", "200"]);
+      }
+      assert.equal(server.connections, 1);
+    });
+
+    it("keeps a repeated head's keep-alive hint, also on a new connection", async () => {
+      const { server, connection } = await raw((socket) =>
+        socket.write("HTTP/1.1 200 OK\r\nKeep-Alive: timeout=2\r\nContent-Length: 0\r\n\r\n"),
+      );
+      // A 2 s hint less the 2 s margin: any idle time is too long, each send needs a new connection.
+      for (let k = 0; k < 4; k++) assert.deepEqual(await sendAll(connection, 1), ["200"]);
+      assert.equal(server.connections, 4);
+    });
+
     it("any valid stream of pipelined answers, cut anywhere, completes each request with its status", async () => {
       const answer = fc.record({
         status: fc.constantFrom(200, 201, 204, 304, 404, 500),

@@ -99,6 +99,9 @@ export function taskEnvironment(setup: TaskRunSetup, tempDirectory: string): Rec
     BUILD_ARTIFACTSTAGINGDIRECTORY: join(tempDirectory, "a"),
     COMMON_TESTRESULTSDIRECTORY: join(tempDirectory, "TestResults"),
   };
+  // Under `npm test` (c8) the task's own V8 coverage goes where the test run's goes, so the
+  // coverage report counts what the bundles ran (mapped back onto shared/ and tasks/).
+  if (process.env.NODE_V8_COVERAGE) env.NODE_V8_COVERAGE = process.env.NODE_V8_COVERAGE;
   const publicNames: string[] = [];
   for (const [name, value] of Object.entries(setup.variables ?? {})) {
     if (value === undefined) continue;

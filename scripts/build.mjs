@@ -1,7 +1,16 @@
 // Bundles each task's index.ts into the single file its task.json names, and copies task.json
 // and icon.png beside it: dist/tasks/<Task>/ is exactly what the .vsix ships.
 import { build } from "esbuild";
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { sourceHash, stampFile } from "./build-stamp.mjs";
 
@@ -58,6 +67,7 @@ await Promise.all(
       const src = join(root, "tasks", task);
       const out = join(root, "dist", "tasks", task);
       rmSync(out, { recursive: true, force: true });
+      rmSync(join(root, "dist", "sourcemaps", task), { recursive: true, force: true });
       mkdirSync(out, { recursive: true });
       const manifest = JSON.parse(readFileSync(join(src, "task.json"), "utf8"));
       const target = manifest.execution?.Node20_1?.target;
@@ -68,7 +78,16 @@ await Promise.all(
           entryPoints: [join(src, "index.ts")],
           outfile: join(out, target),
           ...bundleOptions,
+          // The map goes beside, never into, what ships: the bundle carries no sourceMappingURL
+          // and dist/sourcemaps is not packaged. The coverage report maps the bundles' coverage
+          // back onto shared/ and tasks/ with it (scripts/coverage-report.mjs). Same folder depth
+          // as the bundle, so the map's relative source paths hold.
+          sourcemap: "external",
+          sourcesContent: false,
         });
+        const maps = join(root, "dist", "sourcemaps", task);
+        mkdirSync(maps, { recursive: true });
+        renameSync(join(out, `${target}.map`), join(maps, `${target}.map`));
         for (const pkg of used) {
           await build({
             stdin: { contents: `module.exports = require(${JSON.stringify(pkg)});`, resolveDir: root },

@@ -287,6 +287,16 @@ describe("the .vsix (tfx-cli, offline)", function () {
     }
   });
 
+  it("carries no source map (they stay in dist/sourcemaps, for the coverage report)", () => {
+    const entries = zipEntries(releaseVsix());
+    assert.deepEqual(
+      [...entries.keys()].filter((name) => name.endsWith(".map")),
+      [],
+    );
+    for (const [name, content] of entries)
+      if (name.endsWith(".js")) assert.doesNotMatch(content.toString("utf8"), /sourceMappingURL/, name);
+  });
+
   it("gives the dev package its own id, task GUIDs and endpoint type", () => {
     execFileSync(process.execPath, [join(root, "scripts", "package.mjs"), "--env", "dev"], {
       cwd: root,

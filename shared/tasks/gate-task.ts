@@ -20,7 +20,7 @@ import {
   probeHealth,
   type EvidenceVerdict,
 } from "../gate/evidence";
-import { checkTelemetry, judgeTelemetry, telemetryInputs } from "../gate/telemetry";
+import { checkTelemetry, telemetryInputs } from "../gate/telemetry-inputs";
 import { telemetryMarkdown, type TelemetryEvidence, type TelemetryResultFile } from "../telemetry/evidence";
 import { publishRecord, readRunIdentity, type RunIdentity } from "../rollout/record";
 import { httpOptionsFor } from "./common";
@@ -120,6 +120,8 @@ async function gate(
     evidence.push(judgeRolloutErrors(rollout));
     for (const line of s.healthProbes) evidence.push(await probeHealth(parseHealthProbe(line)!, http));
     if (s.telemetryWorkspaceId) {
+      // The query client and the judge are loaded only by runs that read telemetry.
+      const { judgeTelemetry } = await import("../gate/telemetry");
       telemetry = await judgeTelemetry(
         agent,
         { ...s, telemetryWorkspaceId: s.telemetryWorkspaceId },

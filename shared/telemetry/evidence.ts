@@ -4,7 +4,8 @@
  * interval, samples on each side and the verdict, then each query with its time span.
  */
 import { Markdown, markdownTable, md } from "../markdown";
-import type { BaselineKind, RegionVerdict, TelemetryVerdictKind } from "./judge";
+import type { RegionVerdict, TelemetryVerdictKind } from "./judge";
+import type { BaselineKind } from "./settings";
 import { pText } from "./p-text";
 
 export interface TelemetryQueryRun {

@@ -31,7 +31,6 @@ import {
 import {
   evaluateThresholds,
   formatMetricValue,
-  isDistributionThreshold,
   thresholdCondition,
   type StressThreshold,
   type ThresholdObservables,
@@ -39,6 +38,7 @@ import {
 } from "../stress/thresholds";
 import type { RequestRow } from "./log-analytics";
 import { pText } from "./p-text";
+import type { BaselineKind } from "./settings";
 import { hodgesLehmannShift, mannWhitneyU, twoProportionZTest } from "./statistics";
 
 export type TelemetryVerdictKind = "Pass" | "Fail" | "Inconclusive";
@@ -60,20 +60,6 @@ export interface JudgeSettings {
   reservoirSize?: number;
   /** Seed of the reservoir's draws: the same rows give the same verdict. */
   seed?: number;
-}
-
-export const DEFAULT_JUDGE_SETTINGS = {
-  alpha: 0.05,
-  latencyTolerance: 1.1,
-  errorRateTolerance: 0.5,
-  minSamples: 100,
-} as const;
-
-/** The statistics' thresholds must be figures: the whole-distribution line is the judge's own test. */
-export function telemetryThresholdProblem(t: StressThreshold): string | undefined {
-  if (isDistributionThreshold(t))
-    return `"${t.text}": the telemetry gate always compares latencies with the baseline (Mann-Whitney U); set latencyTolerance instead`;
-  return undefined;
 }
 
 /** Counts, a weighted histogram and a weighted reservoir of one side of one region. */
@@ -231,9 +217,6 @@ export interface TelemetryVerdict {
   /** One line for logs, comments and cards. */
   summary: string;
 }
-
-/** Where the baseline comes from: each region's own earlier requests, or other regions pooled. */
-export type BaselineKind = "previousVersion" | "otherRegions";
 
 export class TelemetryJudge {
   private readonly candidate = new Map<string, RequestSample>();

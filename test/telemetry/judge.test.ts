@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { TelemetryJudge, telemetryThresholdProblem, type JudgeSettings } from "../../shared/telemetry/judge";
+import { TelemetryJudge, type JudgeSettings } from "../../shared/telemetry/judge";
+import { telemetryThresholdProblem } from "../../shared/telemetry/settings";
 import type { RequestRow } from "../../shared/telemetry/log-analytics";
 import { parseThresholdLine } from "../../shared/stress/thresholds";
 import { seededRandom as rng } from "../../sim/ev2/faults";

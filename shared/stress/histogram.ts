@@ -36,6 +36,9 @@ export class LatencyCounter {
   private readonly counts: Uint32Array;
   private readonly halfCountMagnitude: number;
   private pending = 0;
+  /** The lowest and highest bucket counted into since the last flush. */
+  private low = Number.MAX_SAFE_INTEGER;
+  private high = -1;
 
   constructor(readonly histogram: LatencyHistogram = createLatencyHistogram()) {
     if (histogram.unitMagnitude !== 0) throw new Error("latency histograms count from 1 us");
@@ -53,20 +56,25 @@ export class LatencyCounter {
     // HdrHistogram's index: bucket = floor(log2(us)) - log2(half a sub-bucket count), at
     // least 0; then the value's sub-bucket within it.
     const bucket = Math.max(31 - Math.clz32(us) - this.halfCountMagnitude, 0);
-    this.counts[(bucket << this.halfCountMagnitude) + (us >>> bucket)]++;
+    const index = (bucket << this.halfCountMagnitude) + (us >>> bucket);
+    this.counts[index]++;
     this.pending++;
+    if (index < this.low) this.low = index;
+    if (index > this.high) this.high = index;
   }
 
   /** The histogram with every latency counted so far in it. */
   flush(): LatencyHistogram {
     if (this.pending === 0) return this.histogram;
     const counts = this.counts;
-    for (let i = 0; i < counts.length; i++) {
+    for (let i = this.low; i <= this.high; i++) {
       if (counts[i] === 0) continue;
-      this.histogram.recordValueWithCount(this.histogram.valueFromIndex(i), counts[i]);
+      this.histogram.recordValueWithCount(lowestValueOfBucket(i, this.halfCountMagnitude), counts[i]);
       counts[i] = 0;
     }
     this.pending = 0;
+    this.low = Number.MAX_SAFE_INTEGER;
+    this.high = -1;
     return this.histogram;
   }
 }
@@ -125,6 +133,23 @@ function countAtPercentile(percentile: number, totalCount: number): number {
   return Math.max(Math.ceil(fp - ulp(fp)), 1);
 }
 
+/*
+ * HdrHistogram's bucket arithmetic for a histogram counting from 1 (unit magnitude 0): index i
+ * is sub-bucket i mod half-count (plus half-count) of bucket i / half-count - 1, or the value i
+ * itself in the first buckets. The same numbers as its valueFromIndex, lowestEquivalentValue and
+ * sizeOfEquivalentValueRange, without a Math.pow and a log2 each.
+ */
+function lowestValueOfBucket(index: number, halfCountMagnitude: number): number {
+  const bucket = (index >>> halfCountMagnitude) - 1;
+  if (bucket < 0) return index;
+  return ((index & ((1 << halfCountMagnitude) - 1)) + (1 << halfCountMagnitude)) * 2 ** bucket;
+}
+
+function sizeOfBucket(index: number, halfCountMagnitude: number): number {
+  const bucket = (index >>> halfCountMagnitude) - 1;
+  return bucket < 0 ? 1 : 2 ** bucket;
+}
+
 /**
  * Figures from the histogram alone (not from running sums), so a merged histogram gives the
  * very figures one combined run would have. null when nothing was recorded.
@@ -143,14 +168,22 @@ export function summarizeLatency(histogram: LatencyHistogram): LatencySummary | 
   const counts: number[] = [];
   let reached = 0;
   let sum = 0;
-  for (let i = 0; i < histogram.countsArrayLength; i++) {
+  // Only the buckets from the lowest to the highest value recorded: latencies cluster.
+  const last = Math.min(histogram.countsArrayIndex(histogram.maxValue), histogram.countsArrayLength - 1);
+  const first =
+    histogram.getCountAtIndex(0) > 0 || histogram.minNonZeroValue > histogram.maxValue
+      ? 0
+      : Math.min(histogram.countsArrayIndex(histogram.minNonZeroValue), last);
+  const magnitude = histogram.subBucketHalfCountMagnitude;
+  for (let i = first; i <= last; i++) {
     const count = histogram.getCountAtIndex(i);
     if (count === 0) continue;
-    const value = histogram.valueFromIndex(i);
+    const value = lowestValueOfBucket(i, magnitude);
+    const size = sizeOfBucket(i, magnitude);
     reached += count;
     while (atPercentile.length < targets.length && reached >= targets[atPercentile.length])
-      atPercentile.push(histogram.highestEquivalentValue(value));
-    const median = histogram.medianEquivalentValue(value);
+      atPercentile.push(value + size - 1);
+    const median = value + Math.floor(size / 2);
     sum += median * count;
     medians.push(median);
     counts.push(count);
@@ -162,7 +195,8 @@ export function summarizeLatency(histogram: LatencyHistogram): LatencySummary | 
   return {
     // Bucket bounds rather than the exact extremes a live histogram remembers: a decoded
     // (merged) histogram only has buckets, and both must give the same figures.
-    min: us(histogram.lowestEquivalentValue(histogram.minNonZeroValue)),
+    min:
+      histogram.getCountAtIndex(0) > 0 ? 0 : us(histogram.lowestEquivalentValue(histogram.minNonZeroValue)),
     mean: us(mean),
     p50: us(p50),
     p90: us(p90),

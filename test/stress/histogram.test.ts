@@ -3,7 +3,9 @@ import {
   HIGHEST_LATENCY_US,
   LatencyCounter,
   createLatencyHistogram,
+  decodeHistogram,
   encodeHistogram,
+  sumHistograms,
   summarizeLatency,
 } from "../../shared/stress/histogram";
 
@@ -31,6 +33,38 @@ describe("latency summary", () => {
       });
     }
     assert.equal(summarizeLatency(createLatencyHistogram()), null);
+  });
+
+  it("gives the same figures for a histogram decoded or summed as for the one recorded", () => {
+    const zeroes = createLatencyHistogram();
+    for (let i = 0; i < 5; i++) zeroes.recordValue(0);
+    const spread = createLatencyHistogram();
+    for (let v = 1; v < 3_000_000; v = Math.ceil(v * 1.37)) spread.recordValue(v);
+    const narrow = createLatencyHistogram();
+    for (let i = 0; i < 1000; i++) narrow.recordValue(4000 + (i % 17));
+    for (const h of [zeroes, spread, narrow]) {
+      assert.deepEqual(summarizeLatency(decodeHistogram(encodeHistogram(h))), summarizeLatency(h));
+      const twice = createLatencyHistogram();
+      twice.add(h);
+      twice.add(h);
+      const sum = sumHistograms([h, h]);
+      assert.deepEqual(summarizeLatency(sum), summarizeLatency(twice));
+      assert.equal(summarizeLatency(sum)!.p50, summarizeLatency(h)!.p50);
+    }
+    const all = sumHistograms([zeroes, spread, narrow]);
+    const reference = createLatencyHistogram();
+    for (const h of [zeroes, spread, narrow]) reference.add(h);
+    assert.deepEqual(summarizeLatency(all), {
+      min: 0,
+      mean: Math.round(reference.mean) / 1000,
+      p50: Math.round(reference.getValueAtPercentile(50)) / 1000,
+      p90: Math.round(reference.getValueAtPercentile(90)) / 1000,
+      p95: Math.round(reference.getValueAtPercentile(95)) / 1000,
+      p99: Math.round(reference.getValueAtPercentile(99)) / 1000,
+      p99_9: Math.round(reference.getValueAtPercentile(99.9)) / 1000,
+      max: Math.round(reference.highestEquivalentValue(reference.maxValue)) / 1000,
+      stdev: Math.round(reference.stdDeviation) / 1000,
+    });
   });
 });
 

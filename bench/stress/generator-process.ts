@@ -39,7 +39,13 @@ export interface GeneratorReport {
 
 export type GeneratorMessage = { type: "started" } | { type: "report"; report: GeneratorReport };
 
-async function runEngine(job: GeneratorJob): Promise<Omit<GeneratorReport, "cpuMicros">> {
+/** A run's figures, and checks to make once its CPU has been read (they are not the generator's work). */
+interface Run {
+  report: Omit<GeneratorReport, "cpuMicros">;
+  afterwards?: () => Partial<GeneratorReport>;
+}
+
+async function runEngine(job: GeneratorJob): Promise<Run> {
   const doc = await runStressTest({
     ...validateLoadSettings({
       connections: job.connections,
@@ -51,45 +57,49 @@ async function runEngine(job: GeneratorJob): Promise<Omit<GeneratorReport, "cpuM
     thresholds: parseThresholds(""),
   });
   const o = doc.overall;
-  let latenciesRecorded = 0;
-  let answered = 0;
-  for (const e of doc.endpoints) {
-    latenciesRecorded += decodeHistogram(e.histogram).totalCount;
-    for (const n of Object.values(e.statusCodes)) answered += n;
-  }
-  return {
+  const report = {
     requests: o.requests,
     seconds: doc.measuredSeconds,
     requestsPerSecond: o.requestsPerSecond,
     errors: o.failures,
     p50Ms: o.latencyMs?.p50 ?? null,
     p99Ms: o.latencyMs?.p99 ?? null,
-    latenciesRecorded,
-    answered,
     ...(o.uncorrectedLatencyMs !== undefined
       ? { uncorrectedP99Ms: o.uncorrectedLatencyMs?.p99 ?? null }
       : {}),
   };
+  const afterwards = () => {
+    let latenciesRecorded = 0;
+    let answered = 0;
+    for (const e of doc.endpoints) {
+      latenciesRecorded += decodeHistogram(e.histogram).totalCount;
+      for (const n of Object.values(e.statusCodes)) answered += n;
+    }
+    return { latenciesRecorded, answered };
+  };
+  return { report, afterwards };
 }
 
-async function runAutocannon(job: GeneratorJob): Promise<Omit<GeneratorReport, "cpuMicros">> {
+async function runAutocannon(job: GeneratorJob): Promise<Run> {
   // Loaded only for its own runs: its module graph would otherwise sit in the engine's heap.
   const { default: autocannon } = await import("autocannon");
-  const origin = new URL(job.urls[0]).origin;
+  const several = job.urls.length > 1;
   const result = await autocannon({
-    url: origin,
+    url: several ? new URL(job.urls[0]).origin : job.urls[0],
     connections: job.connections,
     duration: job.durationSeconds,
     // Several endpoints: each connection goes through their paths in turn.
-    requests: job.urls.map((url) => ({ path: new URL(url).pathname })),
+    ...(several ? { requests: job.urls.map((url) => ({ path: new URL(url).pathname })) } : {}),
   });
   return {
-    requests: result.requests.total,
-    seconds: result.duration,
-    requestsPerSecond: result.requests.total / result.duration,
-    errors: result.errors + result.timeouts + result.non2xx,
-    p50Ms: result.latency.p50,
-    p99Ms: result.latency.p99,
+    report: {
+      requests: result.requests.total,
+      seconds: result.duration,
+      requestsPerSecond: result.requests.total / result.duration,
+      errors: result.errors + result.timeouts + result.non2xx,
+      p50Ms: result.latency.p50,
+      p99Ms: result.latency.p99,
+    },
   };
 }
 
@@ -97,8 +107,9 @@ async function main(): Promise<void> {
   const job = JSON.parse(process.argv[2]) as GeneratorJob;
   process.send?.({ type: "started" } satisfies GeneratorMessage);
   const before = process.cpuUsage();
-  const report = job.tool === "engine" ? await runEngine(job) : await runAutocannon(job);
+  const run = job.tool === "engine" ? await runEngine(job) : await runAutocannon(job);
   const cpu = process.cpuUsage(before);
+  const report = { ...run.report, ...run.afterwards?.() };
   process.send?.(
     {
       type: "report",

@@ -1,4 +1,4 @@
-import type { z } from "zod";
+import type { z } from "zod/mini";
 import {
   sendWithRetry,
   HttpBodyTooLargeError,
@@ -285,7 +285,7 @@ export class Ev2Client {
     });
   }
 
-  private parse<T extends z.ZodType>(res: HttpResponse, shape: T, operation: string): z.infer<T> {
+  private parse<T extends z.ZodMiniType>(res: HttpResponse, shape: T, operation: string): z.infer<T> {
     let json: unknown = parsedBodies.get(res);
     try {
       if (!parsedBodies.has(res)) json = JSON.parse(res.body);

@@ -1,1 +1,0 @@
-import * as im from "azure-pipelines-task-lib/internal"; im._loadData(); (globalThis as any).x = im;

@@ -1,1 +1,0 @@
-import * as tcm from "azure-pipelines-task-lib/taskcommand"; (globalThis as any).x = tcm;

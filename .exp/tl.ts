@@ -1,1 +1,0 @@
-import * as tl from "azure-pipelines-task-lib/task"; (globalThis as any).x = tl;

@@ -1,1 +1,0 @@
-import * as s from "../shared/ev2/schemas"; (globalThis as any).x = s;

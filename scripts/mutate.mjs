@@ -67,7 +67,7 @@ const mutations = [
     file: "shared/tasks/follow-task.ts",
     from: "s.pollingIntervalSeconds * 1000",
     to: "s.pollingIntervalSeconds",
-    tests: ["test/tasks/follow.test.ts"],
+    tests: ["test/tasks/follow-polling.test.ts"],
     grep: "default interval",
     build: true,
   },

@@ -163,6 +163,22 @@ const table: BadInput[] = [
   { task: "GateApproval", input: "requireApproval", inputs: { requireApproval: "perhaps" }, says: /must be true or false/ },
   { task: "GateApproval", input: "pollingIntervalSeconds", inputs: { pollingIntervalSeconds: "0.5" }, says: /must be a whole number from 1 to 300 seconds/ },
   { task: "GateApproval", input: "onUnhealthy", inputs: { decision: "evaluate", onUnhealthy: "shrug" }, says: /must be one of reject, leaveWaiting, fail/ },
+  { task: "GateApproval", input: "telemetryWorkspaceId", inputs: { decision: "evaluate", telemetryWorkspaceId: "my-workspace" }, says: /must be the Log Analytics workspace's Workspace ID, a GUID/ },
+  { task: "GateApproval", input: "telemetryConnection", inputs: { decision: "evaluate", telemetryWorkspaceId: "0b7c2c5e-1111-4222-8333-444455556666" }, says: /'telemetryConnection' is required with telemetryWorkspaceId/ },
+  { task: "GateApproval", input: "telemetryEndpoint", inputs: { decision: "evaluate", telemetryEndpoint: "ftp://api.loganalytics.io" }, says: /must be the Log Analytics API's base URL/ },
+  { task: "GateApproval", input: "telemetryRegionColumn", inputs: { decision: "evaluate", telemetryWorkspaceId: "0b7c2c5e-1111-4222-8333-444455556666", telemetryConnection: "arm", telemetryRegionColumn: "region; drop" }, says: /'telemetryRegionColumn' .*\(got "region; drop"\)/ },
+  { task: "GateApproval", input: "telemetryVersionColumn", inputs: { decision: "evaluate", telemetryWorkspaceId: "0b7c2c5e-1111-4222-8333-444455556666", telemetryConnection: "arm", telemetryVersionColumn: "v|x" }, says: /'telemetryVersionColumn' .*\(got "v\|x"\)/ },
+  { task: "GateApproval", input: "telemetryVersion", inputs: { decision: "evaluate", telemetryVersion: long(129) }, says: /must be at most 128 characters/ },
+  { task: "GateApproval", input: "telemetryRegions", inputs: { decision: "evaluate", telemetryWorkspaceId: "0b7c2c5e-1111-4222-8333-444455556666", telemetryConnection: "arm", telemetryRegions: "eastus, west/europe" }, says: /must be region names separated by commas or new lines/ },
+  { task: "GateApproval", input: "telemetryBaseline", inputs: { decision: "evaluate", telemetryBaseline: "yesterday" }, says: /must be one of previousVersion, otherRegions/ },
+  { task: "GateApproval", input: "telemetryWindowMinutes", inputs: { decision: "evaluate", telemetryWindowMinutes: "0" }, says: /must be a number from 1 to 1440 minutes/ },
+  { task: "GateApproval", input: "telemetryQuery", inputs: { decision: "evaluate", telemetryQuery: long(20001) }, says: /must be at most 20000 characters/ },
+  { task: "GateApproval", input: "telemetryThresholds", inputs: { decision: "evaluate", telemetryThresholds: "p95 < soon" }, says: /'telemetryThresholds' line 1 "p95 < soon"/ },
+  { task: "GateApproval", input: "latencyTolerance", inputs: { decision: "evaluate", latencyTolerance: "0.5" }, says: /must be a number from 1 to 10/ },
+  { task: "GateApproval", input: "errorRateTolerance", inputs: { decision: "evaluate", errorRateTolerance: "101" }, says: /must be a number from 0 to 100 percentage points/ },
+  { task: "GateApproval", input: "minSamples", inputs: { decision: "evaluate", minSamples: "5" }, says: /must be a whole number from 10 to 1000000/ },
+  { task: "GateApproval", input: "onInconclusive", inputs: { decision: "evaluate", onInconclusive: "later" }, says: /must be one of wait, approve, reject/ },
+  { task: "GateApproval", input: "enforce", inputs: { decision: "evaluate", enforce: "maybe" }, says: /must be true or false/ },
 
   // TeamsNotify
   { task: "TeamsNotify", input: "webhookUrl", inputs: { webhookUrl: "" }, says: /is required \(pass it as a secret variable/ },
@@ -180,6 +196,8 @@ const table: BadInput[] = [
   { task: "TeamsNotify", input: "timeToSafetySeconds", inputs: { timeToSafetySeconds: "soon" }, says: /must be a number from 0 to 604800 seconds \(got "soon"\)/ },
   { task: "TeamsNotify", input: "timeToSafetySeconds", inputs: { timeToSafetySeconds: "-3" }, says: /must be a number from 0 to 604800 seconds \(got -3\)/ },
   { task: "TeamsNotify", input: "failOnError", inputs: { failOnError: "sometimes" }, says: /must be true or false/ },
+  { task: "TeamsNotify", input: "telemetryResultFile", inputs: { telemetryResultFile: missingFile }, says: /'telemetryResultFile' cannot be used: .* does not exist\. Give the telemetryResultFile output of a GateApproval step/ },
+  { task: "TeamsNotify", input: "telemetryResultFile", inputs: { telemetryResultFile: notJson }, says: /'telemetryResultFile' cannot be used: / },
 
   // StressTestStage (joins when its bundle is built; the valid forms follow shared/stress)
   { task: "StressTestStage", input: "mode", inputs: { mode: "replay" }, says: /must be one of run, merge/ },

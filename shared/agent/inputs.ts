@@ -1,5 +1,4 @@
-// zod's functional build: the same checks, a fraction of the start-up of its chained API.
-import * as z from "zod/mini";
+import * as z from "../zod";
 import { checkNumber, describeRange, type NumberRange } from "../number-range";
 import type { TaskAgent } from "./agent";
 

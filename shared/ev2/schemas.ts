@@ -1,5 +1,4 @@
-// zod's functional build: the same checks, a fraction of the start-up of its chained API.
-import * as z from "zod/mini";
+import * as z from "../zod";
 
 /** Response shapes of the EV2 contract. Unknown fields are ignored (forward compatible). */
 

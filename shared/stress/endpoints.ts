@@ -2,7 +2,7 @@
  * The endpoints a stress test loads: from the multi-line `endpoints` input, from an
  * `endpointsFile` (JSON or YAML), or both; with `{region}` and `{stage}` filled in.
  */
-import * as z from "zod";
+import * as z from "../zod";
 import { StressInputError } from "./errors";
 import { checkEndpointCount, checkEndpointUrl } from "./settings";
 
@@ -81,39 +81,52 @@ export function describeExpectedStatus(ranges: readonly StatusRange[]): string {
 
 const STATUS_FORMS = 'a status (200), a class ("2xx"), a range ("200-299") or a list of those';
 
-const statusItemSchema = z.union([z.number(), z.string()]).transform((value, ctx) => {
-  const range = typeof value === "number" ? { min: value, max: value } : parseStatusText(value);
-  if (!range || !validRange(range) || (typeof value === "number" && !Number.isInteger(value))) {
-    ctx.addIssue({
-      code: "custom",
-      message: `${JSON.stringify(value)} is not ${STATUS_FORMS} within 100-599`,
-    });
-    return z.NEVER;
-  }
-  return range;
-});
+const statusItemSchema = z.pipe(
+  z.union([z.number(), z.string()]),
+  z.transform((value: number | string, ctx) => {
+    const range = typeof value === "number" ? { min: value, max: value } : parseStatusText(value);
+    if (!range || !validRange(range) || (typeof value === "number" && !Number.isInteger(value))) {
+      ctx.issues.push({
+        code: "custom",
+        message: `${JSON.stringify(value)} is not ${STATUS_FORMS} within 100-599`,
+        input: value,
+      });
+      return z.NEVER as never;
+    }
+    return range;
+  }),
+);
 
-const expectedStatusSchema = z
-  .union([statusItemSchema, z.array(statusItemSchema).min(1)])
-  .transform((v) => (Array.isArray(v) ? v : [v]));
+const expectedStatusSchema = z.pipe(
+  z.union([statusItemSchema, z.array(statusItemSchema).check(z.minLength(1))]),
+  z.transform((v: StatusRange | StatusRange[]) => (Array.isArray(v) ? v : [v])),
+);
 
-const methodSchema = z
-  .string()
-  .transform((m) => m.toUpperCase())
-  .pipe(z.enum(HTTP_METHODS, { error: `must be one of ${HTTP_METHODS.join(", ")}` }));
+const methodSchema = z.pipe(
+  z.pipe(
+    z.string(),
+    z.transform((m: string) => m.toUpperCase()),
+  ),
+  z.enum(HTTP_METHODS, { error: `must be one of ${HTTP_METHODS.join(", ")}` }),
+);
 
 const fileEndpointSchema = z.strictObject({
   url: z.string({ error: "is required: the URL to load" }),
-  name: z.string().min(1).optional(),
-  method: methodSchema.optional(),
-  headers: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]).transform(String)).optional(),
-  body: z.union([z.string(), z.record(z.string(), z.unknown()), z.array(z.unknown())]).optional(),
-  expectedStatus: expectedStatusSchema.optional(),
+  name: z.optional(z.string().check(z.minLength(1))),
+  method: z.optional(methodSchema),
+  headers: z.optional(
+    z.record(z.string(), z.pipe(z.union([z.string(), z.number(), z.boolean()]), z.transform(String))),
+  ),
+  body: z.optional(z.union([z.string(), z.record(z.string(), z.unknown()), z.array(z.unknown())])),
+  expectedStatus: z.optional(expectedStatusSchema),
 });
 
 const endpointsFileSchema = z.union([
   z.array(fileEndpointSchema),
-  z.strictObject({ endpoints: z.array(fileEndpointSchema) }).transform((f) => f.endpoints),
+  z.pipe(
+    z.strictObject({ endpoints: z.array(fileEndpointSchema) }),
+    z.transform((f: { endpoints: FileEndpoint[] }) => f.endpoints),
+  ),
 ]);
 
 type FileEndpoint = z.output<typeof fileEndpointSchema>;

@@ -3,7 +3,7 @@
  * exact verdict. Counts and histograms add up (HdrHistogram buckets, so percentiles of the
  * merge are those of one combined run); throughput adds up too, since the jobs ran side by side.
  */
-import * as z from "zod";
+import * as z from "../zod";
 import { checkBaselineThresholds, type BaselineSource } from "./baseline";
 import { ERROR_KINDS, StressInputError, type ErrorKind } from "./errors";
 import { HTTP_METHODS } from "./endpoints";
@@ -19,7 +19,7 @@ import {
 } from "./result";
 import { parseThresholdLine, type StressThreshold } from "./thresholds";
 
-const count = z.number().nonnegative();
+const count = z.number().check(z.nonnegative());
 const openModelSchema = z.object({
   requestedRate: count,
   scheduledSends: count,
@@ -35,9 +35,9 @@ const statsSchema = z.object({
   requestsPerSecond: count,
   statusCodes: z.record(z.string(), count),
   errors: z.object(Object.fromEntries(ERROR_KINDS.map((k) => [k, count])) as Record<ErrorKind, typeof count>),
-  histogram: z.string().min(1),
-  uncorrectedHistogram: z.string().min(1).optional(),
-  openModel: openModelSchema.optional(),
+  histogram: z.string().check(z.minLength(1)),
+  uncorrectedHistogram: z.optional(z.string().check(z.minLength(1))),
+  openModel: z.optional(openModelSchema),
 });
 
 const documentSchema = z.object({
@@ -51,41 +51,41 @@ const documentSchema = z.object({
   startedAt: z.string(),
   finishedAt: z.string(),
   measuredSeconds: count,
-  jobs: z.number().int().positive(),
+  jobs: z.int().check(z.positive()),
   load: z.object({
     model: z.enum(["closed", "open"]),
     connections: count,
-    rate: count.optional(),
+    rate: z.optional(count),
     pipelining: count,
     durationSeconds: count,
-    requests: count.optional(),
+    requests: z.optional(count),
     warmupSeconds: count,
     timeoutMs: count,
   }),
   overall: statsSchema,
   endpoints: z
     .array(
-      statsSchema.extend({
+      z.extend(statsSchema, {
         name: z.string(),
         url: z.string(),
-        template: z.string().optional(),
+        template: z.optional(z.string()),
         method: z.enum(HTTP_METHODS),
-        expectedStatus: z.array(z.object({ min: z.number().int(), max: z.number().int() })).min(1),
+        expectedStatus: z.array(z.object({ min: z.int(), max: z.int() })).check(z.minLength(1)),
       }),
     )
-    .min(1),
-  thresholdDefinitions: z.array(z.object({ line: z.number().int().positive(), text: z.string() })),
+    .check(z.minLength(1)),
+  thresholdDefinitions: z.array(z.object({ line: z.int().check(z.positive()), text: z.string() })),
   // Optional: files written before it was added have none.
-  notReady: z
-    .array(
+  notReady: z.optional(
+    z.array(
       z.object({
         endpoint: z.string(),
         url: z.string(),
         message: z.string(),
-        resultFile: z.string().optional(),
+        resultFile: z.optional(z.string()),
       }),
-    )
-    .optional(),
+    ),
+  ),
 });
 
 /**

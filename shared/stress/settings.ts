@@ -3,7 +3,7 @@
  * into a plain object and calls `validateLoadSettings`; every message names the input and the
  * valid range, so the pipeline log says what to change.
  */
-import * as z from "zod";
+import * as z from "../zod";
 import { checkNumber, type NumberRange } from "../number-range";
 import { StressInputError } from "./errors";
 
@@ -68,34 +68,39 @@ export const STRESS_RANGES = {
 
 /** A number setting given as a number (or a numeric string) by code that calls the library directly. */
 function number(input: keyof typeof STRESS_RANGES) {
-  return z.unknown().transform((v, ctx): number => {
-    const checked = checkNumber(v, STRESS_RANGES[input]);
-    if ("value" in checked) return checked.value;
-    ctx.addIssue({ code: "custom", message: `${input} ${checked.problem}` });
-    return z.NEVER;
-  });
+  return z.pipe(
+    z.unknown(),
+    z.transform((v, ctx): number => {
+      const checked = checkNumber(v, STRESS_RANGES[input]);
+      if ("value" in checked) return checked.value;
+      ctx.issues.push({ code: "custom", message: `${input} ${checked.problem}`, input: v });
+      return z.NEVER;
+    }),
+  );
 }
 
 /** Settings as the task reads them: numbers already converted, unset inputs left out. */
-export const stressLoadSettingsSchema = z
-  .object({
-    connections: number("connections").default(STRESS_DEFAULTS.connections),
-    rate: number("rate").optional(),
-    durationSeconds: number("durationSeconds").optional(),
-    requests: number("requests").optional(),
-    warmupSeconds: number("warmupSeconds").default(STRESS_DEFAULTS.warmupSeconds),
-    timeoutMs: number("timeoutMs").default(STRESS_DEFAULTS.timeoutMs),
-    readinessTimeoutSeconds: number("readinessTimeoutSeconds").default(
+export const stressLoadSettingsSchema = z.pipe(
+  z.object({
+    connections: z._default(number("connections"), STRESS_DEFAULTS.connections),
+    rate: z.optional(number("rate")),
+    durationSeconds: z.optional(number("durationSeconds")),
+    requests: z.optional(number("requests")),
+    warmupSeconds: z._default(number("warmupSeconds"), STRESS_DEFAULTS.warmupSeconds),
+    timeoutMs: z._default(number("timeoutMs"), STRESS_DEFAULTS.timeoutMs),
+    readinessTimeoutSeconds: z._default(
+      number("readinessTimeoutSeconds"),
       STRESS_DEFAULTS.readinessTimeoutSeconds,
     ),
-    pipelining: number("pipelining").default(STRESS_DEFAULTS.pipelining),
-  })
-  .transform((s): StressLoadSettings => ({
+    pipelining: z._default(number("pipelining"), STRESS_DEFAULTS.pipelining),
+  }),
+  z.transform((s): StressLoadSettings => ({
     ...s,
     durationSeconds:
       s.durationSeconds ??
       (s.requests === undefined ? STRESS_DEFAULTS.durationSeconds : L.durationSeconds.max),
-  }));
+  })),
+);
 
 /** Only http and https, with a host; anything else names the input and the URL. */
 export function checkEndpointUrl(url: string, input = "endpoints"): void {

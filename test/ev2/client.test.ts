@@ -300,6 +300,34 @@ describe("Ev2Client against the simulator over HTTP", () => {
       });
     });
 
+    it("names the field and zod's own words when an answer breaks the contract", async () => {
+      const { createServer } = await import("node:http");
+      const server = createServer((_req, res) =>
+        res
+          .writeHead(200, { "content-type": "application/json" })
+          .end(JSON.stringify({ artifacts: [{ versionNumber: 7, status: "Active" }] })),
+      );
+      await new Promise<void>((ok) => server.listen(0, "127.0.0.1", ok));
+      const { port } = server.address() as { port: number };
+      try {
+        const odd = new Ev2Client({
+          baseUrl: `http://127.0.0.1:${port}`,
+          getToken: staticToken("t"),
+          retry: fastRetry,
+        });
+        await assert.rejects(odd.listArtifactVersions(SG, SVC), (e: Ev2ProtocolError) => {
+          assert.ok(e instanceof Ev2ProtocolError);
+          assert.match(
+            e.message,
+            /artifacts\.0\.versionNumber: Invalid input: expected string, received number/,
+          );
+          return true;
+        });
+      } finally {
+        await new Promise<void>((ok) => server.close(() => ok()));
+      }
+    });
+
     it("turns an HTML error page into a protocol error, not a stack trace", async () => {
       sim.addFault({ kind: "html", status: 502 });
       await assert.rejects(client.listArtifactVersions(SG, SVC), (e: Ev2Error) => {

@@ -1,11 +1,12 @@
 /**
- * Task benchmarks: every task's start-up to its first request, and following the 50x20 scenario.
+ * Task benchmarks: every task's start-up to its first request, and following the 50x20 and
+ * 200x50 rollouts.
  * Run with `npm run bench` (builds first). Numbers are medians of several runs; the machine is
  * shared, so read ratios, not absolutes.
  */
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { startSimulator } from "../sim/ev2";
+import { loadScenario, startSimulator, type Scenario } from "../sim/ev2";
 import { startBuiltTask } from "../test/support/run-built-task";
 import { ev2Setup, rolloutInputs } from "../test/tasks/ev2-fixture";
 import type { TaskRunSetup } from "../test/support/run-built-task";
@@ -143,8 +144,38 @@ function peakRssMb(pid: number): number {
   }
 }
 
+/**
+ * The 50 x 20 scenario stretched to `stages` x `regions`: the same stage map, each stage's
+ * regions repeated under new names (regions of a stage run side by side, stages one after another).
+ */
+function stretchedScenario(stages: number, regions: number): Scenario {
+  const scenario = structuredClone(loadScenario("large-50x20")) as unknown as Scenario;
+  const stageMap = scenario.serviceGroups[0].services[0].stageMaps[0];
+  const template = stageMap.stages[0].regions;
+  stageMap.stages = Array.from({ length: stages }, (_, s) => ({
+    name: `Stage${String(s + 1).padStart(3, "0")}`,
+    regions: Array.from({ length: regions }, (_, r) => ({
+      ...template[r % template.length],
+      name: `region${String(r + 1).padStart(2, "0")}`,
+    })),
+  }));
+  scenario.name = `large-${stages}x${regions}`;
+  return scenario;
+}
+
 export async function followBench(results: BenchResults): Promise<void> {
-  const sim = await startSimulator({ scenario: "large-50x20", clockSpeed: 1200 });
+  await followCase(results, "50x20", "large-50x20", 1200, 64);
+  await followCase(results, "200x50", stretchedScenario(200, 50), 2000, 128);
+}
+
+async function followCase(
+  results: BenchResults,
+  size: string,
+  scenario: string | Scenario,
+  clockSpeed: number,
+  aimMb: number,
+): Promise<void> {
+  const sim = await startSimulator({ scenario, clockSpeed });
   try {
     const { Ev2Client } = await import("../shared/ev2/client");
     const { staticToken } = await import("../shared/ev2/auth");
@@ -175,18 +206,20 @@ export async function followBench(results: BenchResults): Promise<void> {
     // a state change: a stage or region starting or ending
     const changes = final.stages.reduce((n, s) => n + 2 + s.regions.length * 2, 0);
     const eventLines = run.logLines.filter((l) => /^\[\d\d:\d\d:\d\dZ\]/.test(l)).length;
-    console.log("\n== follow: large-50x20 scenario to completion (fast clock) ==");
+    console.log(
+      `\n== follow: ${size} rollout (${size.replace("x", " stages x ")} regions) to completion (fast clock) ==`,
+    );
     console.log(`result              ${run.result?.result} (${final.status})`);
     console.log(
       `polls               ${polls}, requests ${requests.length}: ${(requests.length / polls).toFixed(2)} requests per poll   aim 1`,
     );
-    console.log(`peak RSS            ${peak.toFixed(0)} MB   aim < 64 MB`);
+    console.log(`peak RSS            ${peak.toFixed(0)} MB   aim < ${aimMb} MB`);
     console.log(
       `log lines           ${eventLines} for ${changes} state changes: ${(eventLines / changes).toFixed(2)} per change, ${(eventLines / polls).toFixed(2)} per poll`,
     );
-    const what = "Following the 50-stage x 20-region scenario to the end (fast clock)";
+    const what = `Following a ${size.replace("x", "-stage x ")}-region rollout to the end (fast clock)`;
     results.add({
-      id: "follow.50x20.requestsPerPoll",
+      id: `follow.${size}.requestsPerPoll`,
       what: `${what}: requests per poll`,
       measured: `${(requests.length / polls).toFixed(2)} (${requests.length} requests, ${polls} polls; ${run.result?.result})`,
       ratio: requests.length / polls,
@@ -194,14 +227,14 @@ export async function followBench(results: BenchResults): Promise<void> {
       met: requests.length === polls,
     });
     results.add({
-      id: "follow.50x20.peakRssMb",
+      id: `follow.${size}.peakRssMb`,
       what: `${what}: peak memory`,
       measured: `${peak.toFixed(0)} MB RSS`,
-      aim: "under 64 MB",
-      met: peak < 64,
+      aim: `under ${aimMb} MB`,
+      met: peak < aimMb,
     });
     results.add({
-      id: "follow.50x20.logLinesPerChange",
+      id: `follow.${size}.logLinesPerChange`,
       what: `${what}: log lines`,
       measured: `${(eventLines / changes).toFixed(2)} per state change (${eventLines} for ${changes}; ${(eventLines / polls).toFixed(1)} per poll)`,
       ratio: eventLines / changes,

@@ -22,6 +22,7 @@
  * (Efraimidis-Spirakis), so a row standing for 10 sampled requests is 10 times as likely to be
  * in it: sampling is honoured in the test as in the percentiles.
  */
+import { seededRandom } from "../random";
 import {
   createLatencyHistogram,
   HIGHEST_LATENCY_US,
@@ -229,7 +230,7 @@ export class TelemetryJudge {
     readonly baselineKind: BaselineKind,
   ) {
     this.settings = { reservoirSize: 10_000, seed: 1, ...settings };
-    this.random = seeded(this.settings.seed);
+    this.random = seededRandom(this.settings.seed);
   }
 
   /** A request of the new version. */
@@ -406,14 +407,3 @@ export class TelemetryJudge {
 
 const ms = (v: number) => formatMetricValue(v, "ms");
 const pct = (v: number) => formatMetricValue(v, "%");
-/** mulberry32: small, fast, good enough for sampling. */
-function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}

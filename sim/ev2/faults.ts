@@ -1,3 +1,4 @@
+import { seededRandom } from "../../shared/random";
 import * as z from "zod";
 
 export interface FaultRule {
@@ -58,17 +59,7 @@ export function validateFaultRule(rule: FaultRule): void {
   if (problems.length > 0) throw new TypeError(`Invalid fault rule: ${problems.join("; ")}`);
 }
 
-/** mulberry32: a small deterministic PRNG, so probabilistic faults repeat for a given seed. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom } from "../../shared/random";
 
 interface ActiveRule {
   rule: FaultRule;

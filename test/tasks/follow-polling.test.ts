@@ -33,6 +33,45 @@ describe("FollowRollout polling and outages (built task, as the agent runs it)",
     assert.ok(polls[1].at - polls[0].at >= 29_500, `polled again after ${polls[1].at - polls[0].at} ms`);
   });
 
+  it("writes log lines per change, not per poll: unchanged polls add no line at all", async function () {
+    // A frozen simulator clock: nothing changes until the test advances it, however many polls.
+    sim = await simulator("small", 0);
+    const rolloutId = await startRollout(sim);
+    const lines: string[] = [];
+    const setup = ev2Setup(
+      sim,
+      { rolloutId },
+      {
+        variables: { "System.Debug": "false" },
+        onLine: (line, stream) => stream === "stdout" && lines.push(line),
+      },
+    );
+    const task = startBuiltTask("FollowRollout", setup);
+    const polled = async (n: number) => {
+      while (gets().length < n) await new Promise((resolve) => setTimeout(resolve, 20));
+    };
+    // The first answer is logged before the second poll is sent; take the count a poll later.
+    await polled(3);
+    const afterFirst = lines.length;
+    assert.ok(
+      lines.some((l) => /^\[\d\d:\d\d:\d\dZ\]/.test(l)),
+      lines.join("\n"),
+    );
+    await polled(9);
+    assert.deepEqual(lines.slice(afterFirst), [], "six unchanged polls wrote lines");
+    assert.ok(
+      gets()
+        .slice(1)
+        .every((g) => g.status === 304),
+    );
+    sim.clock.advance(24 * 3600_000);
+    const run = await task.done;
+    assert.equal(run.result?.result, "Succeeded", run.stdout);
+    // The rest of the rollout, seen in one poll, is logged in one go: each region's end, each stage's.
+    const events = lines.slice(afterFirst).filter((l) => /^\[\d\d:\d\d:\d\dZ\]/.test(l));
+    assert.ok(events.length > 0 && events.length <= 6 * 2 + 3 * 2 + 4, events.join("\n"));
+  });
+
   it("rides out an EV2 outage with a warning", async () => {
     sim = await simulator("small", 200);
     const rolloutId = await startRollout(sim);

@@ -52,6 +52,11 @@ export interface DeploymentReport {
   window: { startedAt: string | null; endedAt: string | null; durationSeconds: number | null };
   /** Seconds from the first bad verdict to EV2 accepting the rollback (the last rollback's); null without one. */
   timeToSafetySeconds: number | null;
+  /**
+   * Seconds from the first bad verdict to every region that got the bad version back on the good
+   * one (the last rollback's, verified by FollowRollout with rollbackOf); null when not (yet) known.
+   */
+  timeToMitigatedSeconds: number | null;
   rollouts: ReportRollout[];
   stressTests: ReportStressTest[];
   gates: ReportGate[];
@@ -271,6 +276,24 @@ export interface ReportRollback {
   /** Recorded by the task, or worked out from badVerdictAt and the step's end (older records). */
   timeToSafetySource?: "recorded" | "estimated";
   resolution: string[];
+  /** The rollback verified (FollowRollout with rollbackOf): absent when no step followed it. */
+  mitigation?: ReportMitigation;
+}
+
+export interface ReportMitigation {
+  /** When a FollowRollout step last looked (its end). */
+  checkedAt: string;
+  mitigated: boolean;
+  /** EV2's time of the last region that got the bad version coming back on the good one. */
+  mitigatedAt: string | null;
+  /** From EV2 accepting the rollback to mitigated (EV2's clock). */
+  rollbackSeconds: number | null;
+  timeToMitigatedSeconds: number | null;
+  /** Regions that got the bad version; restored with EV2's end time; pending or outside the rollback's scope. */
+  regions: string[];
+  restored: Array<{ region: string; at: string }>;
+  pending: string[];
+  notCovered: string[];
 }
 
 export interface ReportVerdict {
@@ -350,6 +373,8 @@ export function buildDeploymentReport(records: readonly TaskRecord[]): Deploymen
   const notifications: ReportNotification[] = [];
   const rollbacks: ReportRollback[] = [];
   const badVerdicts: ReportVerdict[] = [];
+  /** FollowRollout records that verified a rollback, in time order. */
+  const mitigations: Entry[] = [];
   /** Wait actions as the last snapshot of each rollout shows them. */
   const waitActions = new Map<string, Bag[]>();
 
@@ -365,6 +390,7 @@ export function buildDeploymentReport(records: readonly TaskRecord[]): Deploymen
         if (rolloutId) {
           const r = rolloutOf(rolloutId);
           addSnapshot(r, e);
+          if (Object.keys(obj(d.mitigation)).length) mitigations.push(e);
           const snapshot = obj(d.rollout);
           if (Array.isArray(snapshot.waitActions))
             waitActions.set(rolloutId, arr(snapshot.waitActions).map(obj));
@@ -411,6 +437,42 @@ export function buildDeploymentReport(records: readonly TaskRecord[]): Deploymen
         notifications.push(notificationOf(e, rolloutId));
         break;
     }
+  }
+
+  // The rollback verified: the last follow of each rollback says how far it got.
+  for (const e of mitigations) {
+    const m = obj(e.details.mitigation);
+    const rolledBack = str(m.rollbackOf);
+    let rb = rollbacks.find((x) => x.rolloutId === e.record.rolloutId);
+    if (!rb && rolledBack) {
+      // The rollback was started in another job: what the follow knew of it.
+      rb = {
+        at: str(m.acceptedAt) ?? e.at,
+        rolloutId: str(e.record.rolloutId),
+        rolledBackRolloutId: rolledBack,
+        badVersion: str(m.badVersion),
+        rolledBackToVersion: str(m.goodVersion),
+        acceptedAt: str(m.acceptedAt),
+        timeToSafetySeconds: num(m.timeToAcceptedSeconds) ?? null,
+        resolution: [],
+      };
+      rollbacks.push(rb);
+    }
+    if (!rb) continue;
+    rb.badVersion ??= str(m.badVersion);
+    rb.mitigation = {
+      checkedAt: e.endedAt,
+      mitigated: str(m.mitigatedAt) !== undefined,
+      mitigatedAt: str(m.mitigatedAt) ?? null,
+      rollbackSeconds: num(m.rollbackSeconds) ?? null,
+      timeToMitigatedSeconds: num(m.timeToMitigatedSeconds) ?? null,
+      regions: strings(m.regions),
+      restored: arr(m.restored)
+        .map(obj)
+        .map((x) => ({ region: str(x.region) ?? "", at: str(x.at) ?? "" })),
+      pending: strings(m.pending),
+      notCovered: strings(m.notCovered),
+    };
   }
 
   // A rollback names the rollout it cancelled: link both ways, and say what became of it.
@@ -473,6 +535,7 @@ export function buildDeploymentReport(records: readonly TaskRecord[]): Deploymen
   const list = [...rollouts.values()].map(inReadingOrder);
   const lastRollback = rollbacks[rollbacks.length - 1];
   const timeToSafetySeconds = lastRollback?.timeToSafetySeconds ?? null;
+  const timeToMitigatedSeconds = lastRollback?.mitigation?.timeToMitigatedSeconds ?? null;
   const outcome = outcomeOf(entries, list, rollbacks);
   const waitingForApproval = approvalWaitOf(entries, stressTests, gates);
   const steps = entries.map(({ record, at, endedAt }) =>
@@ -501,6 +564,7 @@ export function buildDeploymentReport(records: readonly TaskRecord[]): Deploymen
     run: runOf(entries),
     window: { startedAt, endedAt, durationSeconds: secondsBetween(startedAt, endedAt) },
     timeToSafetySeconds,
+    timeToMitigatedSeconds,
     rollouts: list,
     stressTests,
     gates,
@@ -909,7 +973,13 @@ function headlineOf(
       const why = verdicts[0] ? ` after: ${verdicts[0].what.replace(/\.?$/, ".")}` : ".";
       const safety =
         rb.timeToSafetySeconds === null ? "" : ` Time to safety: ${rb.timeToSafetySeconds.toFixed(1)} s.`;
-      return `${cap(describeRollout(bad, rb.rolledBackRolloutId))} was rolled back to ${rb.rolledBackToVersion ?? "the last good version"} by rollout ${rb.rolloutId ?? "(unknown)"}${why}${safety}`;
+      const m = rb.mitigation;
+      const mitigated = !m
+        ? ""
+        : m.mitigated
+          ? ` Mitigated (every region that got the bad version back)${m.timeToMitigatedSeconds === null ? ` at ${m.mitigatedAt}` : ` ${m.timeToMitigatedSeconds.toFixed(1)} s after the bad verdict`}.`
+          : ` Not mitigated when last checked: ${m.restored.length} of ${m.regions.length} region(s) back.`;
+      return `${cap(describeRollout(bad, rb.rolledBackRolloutId))} was rolled back to ${rb.rolledBackToVersion ?? "the last good version"} by rollout ${rb.rolloutId ?? "(unknown)"}${why}${safety}${mitigated}`;
     }
     case "failed":
       return `${main ? cap(describeRollout(main)) : "The deployment"} did not succeed${verdicts[0] ? `: ${verdicts[0].what}` : "; see the steps below."}`;

@@ -66,7 +66,13 @@ export function renderDeploymentReportMarkdown(report: DeploymentReport): string
 
   const run = report.run;
   const facts: Array<[string, string | Markdown]> = [["Outcome", outcomeWords[report.outcome]]];
-  if (report.rollbacks.length) facts.push(["Time to safety", safety(report.timeToSafetySeconds)]);
+  if (report.rollbacks.length) {
+    facts.push([
+      "Time to safety",
+      `${safety(report.timeToSafetySeconds)} (bad verdict → rollback accepted by EV2)`,
+    ]);
+    facts.push(["Time to mitigated", mitigatedFact(report.rollbacks[report.rollbacks.length - 1])]);
+  }
   if (run.runUrl || run.buildId || run.releaseId)
     facts.push([
       "Pipeline run",
@@ -215,6 +221,8 @@ export function renderDeploymentReportMarkdown(report: DeploymentReport): string
           "Bad verdict",
           "Rollback accepted",
           "Time to safety",
+          "Mitigated",
+          "Time to mitigated",
         ],
         report.rollbacks.map((rb) => [
           rb.rolledBackRolloutId,
@@ -224,10 +232,13 @@ export function renderDeploymentReportMarkdown(report: DeploymentReport): string
           when(rb.badVerdictAt) || "-",
           when(rb.acceptedAt) || "-",
           `${safety(rb.timeToSafetySeconds)}${rb.timeToSafetySource === "estimated" ? " (estimated)" : ""}`,
+          rb.mitigation?.mitigatedAt ? when(rb.mitigation.mitigatedAt) : "-",
+          mitigatedFact(rb),
         ]),
       ),
       "",
     );
+    for (const rb of report.rollbacks) if (rb.mitigation) out.push(...mitigationTable(rb), "");
     if (report.badVerdicts.length) {
       out.push(
         md`
@@ -447,4 +458,37 @@ function gateWhy(g: ReportGate): string {
   );
   const parts = [g.comment, evidence.length ? listWithMore(evidence, 5) : undefined].filter(Boolean);
   return parts.join(" · ") || (g.message ?? "-");
+}
+
+/** The second half of time to safety: every region that got the bad version back on the good one. */
+function mitigatedFact(rb: DeploymentReport["rollbacks"][number] | undefined): string {
+  const m = rb?.mitigation;
+  if (!m) return "not verified (no FollowRollout with rollbackOf followed the rollback)";
+  if (!m.mitigated)
+    return `not yet when last checked (${when(m.checkedAt)}): ${m.restored.length} of ${m.regions.length} region(s) back`;
+  if (m.timeToMitigatedSeconds !== null) return safety(m.timeToMitigatedSeconds);
+  return `${safety(m.rollbackSeconds)} after the rollback was accepted`;
+}
+
+function mitigationTable(rb: DeploymentReport["rollbacks"][number]): Array<Markdown | ""> {
+  const m = rb.mitigation!;
+  const restored = new Map(m.restored.map((r) => [r.region, r.at]));
+  const rows = m.regions
+    .slice(0, MAX_REGIONS_SHOWN)
+    .map((g) => [
+      g,
+      restored.has(g)
+        ? when(restored.get(g))
+        : m.notCovered.includes(g)
+          ? "not in the rollback's scope"
+          : "not yet",
+    ]);
+  return [
+    md`Regions that got ${rb.badVersion ?? "the bad version"} (rollback ${rb.rolloutId ?? "?"}), back on ${rb.rolledBackToVersion ?? "the good version"} at (EV2's time):`,
+    "",
+    markdownTable(["Region", "Back at"], rows.length ? rows : [["(none reached)", "-"]]),
+    ...(m.regions.length > MAX_REGIONS_SHOWN
+      ? ["" as const, md`… and ${m.regions.length - MAX_REGIONS_SHOWN} more (the report's JSON has all).`]
+      : []),
+  ];
 }

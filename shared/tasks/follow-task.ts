@@ -2,10 +2,12 @@ import type { TaskAgent } from "../agent/agent";
 import { field, readInputs } from "../agent/inputs";
 import { failureMessage, type TaskOutcome } from "../agent/run-task";
 import { checkConnection, connectEv2, connectionInputs } from "../ev2/connection";
+import type { Ev2Client } from "../ev2/client";
 import type { Rollout } from "../ev2/schemas";
 import { durationBetween, formatDuration, outputList } from "../format";
 import { MAX_REGIONS_SHOWN, markdownTable, md, mdJoin, mdLines, mdLink, type Markdown } from "../markdown";
 import { followRollout, newRegionsOf, rolloutFacts, type FollowOutcome } from "../rollout/follow";
+import { describeMitigation, mitigationOf, type Mitigation } from "../rollout/mitigation";
 import { publishRecord, readRunIdentity } from "../rollout/record";
 import { httpOptionsFor, timestamped } from "./common";
 
@@ -23,6 +25,11 @@ export const followInputs = {
   onFailure: field.choice(["fail", "cancelRollout"] as const, "fail"),
   onPipelineCancel: field.choice(["leaveRunning", "cancelRollout"] as const, "leaveRunning"),
   restartFailed: field.boolean(false),
+  rollbackOf: field.text({
+    pattern: /^[A-Za-z0-9._:-]{1,128}$/,
+    expected: "the id of the rollout this one rolls back, e.g. $(badRolloutId)",
+  }),
+  timeToSafetySeconds: field.optionalNumber({ min: 0, max: 7 * 24 * 3600, unit: "seconds" }),
 };
 
 export async function runFollow(agent: TaskAgent): Promise<TaskOutcome> {
@@ -87,6 +94,8 @@ export async function runFollow(agent: TaskAgent): Promise<TaskOutcome> {
     "verdictAt",
     outcome.end === "failed" || outcome.end === "cancelled" ? new Date().toISOString() : "",
   );
+  const mitigation =
+    s.rollbackOf && outcome.rollout ? await verifyRollback(agent, client, s, outcome.rollout) : undefined;
   const result = resultOf(outcome);
   record(
     result,
@@ -98,8 +107,9 @@ export async function runFollow(agent: TaskAgent): Promise<TaskOutcome> {
       polls: outcome.polls,
       transientErrors: outcome.transientErrors,
       rollout: outcome.rollout && snapshot(outcome.rollout),
+      mitigation,
     },
-    summaryMarkdown(outcome),
+    summaryMarkdown(outcome, mitigation),
   );
   return { result, message: outcome.message };
 
@@ -125,6 +135,37 @@ export async function runFollow(agent: TaskAgent): Promise<TaskOutcome> {
       summary,
     );
   }
+}
+
+/**
+ * Following a rollback: is every region that got the bad version back on the good one, and
+ * since when (EV2's times)? Reading the bad rollout may fail; the follow's own result stands.
+ */
+async function verifyRollback(
+  agent: TaskAgent,
+  client: Ev2Client,
+  s: { rollbackOf?: string; timeToSafetySeconds?: number },
+  rollback: Rollout,
+): Promise<Mitigation | undefined> {
+  let mitigation: Mitigation;
+  try {
+    const answer = await client.getRollout(s.rollbackOf!);
+    if (answer.notModified) return undefined;
+    mitigation = mitigationOf(answer.rollout, rollback, s.timeToSafetySeconds);
+  } catch (err) {
+    if (agent.cancellation.aborted) throw err;
+    agent.warning(
+      `Could not read the rolled-back rollout ${s.rollbackOf} from EV2, so mitigation is not verified: ${(err as Error).message}`,
+    );
+    return undefined;
+  }
+  agent.setOutput("mitigated", String(mitigation.mitigatedAt !== null));
+  agent.setOutput("mitigatedAt", mitigation.mitigatedAt ?? "");
+  agent.setOutput("timeToMitigatedSeconds", mitigation.timeToMitigatedSeconds?.toFixed(1) ?? "");
+  const line = describeMitigation(mitigation);
+  if (mitigation.mitigatedAt === null) agent.warning(line);
+  else agent.info(line);
+  return mitigation;
 }
 
 function resultOf(o: FollowOutcome): TaskOutcome["result"] {
@@ -184,7 +225,7 @@ const regionMark = (status: string) =>
           ? "⏸"
           : "·";
 
-function summaryMarkdown(o: FollowOutcome): string {
+function summaryMarkdown(o: FollowOutcome, m?: Mitigation): string {
   const r = o.rollout;
   const lines: Array<Markdown | ""> = [
     md`### EV2 rollout ${r?.rolloutId ?? ""}: ${r?.status ?? "unknown"}`,
@@ -229,5 +270,42 @@ function summaryMarkdown(o: FollowOutcome): string {
     );
   }
   if (o.failure) lines.push(md`**What to do:** ${o.failure.recommendation}`, "");
+  if (m) lines.push(...mitigationSummary(m));
   return mdLines(lines);
+}
+
+/** Time to safety in two halves, and where each region that got the bad version stands. */
+function mitigationSummary(m: Mitigation): Array<Markdown | ""> {
+  const seconds = (v: number | null) => (v === null ? "-" : `${v.toFixed(1)} s`);
+  const restored = new Map(m.restored.map((r) => [r.region, r.at]));
+  return [
+    md`#### Rollback of ${m.rollbackOf}: ${m.mitigatedAt === null ? "not mitigated yet" : "mitigated"}`,
+    "",
+    markdownTable(
+      ["", ""],
+      [
+        ["Bad version → good version", `${m.badVersion} → ${m.goodVersion}`],
+        ["Rollback accepted by EV2", m.acceptedAt],
+        ["Time to safety: accepted", `${seconds(m.timeToAcceptedSeconds)} (bad verdict → rollback accepted)`],
+        ["Mitigated", m.mitigatedAt ?? "not yet"],
+        [
+          "Time to safety: mitigated",
+          `${seconds(m.timeToMitigatedSeconds)} (bad verdict → every region back; ${seconds(m.rollbackSeconds)} after acceptance)`,
+        ],
+      ],
+    ),
+    "",
+    markdownTable(
+      ["Region that got " + m.badVersion, "Back on " + m.goodVersion],
+      m.regions
+        .slice(0, MAX_REGIONS_SHOWN)
+        .map((g) => [
+          g,
+          restored.get(g) ?? (m.notCovered.includes(g) ? "not in the rollback's scope" : "not yet"),
+        ]),
+    ),
+    "",
+    md`${describeMitigation(m)}`,
+    "",
+  ];
 }

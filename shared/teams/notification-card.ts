@@ -22,6 +22,7 @@ import {
 } from "./card-text";
 import { formatDuration } from "../format";
 import { chooseNotificationKind, type NotificationChoice, type NotificationKind } from "./notification-kind";
+import { mitigationOf } from "../rollout/mitigation";
 import { newRegionsOf } from "../rollout/new-regions";
 import { remediationFor } from "../rollout/remediation";
 import {
@@ -162,7 +163,7 @@ function composeCard(
       body.push(...cancellationSection(rollout!, limits));
       break;
     case "rolledBack":
-      body.push(...rollbackSection(input.rollback!, now, limits));
+      body.push(...rollbackSection(input.rollback!, rollout!, now, limits));
       break;
   }
   if (input.telemetry) body.push(...telemetrySection(input.telemetry, limits));
@@ -602,7 +603,12 @@ function cancellationSection(rollout: RolloutView, limits: ListLimits): CardElem
 }
 
 /** Why the rollback happened: the bad rollout, what went wrong in it, and how fast safety came. */
-function rollbackSection(rollback: RollbackForCard, now: number, limits: ListLimits): CardElement[] {
+function rollbackSection(
+  rollback: RollbackForCard,
+  rollout: RolloutView,
+  now: number,
+  limits: ListLimits,
+): CardElement[] {
   const bad = rollback.rolledBack;
   const facts: Fact[] = [{ title: "Rolled back", value: clip(rollback.rolledBackRolloutId, valueChars) }];
   if (bad) {
@@ -617,6 +623,11 @@ function rollbackSection(rollback: RollbackForCard, now: number, limits: ListLim
       value: `${formatDuration(rollback.timeToSafetySeconds * 1000)} (bad verdict → rollback accepted by EV2)`,
     });
   }
+  if (bad)
+    facts.push({
+      title: "Mitigated",
+      value: clip(mitigatedText(bad, rollout, rollback, limits), valueChars * 2),
+    });
   const elements: CardElement[] = [sectionTitle("Why"), { type: "FactSet", facts, spacing: "small" }];
   if (!bad) return elements;
   // What went wrong in the bad rollout, as its own failed or cancelled card would say it.
@@ -624,6 +635,27 @@ function rollbackSection(rollback: RollbackForCard, now: number, limits: ListLim
   const rejected = rejection(bad);
   if (rejected || (bad.errors ?? []).length > 0) return [...elements, ...cancellationSection(bad, limits)];
   return elements;
+}
+
+/** Whether every region that got the bad version is back on the good one, and how fast. */
+function mitigatedText(
+  bad: RolloutView,
+  rollout: RolloutView,
+  rollback: RollbackForCard,
+  limits: ListLimits,
+): string {
+  const m = mitigationOf(bad, rollout, rollback.timeToSafetySeconds);
+  const back = `${m.restored.length} of ${plural(m.regions.length, "region")} back on ${m.goodVersion}`;
+  if (m.mitigatedAt !== null) {
+    const total =
+      m.timeToMitigatedSeconds === null
+        ? ""
+        : `; ${formatDuration(m.timeToMitigatedSeconds * 1000)} from the bad verdict`;
+    return `Yes: ${back}, ${formatDuration(m.rollbackSeconds! * 1000)} after EV2 accepted the rollback${total}`;
+  }
+  const left = [...m.pending, ...m.notCovered];
+  const shown = Math.max(1, limits.regions);
+  return `Not yet: ${back}; not back yet: ${left.slice(0, shown).join(", ")}${left.length > shown ? ` and ${left.length - shown} more` : ""}`;
 }
 
 /** `p50 12.4 ms · p95 48 ms · p99 91.7 ms · errors 0% · 241.3 rps` */

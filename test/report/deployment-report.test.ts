@@ -26,6 +26,7 @@ import {
   followRecord,
   gateRecord,
   rollbackId,
+  rollbackFollowRecord,
   rolledBackFlow,
   rolloutId,
   run,
@@ -414,7 +415,7 @@ describe("deployment report: markdown", () => {
     const markdown = renderDeploymentReportMarkdown(buildDeploymentReport(rolledBackFlow()));
     for (const expected of [
       "| Outcome | ↩️ rolled back |",
-      "| Time to safety | 8.4 s |",
+      "| Time to safety | 8.4 s (bad verdict → rollback accepted by EV2) |",
       "## Rollback",
       `| ${rolloutId} | 1.3.2 | 1.3.1 | ${rollbackId} | 2026-11-22 10:08:13Z | 2026-11-22 10:08:21Z | 8.4 s |`,
       "- 2026-11-22 10:08:13Z FollowRollout: Stage2-Pilot in uksouth: ServiceHealthCheckFailed: Health check",
@@ -426,6 +427,46 @@ describe("deployment report: markdown", () => {
       "| 2026-11-22 10:08:22Z | rolledBack (auto) |",
     ])
       assert.ok(markdown.includes(expected), `missing ${JSON.stringify(expected)} in:\n${markdown}`);
+  });
+
+  it("the verified rollback: both halves of time to safety and each region that got the bad version", () => {
+    const report = buildDeploymentReport(reversed([...rolledBackFlow(), rollbackFollowRecord(true)]));
+    const m = report.rollbacks[0].mitigation!;
+    assert.equal(m.mitigated, true);
+    assert.equal(m.mitigatedAt, "2026-11-22T10:21:30.000Z");
+    assert.equal(report.timeToSafetySeconds, 8.4);
+    assert.equal(report.timeToMitigatedSeconds, 798.4);
+    assert.match(
+      report.headline,
+      /Time to safety: 8\.4 s\. Mitigated \(every region that got the bad version back\) 798\.4 s after the bad verdict\.$/,
+    );
+    const markdown = renderDeploymentReportMarkdown(report);
+    for (const expected of [
+      "| Time to safety | 8.4 s (bad verdict → rollback accepted by EV2) |",
+      "| Time to mitigated | 13m 18s (798 s) |",
+      `| ${rolloutId} | 1.3.2 | 1.3.1 | ${rollbackId} | 2026-11-22 10:08:13Z | 2026-11-22 10:08:21Z | 8.4 s | 2026-11-22 10:21:30Z | 13m 18s (798 s) |`,
+      "| uksouth | 2026-11-22 10:21:30Z |",
+    ])
+      assert.ok(markdown.includes(expected), `missing ${JSON.stringify(expected)} in:\n${markdown}`);
+
+    const partly = buildDeploymentReport([...rolledBackFlow(), rollbackFollowRecord(false)]);
+    assert.equal(partly.timeToMitigatedSeconds, null);
+    assert.match(partly.headline, /Not mitigated when last checked: 2 of 4 region\(s\) back\.$/);
+    const partlyMd = renderDeploymentReportMarkdown(partly);
+    assert.ok(
+      partlyMd.includes(
+        "| Time to mitigated | not yet when last checked (2026-11-22 10:15:00Z): 2 of 4 region(s) back |",
+      ),
+      partlyMd,
+    );
+    assert.ok(partlyMd.includes("| uksouth | not yet |"), partlyMd);
+    const unverified = renderDeploymentReportMarkdown(buildDeploymentReport(rolledBackFlow()));
+    assert.ok(
+      unverified.includes(
+        "| Time to mitigated | not verified (no FollowRollout with rollbackOf followed the rollback) |",
+      ),
+      unverified,
+    );
   });
 
   it("escapes pipes and newlines coming from EV2 and comments", () => {
@@ -712,7 +753,7 @@ describe("deployment report: built tasks against the simulators", function () {
       "| Outcome | ↩️ rolled back |",
       "## Rollback",
       `| ${bad.outputs.rolloutId} | 1.3.2 | 1.3.1 | ${rollback.outputs.rolloutId} |`,
-      `| Time to safety | ${rb.timeToSafetySeconds!.toFixed(1)} s |`,
+      `| Time to safety | ${rb.timeToSafetySeconds!.toFixed(1)} s (bad verdict → rollback accepted by EV2) |`,
       "ServiceHealthCheckFailed",
     ])
       assert.ok(markdown.includes(expected), `missing ${JSON.stringify(expected)} in:\n${markdown}`);

@@ -355,3 +355,42 @@ export function rolledBackFlow(): TaskRecord[] {
     ),
   ];
 }
+
+/** FollowRollout on the rollback with rollbackOf: the mitigation it recorded (follow-task.ts). */
+export function rollbackFollowRecord(mitigated: boolean): TaskRecord {
+  const restored = [
+    { region: "eastus2euap", at: "2026-11-22T10:13:30.000Z" },
+    { region: "centraluseuap", at: "2026-11-22T10:14:30.000Z" },
+    { region: "westcentralus", at: "2026-11-22T10:20:30.000Z" },
+    { region: "uksouth", at: "2026-11-22T10:21:30.000Z" },
+  ];
+  const follow = followRecord(
+    mitigated ? "completed" : "waiting",
+    "2026-11-22T10:08:25.000Z",
+    mitigated ? "2026-11-22T10:30:00.000Z" : "2026-11-22T10:15:00.000Z",
+    rollbackId,
+  );
+  return {
+    ...follow,
+    run: { ...run, jobName: "rollback" },
+    details: {
+      ...follow.details,
+      mitigation: {
+        rollbackOf: rolloutId,
+        badVersion: "1.3.2",
+        rolloutId: rollbackId,
+        goodVersion: "1.3.1",
+        rollbackStatus: mitigated ? "Completed" : "InProgress",
+        regions: restored.map((r) => r.region),
+        restored: mitigated ? restored : restored.slice(0, 2),
+        pending: mitigated ? [] : ["westcentralus", "uksouth"],
+        notCovered: [],
+        acceptedAt: "2026-11-22T10:08:20.000Z",
+        mitigatedAt: mitigated ? "2026-11-22T10:21:30.000Z" : null,
+        rollbackSeconds: mitigated ? 790 : null,
+        timeToAcceptedSeconds: 8.4,
+        timeToMitigatedSeconds: mitigated ? 798.4 : null,
+      },
+    },
+  };
+}

@@ -90,8 +90,11 @@ describe("Rollback with TriggerEv2Rollout (built task)", function () {
     assert.equal(starts.length, 2, "the bad rollout and one rollback");
   });
 
-  it("TeamsNotify auto with rollbackOf tells the team what was rolled back, why and how fast", async () => {
+  /** A bad rollout that got through the canary stage and into the pilot's regions, then its rollback. */
+  async function rolledBackMidway() {
     const bad = await runBuiltTask("TriggerEv2Rollout", ev2Setup(sim, rolloutInputs));
+    // Simulated time: 10 s start delay, the canary (360 s), 100 s into the pilot's regions.
+    sim.clock.advance(470_000);
     const rollback = await runBuiltTask(
       "TriggerEv2Rollout",
       ev2Setup(
@@ -100,6 +103,17 @@ describe("Rollback with TriggerEv2Rollout (built task)", function () {
         { variables: rollbackJob },
       ),
     );
+    assert.equal(rollback.result?.result, "Succeeded", rollback.stdout);
+    return { bad, rollback };
+  }
+  const regionsOf = (rolloutId: string) =>
+    sim
+      .rollouts()
+      .find((r) => r.rolloutId === rolloutId)!
+      .stages.flatMap((st) => st.regions);
+
+  it("TeamsNotify auto with rollbackOf tells the team what was rolled back, why, how fast and how far", async () => {
+    const { bad, rollback } = await rolledBackMidway();
     const sink = await startTeamsSink();
     try {
       const run = await runBuiltTask(
@@ -122,6 +136,8 @@ describe("Rollback with TriggerEv2Rollout (built task)", function () {
         "Bad version: 1.3.2",
         "Its status: Cancelled",
         "(bad verdict → rollback accepted by EV2)",
+        // Just started: none of the 4 regions the bad version reached is back yet.
+        "Mitigated: Not yet: 0 of 4 regions back on 1.3.1; not back yet: eastus2euap, centraluseuap, westcentralus, uksouth",
         `Rollout: ${rollback.outputs.rolloutId}`,
       ]) {
         assert.ok(text.includes(expected), `missing "${expected}" in:\n${text}`);
@@ -129,6 +145,84 @@ describe("Rollback with TriggerEv2Rollout (built task)", function () {
     } finally {
       await sink.close();
     }
+  });
+
+  it("FollowRollout with rollbackOf verifies the rollback: every region that got the bad version back on the good one, with both times", async () => {
+    const { bad, rollback } = await rolledBackMidway();
+    const reached = regionsOf(bad.outputs.rolloutId).filter((g) => g.startTime);
+    assert.deepEqual(
+      reached.map((g) => `${g.name} ${g.status}`),
+      ["eastus2euap Completed", "centraluseuap Completed", "westcentralus Cancelled", "uksouth Cancelled"],
+    );
+    sim.clock.speed = 200; // the rollback's 1210 simulated seconds in about 6 s
+    const run = await runBuiltTask(
+      "FollowRollout",
+      ev2Setup(
+        sim,
+        {
+          rolloutId: rollback.outputs.rolloutId,
+          rollbackOf: bad.outputs.rolloutId,
+          timeToSafetySeconds: rollback.outputs.timeToSafetySeconds,
+        },
+        { variables: rollbackJob },
+      ),
+    );
+    assert.equal(run.result?.result, "Succeeded", run.stdout);
+    assert.equal(run.outputs.mitigated, "true");
+    // EV2's time of the last region that had the bad version coming back: the pilot's uksouth,
+    // before the broad stage (never reached by the bad version) completes the rollback.
+    const good = regionsOf(rollback.outputs.rolloutId);
+    const endOf = (name: string) => good.find((g) => g.name === name)!.endTime!;
+    assert.equal(run.outputs.mitigatedAt, new Date(endOf("uksouth")).toISOString());
+    assert.ok(Date.parse(run.outputs.mitigatedAt) < Date.parse(endOf("westeurope")));
+    const created = sim.rollouts().find((r) => r.rolloutId === rollback.outputs.rolloutId)!.createdTimestamp;
+    const afterAccepted = (Date.parse(endOf("uksouth")) - Date.parse(created)) / 1000;
+    assert.equal(
+      run.outputs.timeToMitigatedSeconds,
+      (Number(rollback.outputs.timeToSafetySeconds) + afterAccepted).toFixed(1),
+    );
+    const record = JSON.parse(readFileSync(run.artifacts[0].path, "utf8"));
+    const m = record.details.mitigation;
+    assert.deepEqual(m.regions, ["eastus2euap", "centraluseuap", "westcentralus", "uksouth"]);
+    assert.deepEqual(m.pending, []);
+    assert.equal(m.badVersion, "1.3.2");
+    assert.equal(m.goodVersion, "1.3.1");
+    assert.equal(m.acceptedAt, created);
+    assert.equal(m.timeToAcceptedSeconds, Number(rollback.outputs.timeToSafetySeconds));
+    assert.match(run.stdout, /Mitigated at .*: 4 of 4 regions that got 1\.3\.2 back on 1\.3\.1/);
+    const summary = readFileSync(run.summaries[0], "utf8");
+    assert.match(summary, /Rollback of .*: mitigated/);
+    assert.match(summary, /\| Time to safety: accepted \| \d+\.\d s \(bad verdict → rollback accepted\) \|/);
+    assert.match(summary, /\| uksouth \| \d{4}-\d\d-\d\dT/);
+  });
+
+  it("FollowRollout stopping before every region is back says the rollback is not mitigated yet, and which are left", async () => {
+    const { bad, rollback } = await rolledBackMidway();
+    sim.clock.speed = 200;
+    const run = await runBuiltTask(
+      "FollowRollout",
+      ev2Setup(
+        sim,
+        {
+          rolloutId: rollback.outputs.rolloutId,
+          until: "stage",
+          stageName: "Stage1-Canary",
+          rollbackOf: bad.outputs.rolloutId,
+        },
+        { variables: rollbackJob },
+      ),
+    );
+    assert.equal(run.result?.result, "Succeeded", run.stdout);
+    assert.equal(run.outputs.mitigated, "false");
+    assert.equal(run.outputs.mitigatedAt, "");
+    assert.equal(run.outputs.timeToMitigatedSeconds, "");
+    assert.match(
+      run.warnings.join("\n"),
+      /Not mitigated yet: 2 of 4 regions that got 1\.3\.2 back on 1\.3\.1, rollback \S+ InProgress; still to come back: westcentralus, uksouth\./,
+    );
+    const record = JSON.parse(readFileSync(run.artifacts[0].path, "utf8"));
+    assert.deepEqual(record.details.mitigation.pending, ["westcentralus", "uksouth"]);
+    assert.equal(record.details.mitigation.mitigatedAt, null);
   });
 
   it("TeamsNotify refuses rolledBack without rollbackOf, sending nothing", async () => {

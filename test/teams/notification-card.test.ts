@@ -194,6 +194,23 @@ describe("buildNotificationCard", () => {
     assert.match(text, /Time to safety: 12s \(bad verdict → rollback accepted by EV2\)/);
     assert.match(text, /Rejected by: release.manager@contoso.com/);
     assert.match(text, /Comment: Error budget exhausted in westus/);
+    // The bad rollout reached the first two stages; the rollback has brought none of them back yet.
+    assert.match(
+      text,
+      /Mitigated: Not yet: 0 of 6 regions back on 1\.2\.2; not back yet: region-1-1, region-1-2, region-1-3, region-2-1/,
+    );
+  });
+
+  it("says the rollback is mitigated once every region that got the bad version is back, and both times", () => {
+    // The rollback's first two stages (the bad rollout's regions) done; the last region ends 720 s after creation.
+    const rollback = makeRollout({ status: "InProgress", completed: 2 });
+    rollback.artifactVersionNumber = "1.2.2";
+    const text = cardText(buildNotificationCard({ ...inputFor("rolledBack"), rollout: rollback }));
+    assert.match(text, /Time to safety: 12s \(bad verdict → rollback accepted by EV2\)/);
+    assert.match(
+      text,
+      /Mitigated: Yes: 6 of 6 regions back on 1\.2\.2, 12m 0s after EV2 accepted the rollback; 12m 12s from the bad verdict/,
+    );
   });
 
   it("auto chooses rolledBack for a rollback rollout, and the failed card when the rollback failed", () => {

@@ -145,6 +145,8 @@ const table: BadInput[] = [
   { task: "FollowRollout", input: "onFailure", inputs: { onFailure: "retry" }, says: /must be one of fail, cancelRollout/ },
   { task: "FollowRollout", input: "restartFailed", inputs: { restartFailed: "maybe" }, says: /must be true or false/ },
   { task: "FollowRollout", input: "onPipelineCancel", inputs: { onPipelineCancel: "ignore" }, says: /must be one of leaveRunning, cancelRollout/ },
+  { task: "FollowRollout", input: "rollbackOf", inputs: { rollbackOf: "bad id!" }, says: /Input 'rollbackOf' must be / },
+  { task: "FollowRollout", input: "timeToSafetySeconds", inputs: { timeToSafetySeconds: "soon" }, says: /must be a number from 0 to 604800 seconds \(got "soon"\)/ },
 
   // GateApproval
   { task: "GateApproval", input: "rolloutId", inputs: { rolloutId: "" }, says: /is required, for example/ },

@@ -114,6 +114,15 @@ export class Ev2Client {
     return this.parse(res, schema.rolloutList, "list rollouts").rollouts;
   }
 
+  /** `GET /rollouts`: the newest rollouts of any service that carry every tag, newest first. */
+  async findRollouts(filter: { tags: Record<string, string>; top?: number }) {
+    const query = new URLSearchParams();
+    for (const [k, v] of Object.entries(filter.tags)) query.append("tag", `${k}:${v}`);
+    if (filter.top) query.set("top", String(filter.top));
+    const res = await this.call("GET", `/rollouts?${query}`, "find rollouts");
+    return this.parse(res, schema.rolloutList, "find rollouts").rollouts;
+  }
+
   /**
    * One GET; with `etag`, a 304 comes back as `notModified` and costs no parsing. `signal`, when
    * given, replaces the client's for this call (a step's deadline combined with cancellation).

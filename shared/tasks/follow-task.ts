@@ -8,15 +8,15 @@ import { durationBetween, formatDuration, outputList } from "../format";
 import { MAX_REGIONS_SHOWN, markdownTable, md, mdJoin, mdLines, mdLink, type Markdown } from "../markdown";
 import { followRollout, newRegionsOf, rolloutFacts, type FollowOutcome } from "../rollout/follow";
 import { describeMitigation, mitigationOf, type Mitigation } from "../rollout/mitigation";
+import { findRunRollout } from "../rollout/find-rollout";
 import { publishRecord, readRunIdentity } from "../rollout/record";
 import { httpOptionsFor, timestamped } from "./common";
 
 export const followInputs = {
   ...connectionInputs,
-  rolloutId: field.requiredText({
+  rolloutId: field.text({
     pattern: /^[A-Za-z0-9._:-]{1,128}$/,
-    expected: "an EV2 rollout id such as $(trigger.rolloutId)",
-    example: "$(trigger.rolloutId)",
+    expected: "an EV2 rollout id such as $(trigger.rolloutId), or empty for the newest this run started",
   }),
   until: field.choice(["completion", "stage", "waitAction"] as const, "completion"),
   stageName: field.text(),
@@ -48,16 +48,17 @@ export async function runFollow(agent: TaskAgent): Promise<TaskOutcome> {
     ],
   });
   const client = connectEv2(agent, s, httpOptionsFor(agent));
+  const run = readRunIdentity(agent);
+  const rolloutId = s.rolloutId ?? (await findRunRollout(client, run, (m) => agent.info(m))).rolloutId;
   const pollingMs = s.pollingIntervalSeconds * 1000;
   agent.info(
-    `Following rollout ${s.rolloutId} until ${s.until === "stage" ? `stage ${s.stageName} completes` : s.until === "waitAction" ? "the next approval gate" : "it completes"}; polling every ${formatDuration(pollingMs)}.`,
+    `Following rollout ${rolloutId} until ${s.until === "stage" ? `stage ${s.stageName} completes` : s.until === "waitAction" ? "the next approval gate" : "it completes"}; polling every ${formatDuration(pollingMs)}.`,
   );
 
-  const run = readRunIdentity(agent);
   const outcome = await followRollout(
     client,
     {
-      rolloutId: s.rolloutId,
+      rolloutId,
       until: s.until,
       stageName: s.stageName,
       pollingIntervalMs: pollingMs,
@@ -81,7 +82,7 @@ export async function runFollow(agent: TaskAgent): Promise<TaskOutcome> {
       "Failed",
       message,
       { end: "error" },
-      mdLines([md`### EV2 rollout ${s.rolloutId}: not followed`, "", md`${message}`, ""]),
+      mdLines([md`### EV2 rollout ${rolloutId}: not followed`, "", md`${message}`, ""]),
     );
     throw err;
   });
@@ -129,7 +130,7 @@ export async function runFollow(agent: TaskAgent): Promise<TaskOutcome> {
         result,
         message,
         run,
-        rolloutId: s.rolloutId,
+        rolloutId,
         details: { until: s.until, stageName: s.stageName, ...details },
       },
       summary,

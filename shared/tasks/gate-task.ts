@@ -22,15 +22,15 @@ import {
 } from "../gate/evidence";
 import { checkTelemetry, telemetryInputs } from "../gate/telemetry-inputs";
 import { telemetryMarkdown, type TelemetryEvidence, type TelemetryResultFile } from "../telemetry/evidence";
+import { findRunRollout } from "../rollout/find-rollout";
 import { publishRecord, readRunIdentity, type RunIdentity } from "../rollout/record";
 import { httpOptionsFor } from "./common";
 
 export const gateInputs = {
   ...connectionInputs,
-  rolloutId: field.requiredText({
+  rolloutId: field.text({
     pattern: /^[A-Za-z0-9._:-]{1,128}$/,
-    expected: "an EV2 rollout id such as $(trigger.rolloutId)",
-    example: "$(trigger.rolloutId)",
+    expected: "an EV2 rollout id such as $(trigger.rolloutId), or empty for the newest this run started",
   }),
   actionId: field.text({
     pattern: /^[A-Za-z0-9._:-]{1,128}$/,
@@ -58,8 +58,10 @@ export async function runGate(agent: TaskAgent): Promise<TaskOutcome> {
   const http = httpOptionsFor(agent);
   const client = connectEv2(agent, s, http);
   const run = readRunIdentity(agent);
+  let rolloutId = s.rolloutId;
   try {
-    return await gate(agent, s, client, run, http, startedAt);
+    rolloutId ??= (await findRunRollout(client, run, (m) => agent.info(m))).rolloutId;
+    return await gate(agent, { ...s, rolloutId }, client, run, http, startedAt);
   } catch (err) {
     // Cancelled or failed before a result: the record still says what happened, for the evidence trail.
     const message = failureMessage("GateApproval", err, agent);
@@ -71,7 +73,7 @@ export async function runGate(agent: TaskAgent): Promise<TaskOutcome> {
         ...record,
         message,
         run,
-        rolloutId: s.rolloutId,
+        rolloutId,
         details: { requested: s.decision },
       },
       mdLines([
@@ -89,7 +91,7 @@ export async function runGate(agent: TaskAgent): Promise<TaskOutcome> {
 
 async function gate(
   agent: TaskAgent,
-  s: InputValues<typeof gateInputs>,
+  s: InputValues<typeof gateInputs> & { rolloutId: string },
   client: Ev2Client,
   run: RunIdentity,
   http: HttpClientOptions,

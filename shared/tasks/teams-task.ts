@@ -7,6 +7,7 @@ import { checkConnection, connectEv2, connectionInputs } from "../ev2/connection
 import type { Rollout } from "../ev2/schemas";
 import { markdownTable, md, mdLines } from "../markdown";
 import { isAbortError } from "../http/retry";
+import { findRunRollout } from "../rollout/find-rollout";
 import { publishRecord, readRunIdentity, recordArtifactName, type RunIdentity } from "../rollout/record";
 import type { Ev2Client } from "../ev2/client";
 import type { NotificationCardInput, RollbackForCard } from "../teams/notification-card";
@@ -74,19 +75,14 @@ function missingSources(s: TeamsSettings): Array<[string, string]> {
   if (s.notification === "auto") {
     return s.stressResultFile
       ? []
-      : [
-          [
-            "rolloutId",
-            "is required when notification is auto and no stressResultFile is given: auto reads the rollout once to choose the card. Pass the EV2 rollout id, e.g. $(trigger.rolloutId), or a stress test result file",
-          ],
-        ];
+      : [["rolloutId", "auto reads the rollout once to choose the card (no stressResultFile is given)"]];
   }
-  return [
-    [
-      "rolloutId",
-      `is required when notification is ${s.notification}: the EV2 rollout the card is about, e.g. $(trigger.rolloutId)`,
-    ],
-  ];
+  return [["rolloutId", `the ${s.notification} card is about a rollout`]];
+}
+
+/** Why the card needs a rollout when rolloutId is empty: then the one this run started is looked up. */
+function rolloutNeeded(s: TeamsSettings): string | undefined {
+  return missingSources(s).find(([name]) => name === "rolloutId")?.[1];
 }
 
 /**
@@ -148,9 +144,9 @@ export async function runTeamsNotify(agent: TaskAgent): Promise<TaskOutcome> {
       const webhook = validateWebhookUrl(v.webhookUrl);
       return [
         ...(webhook.ok ? [] : [["webhookUrl", webhook.problem] as [string, string]]),
-        ...missingSources(v),
-        // The connection is only used to read the rollout.
-        ...(v.rolloutId ? checkConnection(v) : []),
+        ...missingSources(v).filter(([name]) => name !== "rolloutId"),
+        // The connection is only used to read the rollout (or find it).
+        ...(v.rolloutId || rolloutNeeded(v) ? checkConnection(v) : []),
       ];
     },
   });
@@ -161,10 +157,20 @@ export async function runTeamsNotify(agent: TaskAgent): Promise<TaskOutcome> {
 
   const stress = s.stressResultFile ? await readStressResult(agent, s.stressResultFile) : undefined;
   const telemetry = s.telemetryResultFile ? readTelemetryResult(agent, s.telemetryResultFile) : undefined;
-  const client = s.rolloutId ? connectEv2(agent, s, httpOptionsFor(agent)) : undefined;
+  const needed = rolloutNeeded(s);
+  const client = s.rolloutId || needed ? connectEv2(agent, s, httpOptionsFor(agent)) : undefined;
   const run = readRunIdentity(agent);
   const report = (o: Pick<Finish, "sent" | "rollout" | "problem">) =>
     finish(agent, { ...o, settings: s, run, startedAt, stress });
+
+  if (client && needed) {
+    try {
+      s.rolloutId = (await findRunRollout(client, run, (m) => agent.info(m))).rolloutId;
+    } catch (err) {
+      if (isAbortError(err) || agent.cancellation.aborted) throw err;
+      return report({ problem: `No card was sent: ${needed}. ${(err as Error).message}` });
+    }
+  }
 
   let rollout: Rollout | undefined;
   if (client && s.rolloutId) {

@@ -61,6 +61,11 @@ const ROUTES: Route[] = [
   },
   {
     method: "GET",
+    pattern: ["rollouts"],
+    handle: (_p, call, ev2) => ev2.findRollouts(call.query),
+  },
+  {
+    method: "GET",
     pattern: ["rollouts", ":rolloutId"],
     handle: (p, _call, ev2) => {
       const view = ev2.getRollout(p.rolloutId);

@@ -66,6 +66,24 @@ interface StoredRollout {
   sequence: number;
 }
 
+/** The `status` and `tag` filters of the rollout listings, checked before anything is listed. */
+function rolloutFilter(query: Record<string, string[]>): (view: RolloutView) => boolean {
+  const statuses = query.status ?? [];
+  for (const status of statuses) {
+    if (!(ALL_STATUSES as string[]).includes(status)) {
+      throw invalidParameter("status", `unknown status "${status}"; use one of ${ALL_STATUSES.join(", ")}`);
+    }
+  }
+  const tags = (query.tag ?? []).map((tag) => {
+    const colon = tag.indexOf(":");
+    if (colon <= 0) throw invalidParameter("tag", `tag filter "${tag}" must look like <key>:<value>`);
+    return { key: tag.slice(0, colon), value: tag.slice(colon + 1) };
+  });
+  return (view) =>
+    (statuses.length === 0 || statuses.includes(view.status)) &&
+    tags.every(({ key, value }) => view.tags[key] === value);
+}
+
 /** The EV2 rollout service the simulator serves: scenario data plus the rollouts started on it. */
 export class SimulatedEv2 {
   private readonly rolloutsById = new Map<string, StoredRollout>();
@@ -223,23 +241,12 @@ export class SimulatedEv2 {
 
   listRollouts(groupName: string, serviceId: string, query: Record<string, string[]>): ApiAnswer {
     this.findService(groupName, serviceId);
-    const statuses = query.status ?? [];
-    for (const status of statuses) {
-      if (!(ALL_STATUSES as string[]).includes(status)) {
-        throw invalidParameter("status", `unknown status "${status}"; use one of ${ALL_STATUSES.join(", ")}`);
-      }
-    }
-    const tags = (query.tag ?? []).map((tag) => {
-      const colon = tag.indexOf(":");
-      if (colon <= 0) throw invalidParameter("tag", `tag filter "${tag}" must look like <key>:<value>`);
-      return { key: tag.slice(0, colon), value: tag.slice(colon + 1) };
-    });
+    const matches = rolloutFilter(query);
     const nowMs = this.clock.nowMs();
     const rollouts = this.newestFirst()
       .filter(({ record }) => record.serviceGroupName === groupName && record.serviceId === serviceId)
       .map(({ record }) => projectRollout(record, nowMs))
-      .filter((view) => statuses.length === 0 || statuses.includes(view.status))
-      .filter((view) => tags.every(({ key, value }) => view.tags[key] === value))
+      .filter(matches)
       .map((view) => ({
         rolloutId: view.rolloutId,
         status: view.status,
@@ -250,6 +257,27 @@ export class SimulatedEv2 {
         createdTimestamp: view.createdTimestamp,
         tags: view.tags,
       }));
+    return { status: 200, body: { rollouts } };
+  }
+
+  /** `GET /rollouts`: rollouts of every service by tag (or one by id), whole, newest first. */
+  findRollouts(query: Record<string, string[]>): ApiAnswer {
+    const given = (name: string) => (query[name] ?? []).filter((v) => v !== "");
+    const rawTop = given("top")[0];
+    const top = rawTop === undefined ? 100 : Number(rawTop);
+    if (!Number.isInteger(top) || top < 1 || top > 100)
+      throw invalidParameter("top", "top must be a whole number from 1 to 100");
+    const nowMs = this.clock.nowMs();
+    const rolloutId = given("rolloutId")[0];
+    if (rolloutId !== undefined) {
+      const stored = this.rolloutsById.get(rolloutId);
+      return { status: 200, body: { rollouts: stored ? [projectRollout(stored.record, nowMs)] : [] } };
+    }
+    const matches = rolloutFilter({ status: given("status"), tag: given("tag") });
+    const rollouts = this.newestFirst()
+      .map(({ record }) => projectRollout(record, nowMs))
+      .filter(matches)
+      .slice(0, top);
     return { status: 200, body: { rollouts } };
   }
 

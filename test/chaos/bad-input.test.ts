@@ -132,7 +132,6 @@ const table: BadInput[] = [
   { task: "TriggerEv2Rollout", input: "badVerdictAt", inputs: { badVerdictAt: "yesterday" }, says: /must be an ISO 8601 time such as 2026-11-22T10:15:00Z/ },
 
   // FollowRollout
-  { task: "FollowRollout", input: "rolloutId", inputs: { rolloutId: "" }, says: /is required, for example "\$\(trigger\.rolloutId\)"/ },
   { task: "FollowRollout", input: "rolloutId", inputs: { rolloutId: "../rollouts/x" }, says: /must be an EV2 rollout id such as \$\(trigger\.rolloutId\)/ },
   { task: "FollowRollout", input: "rolloutId", inputs: { rolloutId: "$(trigger.rolloutId)" }, says: /holds \$\(trigger\.rolloutId\): that variable is not defined in this run/ },
   { task: "FollowRollout", input: "until", inputs: { until: "forever" }, says: /must be one of completion, stage, waitAction \(got "forever"\)/ },
@@ -149,7 +148,6 @@ const table: BadInput[] = [
   { task: "FollowRollout", input: "timeToSafetySeconds", inputs: { timeToSafetySeconds: "soon" }, says: /must be a number from 0 to 604800 seconds \(got "soon"\)/ },
 
   // GateApproval
-  { task: "GateApproval", input: "rolloutId", inputs: { rolloutId: "" }, says: /is required, for example/ },
   { task: "GateApproval", input: "rolloutId", inputs: { rolloutId: "r 1" }, says: /must be an EV2 rollout id such as/ },
   { task: "GateApproval", input: "actionId", inputs: { actionId: "wait 1" }, says: /must be a wait action id such as wait-1/ },
   { task: "GateApproval", input: "decision", inputs: { decision: "maybe" }, says: /must be one of approve, reject, evaluate/ },
@@ -189,7 +187,6 @@ const table: BadInput[] = [
   { task: "TeamsNotify", input: "webhookUrl", inputs: { webhookUrl: "https://user:s3cr3t-pw@prod-00.westus.logic.azure.com/workflows/x" }, says: /must not contain a user name or password/, secret: "s3cr3t-pw" },
   { task: "TeamsNotify", input: "notification", inputs: { notification: "sometimes" }, says: /must be one of auto, started, stageCompleted/ },
   { task: "TeamsNotify", input: "rolloutId", inputs: { rolloutId: "bad id!" }, says: /must be an EV2 rollout id such as \$\(trigger\.rolloutId\)/ },
-  { task: "TeamsNotify", input: "rolloutId", inputs: { rolloutId: undefined, notification: "completed" }, says: /is required when notification is completed: the EV2 rollout the card is about/ },
   { task: "TeamsNotify", input: "stressResultFile", inputs: { notification: "stressTest" }, says: /is required when notification is stressTest: the result file of a StressTestStage step/ },
   { task: "TeamsNotify", input: "stressResultFile", inputs: { notification: "stressTest", stressResultFile: missingFile }, says: /cannot be read: .* does not exist\. Give the resultFile output of a StressTestStage step/ },
   { task: "TeamsNotify", input: "stressResultFile", inputs: { notification: "stressTest", stressResultFile: notJson }, says: /is not a StressTestStage result \(schemaVersion 1\)/ },

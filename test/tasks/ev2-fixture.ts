@@ -68,7 +68,12 @@ export async function simulator(scenario: string, clockSpeed = 600): Promise<Sim
 }
 
 /** Starts a rollout of the scenarios' service directly through the client (a test's "given"). */
-export async function startTestRollout(sim: Simulator, key: string, stageMapVersion = "v3"): Promise<string> {
+export async function startTestRollout(
+  sim: Simulator,
+  key: string,
+  stageMapVersion = "v3",
+  tags: Record<string, string> = {},
+): Promise<string> {
   const { Ev2Client } = await import("../../shared/ev2/client");
   const { staticToken } = await import("../../shared/ev2/auth");
   const client = new Ev2Client({ baseUrl: sim.url, getToken: staticToken(TOKEN) });
@@ -82,7 +87,7 @@ export async function startTestRollout(sim: Simulator, key: string, stageMapVers
       environment: "PPE",
       selectionScope: [],
       exclusionScope: [],
-      tags: {},
+      tags,
     },
     key,
   );

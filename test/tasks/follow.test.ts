@@ -206,7 +206,7 @@ describe("FollowRollout (built task, as the agent runs it)", function () {
     ],
     ["until: stage without a stage", { until: "stage" }, /Input 'stageName' is required when until is stage/],
     ["an unknown until", { until: "forever" }, /Input 'until' must be one of completion, stage, waitAction/],
-    ["an empty rollout id", { rolloutId: "" }, /Input 'rolloutId' is required/],
+    ["a malformed rollout id", { rolloutId: "r 1" }, /Input 'rolloutId' must be an EV2 rollout id/],
   ] as const) {
     it(`fails on ${what} with nothing sent`, async () => {
       sim = await simulator("small");

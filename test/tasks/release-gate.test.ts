@@ -13,9 +13,14 @@ const execute = task.execution.HttpRequest.Execute;
 /** What the server does for the gate: the request its URL and the endpoint type's header describe, then the expression. */
 async function evaluateGate(
   sim: Simulator,
-  inputs: { rolloutId: string; stageName?: string },
+  inputs: { rolloutId?: string; stageName?: string; releaseId?: string },
 ): Promise<boolean> {
-  const macros = { "endpoint.url": sim.url, rolloutId: inputs.rolloutId, stageName: inputs.stageName ?? "" };
+  const macros = {
+    "endpoint.url": sim.url,
+    rolloutId: inputs.rolloutId ?? "",
+    stageName: inputs.stageName ?? "",
+    "Release.ReleaseId": inputs.releaseId ?? "77",
+  };
   const url = substituteMacros(execute.EndpointUrl, macros);
   const endpointType = manifest.contributions.find(
     (c: { type: string }) => c.type === "ms.vss-endpoint.service-endpoint-type",
@@ -65,6 +70,27 @@ describe("Ev2RolloutGate (agentless release gate): URL and success expression ag
     sim.clock.advance(400_000);
     assert.equal(await evaluateGate(sim, { rolloutId, stageName: "Stage1-Canary" }), true);
     assert.equal(await evaluateGate(sim, { rolloutId, stageName: "Stage3-Broad" }), false);
+  });
+
+  it("with no rollout id, checks the newest rollout this release started (tag ado.releaseId)", async () => {
+    sim = await simulator("small", 0);
+    assert.equal(await evaluateGate(sim, { releaseId: "77" }), false, "no rollout of this release yet");
+    const other = await startTestRollout(sim, "other-release", "v3", { "ado.releaseId": "76" });
+    sim.clock.advance(3600_000);
+    assert.equal(sim.rollouts().find((r) => r.rolloutId === other)?.status, "Completed");
+    assert.equal(
+      await evaluateGate(sim, { releaseId: "77" }),
+      false,
+      "another release's rollout does not count",
+    );
+    await startTestRollout(sim, "this-release", "v3", { "ado.releaseId": "77" });
+    assert.equal(await evaluateGate(sim, { releaseId: "77" }), false);
+    assert.equal(await evaluateGate(sim, { releaseId: "77", stageName: "Stage1-Canary" }), false);
+    sim.clock.advance(400_000);
+    assert.equal(await evaluateGate(sim, { releaseId: "77", stageName: "Stage1-Canary" }), true);
+    sim.clock.advance(3600_000);
+    assert.equal(await evaluateGate(sim, { releaseId: "77" }), true);
+    assert.equal(await evaluateGate(sim, { releaseId: "76" }), true);
   });
 
   it("never passes a failed rollout, not even for a stage that completed before the failure", async () => {

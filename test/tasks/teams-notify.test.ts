@@ -293,16 +293,6 @@ describe("TeamsNotify (built task, as the agent runs it)", function () {
 
   const badInputs: Array<[string, TaskRunSetup["inputs"], RegExp]> = [
     [
-      "auto without a rollout id or a stress result",
-      {},
-      /^Input 'rolloutId' is required when notification is auto and no stressResultFile is given: auto reads the rollout once/,
-    ],
-    [
-      "a rollout card without a rollout id",
-      { notification: "failed" },
-      /^Input 'rolloutId' is required when notification is failed: the EV2 rollout the card is about/,
-    ],
-    [
       "stressTest without a result file",
       { notification: "stressTest", rolloutId: completedRollout },
       /^Input 'stressResultFile' is required when notification is stressTest: the result file of a StressTestStage step/,

@@ -50,6 +50,8 @@ export async function runFollow(agent: TaskAgent): Promise<TaskOutcome> {
   const client = connectEv2(agent, s, httpOptionsFor(agent));
   const run = readRunIdentity(agent);
   const rolloutId = s.rolloutId ?? (await findRunRollout(client, run, (m) => agent.info(m))).rolloutId;
+  // Given or found: a later step of the job (a rollback's rollbackOf) reads it from here.
+  agent.setOutput("rolloutId", rolloutId);
   const pollingMs = s.pollingIntervalSeconds * 1000;
   agent.info(
     `Following rollout ${rolloutId} until ${s.until === "stage" ? `stage ${s.stageName} completes` : s.until === "waitAction" ? "the next approval gate" : "it completes"}; polling every ${formatDuration(pollingMs)}.`,

@@ -61,6 +61,8 @@ export async function runGate(agent: TaskAgent): Promise<TaskOutcome> {
   let rolloutId = s.rolloutId;
   try {
     rolloutId ??= (await findRunRollout(client, run, (m) => agent.info(m))).rolloutId;
+    // Given or found: a later step of the job (a rollback's rollbackOf) reads it from here.
+    agent.setOutput("rolloutId", rolloutId);
     return await gate(agent, { ...s, rolloutId }, client, run, http, startedAt);
   } catch (err) {
     // Cancelled or failed before a result: the record still says what happened, for the evidence trail.

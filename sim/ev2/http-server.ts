@@ -252,7 +252,11 @@ function jsonBody(call: IncomingCall): unknown {
 }
 
 function toCall(req: IncomingMessage, raw: string): IncomingCall {
-  const url = new URL(req.url ?? "/", "http://127.0.0.1");
+  const target = req.url ?? "/";
+  // Origin-form is appended, not resolved: `new URL("//rollouts", base)` would take "rollouts" for a host.
+  const url = target.startsWith("/")
+    ? new URL(`http://127.0.0.1${target}`)
+    : new URL(target, "http://127.0.0.1");
   const query: Record<string, string[]> = {};
   for (const [key, value] of url.searchParams) (query[key] ??= []).push(value);
   const headers: Record<string, string> = {};
@@ -271,7 +275,9 @@ function toCall(req: IncomingMessage, raw: string): IncomingCall {
   }
   return {
     method: (req.method ?? "GET").toUpperCase(),
-    path: url.pathname,
+    // A connection URL saved with a trailing slash puts `//` before the path wherever Azure DevOps
+    // writes `$(endpoint.url)/…` (the release gate, the connection's data sources): read it as one.
+    path: url.pathname.replace(/^\/{2,}/, "/"),
     query,
     headers,
     body,

@@ -124,6 +124,17 @@ describe("EV2 simulator: the REST contract", () => {
     assert.match(notModified.headers.get("x-ms-request-id") ?? "", /^[0-9a-f-]{36}$/);
   });
 
+  it("reads a path that starts with // (a connection URL saved with a trailing slash) as one slash", async () => {
+    const id = await startRollout(sim);
+    const listed = await call(sim, "GET", `//serviceGroups?top=1`);
+    assert.equal(listed.status, 200);
+    assert.deepEqual(listed.body, { serviceGroups: [{ name: GROUP }] });
+    const found = await call(sim, "GET", `//rollouts?rolloutId=${id}&tag=ado.releaseId:1&top=1`);
+    assert.equal(found.status, 200);
+    assert.equal(found.body.rollouts[0].rolloutId, id);
+    assert.equal((await call(sim, "GET", `/rollouts//${id}`)).status, 404, "only a leading // is one slash");
+  });
+
   it("answers 405 with Allow for a known path and a wrong method", async () => {
     const answer = await call(sim, "DELETE", `${SERVICE_PATH}/rollouts`);
     assert.equal(answer.status, 405);

@@ -132,6 +132,7 @@ describe("GateApproval (built task, as the agent runs it)", function () {
     const run = await gate({ decision: "approve", comment: "Release 42" });
     assert.equal(run.result?.result, "Succeeded", run.stdout);
     assert.deepEqual(run.outputs, {
+      rolloutId,
       decision: "approved",
       actionId: "wait-1",
       decidedBy: "Alice Approver <alice@contoso.com>",
@@ -455,6 +456,7 @@ describe("GateApproval on a rollout with two gates (built task)", function () {
       "Wait action wait-1 was already Approved by Alice Approver <alice@contoso.com>; nothing changed.",
     );
     assert.deepEqual(rerun.outputs, {
+      rolloutId,
       decision: "approved",
       actionId: "wait-1",
       decidedBy: "Alice Approver <alice@contoso.com>",

@@ -13,10 +13,10 @@ const execute = task.execution.HttpRequest.Execute;
 /** What the server does for the gate: the request its URL and the endpoint type's header describe, then the expression. */
 async function evaluateGate(
   sim: Simulator,
-  inputs: { rolloutId?: string; stageName?: string; releaseId?: string },
+  inputs: { rolloutId?: string; stageName?: string; releaseId?: string; endpointUrl?: string },
 ): Promise<boolean> {
   const macros = {
-    "endpoint.url": sim.url,
+    "endpoint.url": inputs.endpointUrl ?? sim.url,
     rolloutId: inputs.rolloutId ?? "",
     stageName: inputs.stageName ?? "",
     "Release.ReleaseId": inputs.releaseId ?? "77",
@@ -91,6 +91,21 @@ describe("Ev2RolloutGate (agentless release gate): URL and success expression ag
     sim.clock.advance(3600_000);
     assert.equal(await evaluateGate(sim, { releaseId: "77" }), true);
     assert.equal(await evaluateGate(sim, { releaseId: "76" }), true);
+  });
+
+  it("with the connection URL saved with a trailing slash, asks //rollouts and judges the same", async () => {
+    const rolloutId = await start("small");
+    const endpointUrl = `${sim.url}/`;
+    assert.equal(
+      substituteMacros(execute.EndpointUrl, { "endpoint.url": endpointUrl }).startsWith(
+        `${sim.url}//rollouts?`,
+      ),
+      true,
+    );
+    assert.equal(await evaluateGate(sim, { rolloutId, endpointUrl }), false);
+    assert.equal(await evaluateGate(sim, { endpointUrl }), false, "release 77 started no rollout");
+    sim.clock.advance(4000_000);
+    assert.equal(await evaluateGate(sim, { rolloutId, endpointUrl }), true);
   });
 
   it("never passes a failed rollout, not even for a stage that completed before the failure", async () => {

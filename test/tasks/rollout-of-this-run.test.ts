@@ -58,6 +58,7 @@ describe("rolloutId left empty: the newest rollout this release or run started (
       run.stdout,
     );
     assert.match(run.stdout, new RegExp(`Following rollout ${ours} until it completes`));
+    assert.equal(run.outputs.rolloutId, ours, "the rollout found is an output, for a later step of the job");
     const lookups = sim.requests.filter((r) => r.path === "/rollouts");
     assert.equal(lookups.length, 1);
     assert.deepEqual(lookups[0].query, { tag: ["ado.releaseId:42"], top: ["20"] });
@@ -95,10 +96,50 @@ describe("rolloutId left empty: the newest rollout this release or run started (
     );
     assert.equal(gate.result?.result, "Succeeded", gate.stdout);
     assert.match(gate.stdout, new RegExp(`Input 'rolloutId' is empty: using rollout ${rolloutId} \\(PPE, `));
+    assert.equal(gate.outputs.rolloutId, rolloutId);
     const decided = sim.requests.filter((r) => r.path.endsWith("/decision"));
     assert.equal(decided.length, 1);
     assert.ok(decided[0].path.startsWith(`/rollouts/${rolloutId}/waitActions/`));
     assert.equal(sim.rollouts().find((r) => r.rolloutId === rolloutId)!.waitActions[0].status, "Approved");
+  });
+
+  it("the classic rollback recipe: environment 2 follows the release's rollout, it fails, and the rollback step of the same job rolls back $(follow.rolloutId)", async () => {
+    sim = await simulator("failing-region");
+    const trigger = await runBuiltTask(
+      "TriggerEv2Rollout",
+      ev2Setup(sim, rolloutInputs, {
+        variables: { ...release("43", "Canary"), "Release.EnvironmentId": "11" },
+      }),
+    );
+    assert.equal(trigger.result?.result, "Succeeded", trigger.stdout);
+    const bad = trigger.outputs.rolloutId;
+    const broad = { variables: release("43", "Broad") };
+    const follow = await runBuiltTask("FollowRollout", ev2Setup(sim, { rolloutId: "" }, broad));
+    assert.equal(follow.result?.result, "Failed", follow.stdout);
+    assert.equal(follow.outputs.rolloutId, bad);
+    assert.ok(follow.outputs.verdictAt, "a failed follow says when");
+    // "Only when a previous task has failed": the rollback reads the follow step's outputs (reference name follow).
+    const rollback = await runBuiltTask(
+      "TriggerEv2Rollout",
+      ev2Setup(
+        sim,
+        {
+          ...rolloutInputs,
+          artifactVersion: "lastSucceeded",
+          rollbackOf: follow.outputs.rolloutId,
+          badVerdictAt: follow.outputs.verdictAt,
+        },
+        broad,
+      ),
+    );
+    assert.equal(rollback.result?.result, "Succeeded", rollback.stdout);
+    assert.equal(rollback.outputs.artifactVersion, "1.3.1");
+    assert.notEqual(rollback.outputs.rolloutId, bad);
+    assert.equal(sim.rollouts().find((r) => r.rolloutId === bad)?.status, "Failed");
+    assert.equal(
+      sim.rollouts().find((r) => r.rolloutId === rollback.outputs.rolloutId)?.tags["ado.releaseId"],
+      "43",
+    );
   });
 
   it("TeamsNotify posts about the release's rollout; with none, sends nothing and says what was searched", async () => {

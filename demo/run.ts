@@ -12,14 +12,14 @@ import { parseArgs } from "node:util";
 import { formatDuration } from "../shared/format";
 import type { DeploymentReport } from "../shared/report/deployment-report";
 import { readPipeline } from "../pipeline/pipeline-file";
-import { ev2NamesOf, scenarioForPipeline, serviceVariablesOf } from "../pipeline/pipeline-world";
+import { startLocalPlay } from "../pipeline/local-play";
+import { ev2NamesOf, scenarioForPipeline } from "../pipeline/pipeline-world";
 import { runPipeline } from "../pipeline/runner";
 import type { PipelineEvent, PipelineRunResult } from "../pipeline/run-events";
 import { startSimulatedServices } from "../pipeline/simulated-services";
 import { createTimeline, formatRunSummary } from "../pipeline/timeline";
-import { startTargetService } from "../sim/target-service";
 import { startTelemetryStandIns } from "../sim/log-analytics";
-import { startTeamsSink, type ReceivedTeamsMessage } from "../sim/teams-sink";
+import type { ReceivedTeamsMessage } from "../sim/teams-sink";
 import { cardTitle, demoScenarios, type DemoCheck } from "./scenarios";
 
 const root = resolve(__dirname, "..");
@@ -47,8 +47,9 @@ the sample service, a Teams sink and the Azure DevOps slice, all on 127.0.0.1, t
 happened in EV2 against the scenario. A pipeline with its own names plays too: the service groups,
 services, stage maps and environments its TriggerEv2Rollout steps name are registered as the
 scenario's service, the variables its stress endpoints start with point at the sample service and
-its TeamsNotify webhook variables at the sink; environment approvals are given by a simulated
-release manager.
+its TeamsNotify webhook variables at the sink, and hosts written into its endpoints, health probes
+and webhooks are rewritten to them (each step's log says "local play: <literal> -> <local>");
+environment approvals are given by a simulated release manager.
 
 Scenarios: ${Object.values(demoScenarios)
         .map((d) => `\n  ${d.name.padEnd(16)} ${d.description}`)
@@ -76,7 +77,6 @@ Scenarios: ${Object.values(demoScenarios)
 
   const pipelineFile = resolve(values.pipeline!);
   const definition = readPipeline(readFileSync(pipelineFile, "utf8"));
-  const wiring = serviceVariablesOf(definition);
   // Environment approvals are asked before their stage starts; the simulated release manager
   // approves, or (human-rejection) rejects the one asked while EV2 waits at a gate.
   let ev2Waiting = (): boolean => false;
@@ -94,13 +94,9 @@ Scenarios: ${Object.values(demoScenarios)
     .filter((r) => r.status === "Completed")
     .sort((a, b) => a.createdTimestamp.localeCompare(b.createdTimestamp))
     .at(-1)?.artifactVersionNumber;
-  const regions = services.ev2.scenario.serviceGroups
-    .flatMap((g) => g.services)
-    .flatMap((s) => s.stageMaps)
-    .flatMap((m) => m.stages)
-    .flatMap((s) => s.regions.map((r) => r.name));
-  const target = await startTargetService({ regions: [...new Set(regions)] });
-  const sink = await startTeamsSink();
+  // The sample service and the Teams sink, behind the pipeline's variables and literal hosts.
+  const local = await startLocalPlay(definition, services.ev2.scenario);
+  const { target, sink } = local;
   scenario.setUp(target);
   // Production telemetry: Application Insights' query API behind the pipeline's Azure Resource
   // Manager connections, with its Entra ID token from a local Entra ID.
@@ -140,7 +136,7 @@ Scenarios: ${Object.values(demoScenarios)
         ...services.runOptions.variables,
         // What a user sets at queue time: where the service is, and a short stress test.
         // Where the pipeline's stress endpoints start: the sample service.
-        ...Object.fromEntries(wiring.baseUrls.map((name) => [name, target.url])),
+        ...local.variables,
         ordersApiBaseUrl: target.url,
         stressTestSeconds: "5",
         ...(telemetry
@@ -150,15 +146,17 @@ Scenarios: ${Object.values(demoScenarios)
       // The pipeline's Teams webhooks, whatever their variables are called: the sink.
       secretVariables: {
         teamsWebhookUrl: sink.url,
-        ...Object.fromEntries(wiring.webhooks.map((name) => [name, sink.url])),
+        ...local.secretVariables,
       },
+      // Literal hosts of stress endpoints, health probes and webhooks: the sample service and the sink.
+      rewriteInput: local.rewriteInput,
       connectionHint: "The demo points every EV2 service connection at the simulator.",
       signal: timeLimit,
       // The summary comes after the cards are written, so it can list them.
       onEvent: (e: PipelineEvent) => (e.type === "runFinished" ? undefined : timeline(e)),
     });
   } finally {
-    await Promise.all([target.close(), sink.close(), telemetry?.close()]);
+    await Promise.all([local.close(), telemetry?.close()]);
   }
   const cards = writeCards(sink.received, join(run.outputDirectory, "teams-cards"));
   // Judged by what happened in EV2, whatever the pipeline's stage, job and step names.
@@ -204,6 +202,11 @@ Scenarios: ${Object.values(demoScenarios)
       `  ${rollback.rolloutId}: ${rollback.artifactVersionNumber}, ${rollback.status}; time to safety ${safety ?? "?"} s (bad verdict → rollback accepted by EV2)\n`,
     );
   }
+  const byRegion = Object.entries(target.stats().byRegion).filter(([, n]) => n > 0);
+  write(`\n${bold("The sample service (behind the stress endpoints and health probes)")}\n`);
+  write(
+    `  requests by region: ${byRegion.map(([r, n]) => `${r} ${n}`).join(", ") || "none"}; errors injected ${target.stats().errorsInjected}\n`,
+  );
   write(`\n${bold("Teams cards")}\n`);
   if (cards.length === 0) write("  none posted\n");
   for (const c of cards) write(`  ${c.title} → ${show(c.file)}\n`);

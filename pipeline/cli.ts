@@ -6,9 +6,8 @@ import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { PipelineFileError, readPipeline } from "./pipeline-file";
-import { startTargetService } from "../sim/target-service";
-import { startTeamsSink } from "../sim/teams-sink";
-import { ev2NamesOf, scenarioForPipeline, serviceVariablesOf } from "./pipeline-world";
+import { startLocalPlay } from "./local-play";
+import { ev2NamesOf, scenarioForPipeline } from "./pipeline-world";
 import { runPipeline, type PipelineRunOptions } from "./runner";
 import {
   everyEv2Connection,
@@ -149,33 +148,20 @@ async function main(argv: string[]): Promise<number> {
       },
     });
     Object.assign(options, services.runOptions);
-    // The sample service behind the stress endpoints' base URL variables, the Teams sink behind
-    // the webhook variables, unless --var / --secret give them.
-    const regions = services.ev2.scenario.serviceGroups.flatMap((g) =>
-      g.services.flatMap((sv) =>
-        sv.stageMaps.flatMap((m) => m.stages.flatMap((st) => st.regions.map((r) => r.name))),
-      ),
-    );
-    const target = await startTargetService({ regions: [...new Set(regions)] });
-    const sink = await startTeamsSink();
+    // The sample service behind the stress endpoints and health probes, the Teams sink behind the
+    // webhooks: their variables point there unless --var / --secret give them, literal hosts are rewritten.
+    const local = await startLocalPlay(definition, services.ev2.scenario);
     const simulated = services;
     services = {
       ...simulated,
-      close: async () => void (await Promise.all([simulated.close(), target.close(), sink.close()])),
+      close: async () => void (await Promise.all([simulated.close(), local.close()])),
     };
-    const wiring = serviceVariablesOf(definition);
-    options.variables = {
-      ...services.runOptions.variables,
-      ...Object.fromEntries(wiring.baseUrls.map((name) => [name, target.url])),
-      ...queueVariables,
-    };
-    options.secretVariables = {
-      ...Object.fromEntries(wiring.webhooks.map((name) => [name, sink.url])),
-      ...options.secretVariables,
-    };
+    options.variables = { ...services.runOptions.variables, ...local.variables, ...queueVariables };
+    options.secretVariables = { ...local.secretVariables, ...options.secretVariables };
+    options.rewriteInput = local.rewriteInput;
     options.connectionHint = "Every EV2 service connection points at the simulator.";
     process.stderr.write(
-      `EV2 simulator (${values.sim}) at ${services.ev2.url}; Azure DevOps slice at ${services.ado.url}; sample service at ${target.url} (${wiring.baseUrls.join(", ") || "no base URL variable"}); Teams sink at ${new URL(sink.url).origin} (${wiring.webhooks.join(", ") || "no webhook variable"})\n`,
+      `EV2 simulator (${values.sim}) at ${services.ev2.url}; Azure DevOps slice at ${services.ado.url}; ${local.description}\n`,
     );
   } else {
     const token = process.env.EV2_TOKEN;

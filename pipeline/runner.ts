@@ -46,6 +46,7 @@ import type {
 import { RunFolder } from "./run-folder";
 import { findInput, TaskCatalog, type BuiltTask } from "./task-catalog";
 import { builtTasksDirectory, startBuiltTask, type EndpointSetup, type TaskRun } from "./task-process";
+import type { InputRewriter } from "./local-routes";
 import { expandMacros, VariableSet } from "./variables";
 
 /** Who and what the run is, as the agent's predefined variables tell the tasks. */
@@ -114,6 +115,11 @@ export interface PipelineRunOptions {
    * has the tasks poll its fast simulator every second (`pollingIntervalSeconds: 1`).
    */
   inputOverrides?: Record<string, Record<string, string>>;
+  /**
+   * Rewrites a step's input as written in the file, before its macros are expanded: local play
+   * points literal remote hosts at the simulated services (`local-routes.ts`). Each note is logged.
+   */
+  rewriteInput?: InputRewriter;
   secretVariables?: Record<string, string>;
   /** Values for the file's `parameters`. */
   parameters?: Record<string, string>;
@@ -856,7 +862,9 @@ class PipelineRun {
         });
         continue;
       }
-      inputs[input.name] = expand(value);
+      const rewrite = this.options.rewriteInput?.(task.name, input.name, value);
+      for (const text of rewrite?.notes ?? []) show({ kind: "text", text, stream: "stdout" });
+      inputs[input.name] = expand(rewrite?.value ?? value);
     }
     Object.assign(inputs, this.options.inputOverrides?.[task.name]);
     for (const input of task.inputs)

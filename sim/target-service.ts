@@ -3,13 +3,15 @@
  * stress benchmark. Real HTTP on 127.0.0.1; its behaviour (latency, error share, stalls,
  * availability) can be changed while it runs, for the whole service or one region.
  *
- * Routes:
+ * Routes (any path, so that a pipeline's own endpoints are served as written, see
+ * pipeline/local-routes.ts):
  * - `GET /health` — 200 `{"status":"ok"}` (503 while the service is unavailable)
- * - `GET /<region>/health` — the same for one region
- * - `GET /<region>/api/orders` — 200 with a small list of orders
- * - `POST|PUT /<region>/api/orders` — 201 with the size of the body received
- * Injected latency, errors and stalls apply to the `/<region>/api/...` routes; availability
- * applies to every route.
+ * - `GET /<region>/…/health` (or `healthz`) — the same for one region
+ * - `GET /<region>/<any other path>` — 200 with a small list of orders (`/<region>/api/orders`)
+ * - `POST|PUT /<region>/<path>` — 201 with the size of the body received
+ * - a path whose first segment is no region — the same, for the whole service
+ * Injected latency, errors and stalls apply to every route but `/health`: a region that
+ * misbehaves does so on each of its paths; availability applies to every route.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -45,6 +47,7 @@ export interface TargetServiceOptions {
 
 export interface TargetServiceStats {
   requests: number;
+  /** Requests per region; paths outside every region count under `byRegion["*"]` when there were any. */
   byRegion: Record<string, number>;
   errorsInjected: number;
 }
@@ -65,6 +68,7 @@ export interface TargetService {
 }
 
 const DEFAULT_REGIONS = ["eastus", "westus", "westeurope"];
+const wholeServiceKey = "*";
 
 const DEFAULT_BEHAVIOUR: TargetBehaviour = {
   latencyMs: 0,
@@ -91,7 +95,6 @@ const JSON_HEADERS = { "content-type": "application/json" };
 const HEALTHY_BODY = Buffer.from('{"status":"ok"}');
 const UNAVAILABLE_BODY = Buffer.from('{"status":"unavailable"}');
 const ERROR_BODY = Buffer.from('{"error":"injected failure"}');
-const NOT_FOUND_BODY = Buffer.from('{"error":"not found"}');
 
 function ordersBody(region: string): Buffer {
   return Buffer.from(
@@ -146,6 +149,9 @@ export async function startTargetService(opts: TargetServiceOptions = {}): Promi
     states.set(region, { behaviour: serviceBehaviour, served: 0, requests: 0 });
     bodies.set(region, ordersBody(region));
   }
+  // Paths outside every region: the whole service's own routes, with the service's behaviour.
+  const wholeService: RegionState = { behaviour: serviceBehaviour, served: 0, requests: 0 };
+  bodies.set(wholeServiceKey, ordersBody("all"));
   let requests = 0;
   let errorsInjected = 0;
   // Answers held back (latency, stalls): cleared on close so that nothing outlives the service.
@@ -174,14 +180,27 @@ export async function startTargetService(opts: TargetServiceOptions = {}): Promi
     heldAnswers.add(timer);
   }
 
-  function handleApi(state: RegionState, region: string, req: IncomingMessage, res: ServerResponse): void {
+  /** A region's route (`*`: the whole service's): health answers, or orders. */
+  function handleRoute(
+    state: RegionState,
+    region: string,
+    route: "health" | "orders",
+    req: IncomingMessage,
+    res: ServerResponse,
+  ): void {
     const b = state.behaviour;
     const n = state.served++;
     // Even spread: request n fails when the running count of due failures steps up.
     const fails = b.errorShare > 0 && Math.floor((n + 1) * b.errorShare) > Math.floor(n * b.errorShare);
     if (fails) {
+      req.resume();
       errorsInjected++;
       answerLater(state, res, b.errorStatus, ERROR_BODY);
+      return;
+    }
+    if (route === "health") {
+      req.resume();
+      answerLater(state, res, 200, HEALTHY_BODY);
       return;
     }
     if (req.method === "GET" || req.method === "HEAD") {
@@ -196,12 +215,13 @@ export async function startTargetService(opts: TargetServiceOptions = {}): Promi
       );
       return;
     }
+    req.resume();
     answer(res, 405, Buffer.from('{"error":"method not allowed"}'));
   }
 
   const server = createServer((req, res) => {
     requests++;
-    const path = req.url ?? "/";
+    const path = (req.url ?? "/").split("?")[0];
     // Drain any request body the route does not read so the connection stays reusable.
     if (!serviceBehaviour.available) {
       req.resume();
@@ -213,28 +233,19 @@ export async function startTargetService(opts: TargetServiceOptions = {}): Promi
       answer(res, 200, HEALTHY_BODY);
       return;
     }
-    const slash = path.indexOf("/", 1);
-    const region = slash > 0 ? path.slice(1, slash) : path.slice(1);
-    const state = states.get(region);
-    if (!state) {
-      req.resume();
-      answer(res, 404, NOT_FOUND_BODY);
-      return;
-    }
+    const segments = path.split("/").filter(Boolean);
+    const regional = states.get(segments[0] ?? "");
+    const region = regional ? segments[0] : wholeServiceKey;
+    const state = regional ?? wholeService;
     state.requests++;
-    const rest = slash > 0 ? path.slice(slash) : "";
     if (!state.behaviour.available) {
       req.resume();
       answer(res, 503, UNAVAILABLE_BODY);
-    } else if (rest === "/health") {
-      req.resume();
-      answer(res, 200, HEALTHY_BODY);
-    } else if (rest === "/api/orders" || rest.startsWith("/api/orders?")) {
-      handleApi(state, region, req, res);
-    } else {
-      req.resume();
-      answer(res, 404, NOT_FOUND_BODY);
+      return;
     }
+    const last = segments.at(-1)?.toLowerCase();
+    const isHealth = segments.length > (regional ? 1 : 0) && (last === "health" || last === "healthz");
+    handleRoute(state, region, isHealth ? "health" : "orders", req, res);
   });
   // Load generators hold connections open between bursts; keep them longer than Node's 5 s.
   server.keepAliveTimeout = 30_000;
@@ -251,6 +262,8 @@ export async function startTargetService(opts: TargetServiceOptions = {}): Promi
     setBehaviour(change, region) {
       if (region === undefined) {
         serviceBehaviour = combine(serviceBehaviour, resolveChange(change));
+        wholeService.behaviour = serviceBehaviour;
+        wholeService.served = 0;
         for (const [name, state] of states)
           state.behaviour = combine(serviceBehaviour, regionOverrides.get(name) ?? {});
         return;
@@ -264,6 +277,8 @@ export async function startTargetService(opts: TargetServiceOptions = {}): Promi
     },
     resetBehaviour() {
       serviceBehaviour = initialBehaviour;
+      wholeService.behaviour = serviceBehaviour;
+      wholeService.served = 0;
       regionOverrides.clear();
       for (const state of states.values()) {
         state.behaviour = serviceBehaviour;
@@ -273,6 +288,7 @@ export async function startTargetService(opts: TargetServiceOptions = {}): Promi
     stats() {
       const byRegion: Record<string, number> = {};
       for (const [name, state] of states) byRegion[name] = state.requests;
+      if (wholeService.requests > 0) byRegion[wholeServiceKey] = wholeService.requests;
       return { requests, byRegion, errorsInjected };
     },
     close() {

@@ -1,25 +1,14 @@
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { builtTasksDirectory } from "../../pipeline/task-process";
+import { runScript, type ScriptRun } from "./run-script";
 
 const demo = resolve(__dirname, "..", "..", "demo", "run.ts");
 
-function runDemo(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((done, fail) => {
-    const child = spawn(process.execPath, ["--import", "tsx", demo, "--no-color", ...args], {
-      env: { PATH: process.env.PATH ?? "" },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (c: string) => (stdout += c));
-    child.stderr.setEncoding("utf8").on("data", (c: string) => (stderr += c));
-    child.on("error", fail);
-    child.on("close", (code) => done({ code, stdout, stderr }));
-  });
+function runDemo(args: string[]): Promise<ScriptRun> {
+  return runScript(demo, ["--no-color", ...args]);
 }
 
 describe("npm run demo (examples/azure-pipelines.yml through the local runner)", function () {

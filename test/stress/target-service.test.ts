@@ -28,17 +28,38 @@ describe("sample target service", () => {
       body: '{"region":"westeurope","received":5}',
     });
     assert.equal((await get("/eastus/api/orders", { method: "PATCH" })).status, 405);
-    assert.equal((await get("/mars/api/orders")).status, 404);
-    assert.equal((await get("/eastus/api/other")).status, 404);
+  });
+
+  it("serves a pipeline's own paths as written: any path under a region, and outside every region", async () => {
+    const before = service.stats().byRegion;
+    assert.equal(JSON.parse((await get("/eastus/v2/payments?page=1")).body).region, "eastus");
+    assert.deepEqual(await get("/westus/payments/healthz"), { status: 200, body: '{"status":"ok"}' });
+    assert.equal(JSON.parse((await get("/api/orders")).body).region, "all");
+    const after = service.stats().byRegion;
+    assert.equal(after.eastus - before.eastus, 1);
+    assert.equal(after.westus - before.westus, 1);
+    assert.equal(after["*"] - (before["*"] ?? 0), 1);
+  });
+
+  it("a region that misbehaves does so on each of its paths, health included; /health stays the service's", async () => {
+    service.setBehaviour({ errorShare: 1, errorStatus: 503 }, "westus");
+    assert.equal((await get("/westus/health")).status, 503);
+    assert.equal((await get("/westus/v2/payments")).status, 503);
+    assert.equal((await get("/eastus/health")).status, 200);
+    assert.equal((await get("/health")).status, 200);
+    service.setBehaviour({ errorShare: 1, errorStatus: 500 });
+    assert.equal((await get("/api/orders")).status, 500);
+    assert.equal((await get("/health")).status, 200);
   });
 
   it("answers an exact, evenly spread share with the error status", async () => {
+    const injectedBefore = service.stats().errorsInjected;
     service.setBehaviour({ errorShare: 0.05 });
     const statuses: number[] = [];
     for (let i = 0; i < 100; i++) statuses.push((await get("/eastus/api/orders")).status);
     const failed = statuses.flatMap((s, i) => (s === 500 ? [i] : []));
     assert.deepEqual(failed, [19, 39, 59, 79, 99]);
-    assert.equal(service.stats().errorsInjected, 5);
+    assert.equal(service.stats().errorsInjected - injectedBefore, 5);
   });
 
   it("applies a region's behaviour to that region only, until reset", async () => {

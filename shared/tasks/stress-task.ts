@@ -7,6 +7,7 @@ import { basename } from "node:path";
 import type { TaskAgent } from "../agent/agent";
 import type { TaskOutcome } from "../agent/run-task";
 import { connectEv2 } from "../ev2/connection";
+import { findRunRollout } from "../rollout/find-rollout";
 import { publishRecord, readRunIdentity } from "../rollout/record";
 import { describeDistribution, renderMarkdownSummary, stressOutputs } from "../stress";
 import { httpOptionsFor } from "./common";
@@ -28,10 +29,11 @@ export async function runStressTestStage(agent: TaskAgent): Promise<TaskOutcome>
     s.onThresholdFailure === "cancelRollout" ? connectEv2(agent, s, httpOptionsFor(agent)) : undefined;
 
   const baseline = await beforeAnyLoad(() => readBaseline(agent, s));
-  const doc =
-    s.mode === "merge"
-      ? await mergeFiles(agent, s, baseline)
-      : await runLoad(agent, s, await prepareLoad(agent, s, baseline));
+  const load = s.mode === "merge" ? undefined : await prepareLoad(agent, s, baseline);
+  // cancelRollout with rolloutId empty: the rollout this release or run started, found (or not) before any load.
+  if (client && !s.rolloutId)
+    s.rolloutId = (await findRunRollout(client, run, (m) => agent.info(m))).rolloutId;
+  const doc = load ? await runLoad(agent, s, load) : await mergeFiles(agent, s, baseline);
   const verdictAt = doc.passed || doc.aborted ? "" : new Date().toISOString();
 
   const where = [s.region, s.stage].filter(Boolean).join(" ");

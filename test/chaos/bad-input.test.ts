@@ -231,7 +231,7 @@ const table: BadInput[] = [
   { task: "StressTestStage", input: "useAgentProxy", inputs: { useAgentProxy: "sometimes" }, says: /must be true or false/ },
   { task: "StressTestStage", input: "publishBaseline", inputs: { publishBaseline: "often" }, says: /must be true or false \(got "often"\)/ },
   { task: "StressTestStage", input: "onThresholdFailure", inputs: { onThresholdFailure: "panic" }, says: /must be one of fail, warn, cancelRollout/ },
-  { task: "StressTestStage", input: "rolloutId", inputs: { onThresholdFailure: "cancelRollout" }, says: /is required when onThresholdFailure is cancelRollout/ },
+  { task: "StressTestStage", input: "rolloutId", inputs: { onThresholdFailure: "cancelRollout", rolloutId: "r 1" }, says: /must be an EV2 rollout id such as \$\(trigger\.rolloutId\)/ },
 ];
 
 /** Inputs where any value is valid; the table cannot get them wrong. */

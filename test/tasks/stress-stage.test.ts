@@ -207,22 +207,22 @@ describe("StressTestStage (built task, as the agent runs it)", function () {
     assert.ok(Date.parse(run.outputs.verdictAt) > 0);
   });
 
+  /** A one-second test of eastus that fails error_rate < 1% once the service errs, cancelling the rollout. */
+  const cancelling = (rolloutId: string) => ({
+    endpoints: orders(),
+    region: "eastus",
+    connections: "4",
+    durationSeconds: "1",
+    thresholds: "error_rate < 1%",
+    onThresholdFailure: "cancelRollout",
+    rolloutId,
+  });
+
   it("onThresholdFailure cancelRollout: cancels the EV2 rollout with the failed thresholds as the reason, then fails", async () => {
     sim = await simulator("gated", 60);
     const rolloutId = await startTestRollout(sim, "stress-cancel");
     service.setBehaviour({ errorShare: 0.05 });
-    const run = await runBuiltTask(
-      "StressTestStage",
-      ev2Setup(sim, {
-        endpoints: orders(),
-        region: "eastus",
-        connections: "4",
-        durationSeconds: "1",
-        thresholds: "error_rate < 1%",
-        onThresholdFailure: "cancelRollout",
-        rolloutId,
-      }),
-    );
+    const run = await runBuiltTask("StressTestStage", ev2Setup(sim, cancelling(rolloutId)));
     assert.equal(run.result?.result, "Failed", run.stdout);
     assert.match(
       run.result!.message,
@@ -235,6 +235,27 @@ describe("StressTestStage (built task, as the agent runs it)", function () {
       (cancels[0].body as { reason: string }).reason,
       /^StressTestStage: 1 of 1 threshold checks failed: overall: error_rate < 1% \(error_rate [\d.]+%, limit < 1%\) \(https:\/\/dev\.azure\.com\/contoso\/Orders\/_build\/results\?buildId=4711\)$/,
     );
+  });
+
+  it("cancelRollout with rolloutId empty: finds the rollout this run started before any load, and cancels it", async () => {
+    sim = await simulator("gated", 60);
+    const inputs = cancelling("");
+    const before = service.stats().requests;
+    const none = await runBuiltTask("StressTestStage", ev2Setup(sim, inputs));
+    assert.equal(none.result?.result, "Failed", none.stdout);
+    assert.match(
+      none.result!.message,
+      /^Input 'rolloutId' is empty, and EV2 has no rollout that run 4711 started/,
+    );
+    assert.equal(service.stats().requests, before, "no load without a rollout to cancel");
+
+    const rolloutId = await startTestRollout(sim, "stress-cancel-found", "v3", { "ado.buildId": "4711" });
+    service.setBehaviour({ errorShare: 0.05 });
+    const run = await runBuiltTask("StressTestStage", ev2Setup(sim, inputs));
+    assert.equal(run.result?.result, "Failed", run.stdout);
+    assert.match(run.stdout, new RegExp(`Input 'rolloutId' is empty: using rollout ${rolloutId} `));
+    assert.match(run.result!.message, new RegExp(`Rollout ${rolloutId} was cancelled\\.$`));
+    assert.equal(sim.rollouts().find((r) => r.rolloutId === rolloutId)?.status, "Cancelled");
   });
 
   it("an endpoint that never becomes ready: a failed verdict with nothing measured, and a result file saying so", async () => {
@@ -408,9 +429,9 @@ describe("StressTestStage (built task, as the agent runs it)", function () {
       /^Input 'onThresholdFailure' must be one of fail, warn, cancelRollout \(got "ignore"\)\.$/,
     ],
     [
-      "cancelRollout without a rollout id",
-      { onThresholdFailure: "cancelRollout", ev2Connection: "ev2conn" },
-      /^Input 'rolloutId' is required when onThresholdFailure is cancelRollout: the EV2 rollout to cancel, e\.g\. \$\(trigger\.rolloutId\)\.$/,
+      "cancelRollout with a rollout id that is no id",
+      { onThresholdFailure: "cancelRollout", ev2Connection: "ev2conn", rolloutId: "r 1" },
+      /^Input 'rolloutId' must be an EV2 rollout id such as \$\(trigger\.rolloutId\), or empty for the newest this run started \(got "r 1"\)\.$/,
     ],
     ["a region with a slash", { region: "eastus/x" }, /^Input 'region' must be a region name such as eastus/],
     ["merge without result files", { mode: "merge" }, /^Input 'resultFiles' is required when mode is merge/],

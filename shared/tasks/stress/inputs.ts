@@ -41,7 +41,7 @@ export const stressInputs = {
   onThresholdFailure: field.choice(["fail", "warn", "cancelRollout"] as const, "fail"),
   rolloutId: field.text({
     pattern: /^[A-Za-z0-9._:-]{1,128}$/,
-    expected: "an EV2 rollout id such as $(trigger.rolloutId)",
+    expected: "an EV2 rollout id such as $(trigger.rolloutId), or empty for the newest this run started",
   }),
   baselineFile: field.text(),
   publishBaseline: field.boolean(false),
@@ -66,15 +66,8 @@ export function readStressInputs(agent: TaskAgent) {
           "is required when mode is merge: the result files of the parallel jobs, one path or glob a line, e.g. $(Pipeline.Workspace)/stress-results/*.json",
         ]);
       }
-      if (v.onThresholdFailure === "cancelRollout") {
-        if (!v.rolloutId) {
-          problems.push([
-            "rolloutId",
-            "is required when onThresholdFailure is cancelRollout: the EV2 rollout to cancel, e.g. $(trigger.rolloutId)",
-          ]);
-        }
-        problems.push(...checkConnection(v));
-      }
+      // Empty rolloutId: the newest rollout this release or run started is cancelled (stress-task).
+      if (v.onThresholdFailure === "cancelRollout") problems.push(...checkConnection(v));
       return problems;
     },
   });

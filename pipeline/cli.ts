@@ -1,6 +1,7 @@
 /**
- * `npm run pipeline -- <file.yml> [options]`: plays an Azure Pipelines YAML file locally with
- * the extension's built tasks, against the EV2 simulator (`--sim`) or a real EV2 (`--ev2-url`).
+ * `npm run pipeline -- <file.yml | release.json> [options]`: plays an Azure Pipelines YAML file,
+ * or a classic release definition exported as JSON, locally with the extension's built tasks,
+ * against the EV2 simulator (`--sim`) or a real EV2 (`--ev2-url`).
  */
 import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
@@ -16,13 +17,18 @@ import {
   type SimulatedServices,
 } from "./simulated-services";
 import { builtTasksDirectory } from "./task-process";
+import { looksLikeReleaseDefinition } from "./classic/release-definition";
+import { prepareRelease, runRelease, type ReleaseRunOptions } from "./classic/release-player";
+import { simulatedRelease } from "./classic/simulated-release";
 import { createTimeline } from "./timeline";
 
-const usage = `Usage: npm run pipeline -- <file.yml> [options]
+const usage = `Usage: npm run pipeline -- <file.yml | release.json> [options]
 
 Plays an Azure Pipelines YAML file on this machine: stages, jobs, conditions, variables and
 output variables as the agent handles them, and this extension's tasks run from dist/tasks
 (npm run pipeline builds them first). Other steps (scripts, other tasks, templates) are listed and skipped.
+A .json file with "environments" is a classic release definition as Azure DevOps exports it:
+its environments play by rank and trigger conditions, with their approvals and gates.
 
 Where EV2 is (one of):
   --sim <scenario>       start the EV2 simulator (small, gated, failing-region, transient-failure,
@@ -32,8 +38,10 @@ Where EV2 is (one of):
 
 Environment approvals (with --sim): a stage whose deployment jobs use an environment asks for
 its approval before it starts, as in Azure DevOps; a simulated release manager approves it
-(timeline checkpoints and the approvals API, so GateApproval finds who and why).
-  --approver "<name> [<e-mail>]"   who approves or rejects (default ${simulatedReleaseManager})
+(timeline checkpoints and the approvals API, so GateApproval finds who and why). A classic
+release's pre- and post-deployment approvals go to the release approvals API the same way.
+  --approver "<name> [<e-mail>]"   who approves or rejects (default ${simulatedReleaseManager};
+                                   in a release, the definition's approver when it is a person)
   --reject-approval <stage|environment|first>   reject that approval: the stage fails unrun
   --approval-comment <text>        the approver's comment
 
@@ -109,6 +117,8 @@ async function main(argv: string[]): Promise<number> {
   if (positionals.length !== 1) throw new UsageError("Give exactly one pipeline file.");
   const file = resolve(positionals[0]);
   if (!existsSync(file)) throw new UsageError(`${positionals[0]} does not exist.`);
+  const text = readFileSync(file, "utf8");
+  const classic = /\.json$/i.test(file) && looksLikeReleaseDefinition(text);
   if (values.sim && values["ev2-url"]) throw new UsageError("Give --sim or --ev2-url, not both.");
   if (!values.sim && !values["ev2-url"])
     throw new UsageError("Say where EV2 is: --sim <scenario> or --ev2-url <url>.");
@@ -119,7 +129,7 @@ async function main(argv: string[]): Promise<number> {
   if (buildId !== undefined && !/^\d+$/.test(buildId))
     throw new UsageError("--build-id must be a whole number.");
 
-  const options: PipelineRunOptions = {
+  const options: PipelineRunOptions & Pick<ReleaseRunOptions, "releaseApprovals" | "gateClock"> = {
     file,
     outputDirectory: resolve(values.out ?? "out/pipeline"),
     tasksDirectory,
@@ -135,7 +145,9 @@ async function main(argv: string[]): Promise<number> {
     const speed = values["sim-speed"] === undefined ? 600 : Number(values["sim-speed"]);
     if (!(speed > 0)) throw new UsageError("--sim-speed must be a number above 0.");
     // The pipeline's own service group, service, stage map and environment, registered as the scenario's.
-    const definition = readPipeline(readFileSync(file, "utf8"), { parameters: options.parameters });
+    const definition = classic
+      ? prepareRelease(text, { tasksDirectory }).pipeline.definition
+      : readPipeline(text, { parameters: options.parameters });
     const names = ev2NamesOf(definition, queueVariables);
     services = await startSimulatedServices({
       scenario: scenarioForPipeline(values.sim, names),
@@ -148,6 +160,15 @@ async function main(argv: string[]): Promise<number> {
       },
     });
     Object.assign(options, services.runOptions);
+    if (classic)
+      Object.assign(
+        options,
+        simulatedRelease(services, {
+          approver: values.approver,
+          reject: values["reject-approval"],
+          comment: values["approval-comment"],
+        }),
+      );
     // The sample service behind the stress endpoints and health probes, the Teams sink behind the
     // webhooks: their variables point there unless --var / --secret give them, literal hosts are rewritten.
     const local = await startLocalPlay(definition, services.ev2.scenario);
@@ -188,7 +209,7 @@ async function main(argv: string[]): Promise<number> {
     debug: values.debug,
   });
   try {
-    const result = await runPipeline(options);
+    const result = classic ? await runRelease(options) : await runPipeline(options);
     return result.result === "Failed" || result.result === "Canceled" ? 1 : 0;
   } finally {
     process.off("SIGINT", onSigint);

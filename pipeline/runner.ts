@@ -99,9 +99,11 @@ export function localRunIdentity(overrides: Partial<RunIdentity> = {}): RunIdent
 export type ConnectionResolver = (name: string, type: string) => EndpointSetup | undefined;
 
 export interface PipelineRunOptions {
-  /** The YAML file; read unless `text` is given. */
+  /** The YAML file; read unless `text` or `definition` is given. */
   file: string;
   text?: string;
+  /** What to play, already read (a classic release, see classic/release-player.ts). */
+  definition?: PipelineDefinition;
   /** Emptied first if a previous run made it; refused if it holds anything else. */
   outputDirectory: string;
   /** Default dist/tasks of this repository. */
@@ -141,6 +143,24 @@ export interface PipelineRunOptions {
    * stage starts, as Azure DevOps does. Without it the stage runs as if they passed (and says so).
    */
   approvals?: StageApprovals;
+  /** What a stage waits on besides its condition: a classic release's approvals and gates. */
+  stageChecks?: StageChecks;
+}
+
+/** A stage's checks see its variables and can say what they are doing. */
+export interface StageCheckContext {
+  stage: StageDefinition;
+  /** The stage's variables, macros expanded (secrets included: never show them). */
+  variables: Record<string, string>;
+  notice(level: "info" | "warning", message: string): void;
+  signal?: AbortSignal;
+}
+
+export interface StageChecks {
+  /** Before the stage's jobs: a returned reason fails the stage and its jobs do not run. */
+  before?(context: StageCheckContext): Promise<string | undefined>;
+  /** After its jobs succeeded (with or without issues): a returned reason fails the stage. */
+  after?(context: StageCheckContext): Promise<string | undefined>;
 }
 
 /** A stage about to start whose deployment jobs use environments. */
@@ -160,8 +180,9 @@ export type StageApprovals = (stage: StageAwaitingApproval) => Promise<ApprovalD
 
 /** Reads the file, runs it and reports; throws PipelineFileError when the file cannot be run at all. */
 export async function runPipeline(options: PipelineRunOptions): Promise<PipelineRunResult> {
-  const text = options.text ?? readFileSync(options.file, "utf8");
-  const definition = readPipeline(text, { parameters: options.parameters });
+  const definition =
+    options.definition ??
+    readPipeline(options.text ?? readFileSync(options.file, "utf8"), { parameters: options.parameters });
   const catalog = TaskCatalog.load(options.tasksDirectory ?? builtTasksDirectory);
   const folder = RunFolder.prepare(options.outputDirectory);
   return new PipelineRun(definition, catalog, folder, options).execute();
@@ -482,6 +503,15 @@ class PipelineRun {
         jobs[name] = { result: o.result, outputs: o.outputs };
       stageDependencies[d] = jobs;
     }
+    const checks = this.options.stageChecks;
+    const checkContext = (): StageCheckContext => ({
+      stage,
+      variables: stageVariables.expandedValues(),
+      notice: (level, message) => this.emit({ type: "notice", level, message }),
+      signal: this.options.signal,
+    });
+    const refused = await checks?.before?.(checkContext());
+    if (refused) return this.finishStage(stage, started, [], refused);
     const jobOutcomes = new Map<string, Outcome>();
     const records: JobRecord[] = [];
     for (const job of runOrder(stage.jobs)) {
@@ -492,6 +522,11 @@ class PipelineRun {
       (a, b) =>
         stage.jobs.findIndex((j) => j.name === a.name) - stage.jobs.findIndex((j) => j.name === b.name),
     );
+    const ran = records.filter((j) => j.result !== "Skipped").map((j) => j.result);
+    if (checks?.after && ran.length > 0 && ["Succeeded", "SucceededWithIssues"].includes(worst(ran))) {
+      const failed = await checks.after(checkContext());
+      if (failed) return this.finishStage(stage, started, records, failed);
+    }
     return this.finishStage(stage, started, records);
   }
 

@@ -153,6 +153,12 @@ export async function startSimulatedServices(options: SimulatedServicesOptions):
   };
 }
 
+/** `Name <e-mail>` or `Name` (as `--approver` takes it) as an Azure DevOps identity. */
+export function approverIdentity(text: string): ReturnType<typeof adoIdentity> {
+  const named = /^(.*?)\s*<([^>]+)>\s*$/.exec(text);
+  return named ? adoIdentity(named[1].trim(), named[2].trim()) : adoIdentity(text.trim());
+}
+
 /**
  * Environment approvals as a real run exposes them: the stage's `Checkpoint` and
  * `Checkpoint.Approval` records in the build's timeline, and the approval (with its step, the
@@ -163,10 +169,7 @@ function simulatedApprovals(
   project: AdoProjectState,
   build: ReturnType<typeof addBuild>,
 ): StageApprovals {
-  const named = /^(.*?)\s*<([^>]+)>\s*$/.exec(options.approver ?? simulatedReleaseManager);
-  const approver = named
-    ? adoIdentity(named[1].trim(), named[2].trim())
-    : adoIdentity((options.approver ?? "").trim());
+  const approver = approverIdentity(options.approver ?? simulatedReleaseManager);
   let asked = 0;
   return ({ stage, displayName, environments }) => {
     asked++;

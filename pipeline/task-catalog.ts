@@ -4,6 +4,7 @@
  */
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { devTaskId } from "../scripts/derived-guid.mjs";
 
 export interface TaskInputDefinition {
   name: string;
@@ -15,6 +16,8 @@ export interface TaskInputDefinition {
 export interface BuiltTask {
   name: string;
   id: string;
+  /** The id the dev package gives it (scripts/package.mjs): a classic release may name either. */
+  devId: string;
   version: string;
   major: number;
   friendlyName: string;
@@ -66,6 +69,7 @@ export class TaskCatalog {
         tasks.push({
           name: m.name,
           id: m.id,
+          devId: devTaskId(m.id),
           version: `${m.version.Major}.${m.version.Minor}.${m.version.Patch}`,
           major: m.version.Major,
           friendlyName: m.friendlyName ?? m.name,
@@ -88,7 +92,13 @@ export class TaskCatalog {
     return this.tasks.map((t) => t.name);
   }
 
-  /** `TriggerEv2Rollout@1`, `publisher.extension.TriggerEv2Rollout@1` or `<task id>@1`. */
+  /** A task by its release or dev package id (a classic release's `taskId`). */
+  byId(id: string): BuiltTask | undefined {
+    const wanted = id.trim().toLowerCase();
+    return this.tasks.find((t) => t.id.toLowerCase() === wanted || t.devId === wanted);
+  }
+
+  /** `TriggerEv2Rollout@1`, `publisher.extension.TriggerEv2Rollout@1` or `<task id>@1` (release or dev id). */
   find(reference: string): TaskLookup {
     const m = /^(.+)@(\d+)$/.exec(reference.trim());
     if (!m)
@@ -100,6 +110,7 @@ export class TaskCatalog {
       (t) =>
         t.name.toLowerCase() === ref ||
         t.id.toLowerCase() === ref ||
+        t.devId === ref ||
         ref.endsWith(`.${t.name.toLowerCase()}`),
     );
     if (!task)

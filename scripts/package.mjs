@@ -4,7 +4,6 @@
 // it installs beside the public one without "task name is ambiguous". release: public. Both come
 // from the one vss-extension.json; both carry the Preview flag while the version is 0.x.
 import { execFileSync } from "node:child_process";
-import { createHash } from "node:crypto";
 import {
   cpSync,
   existsSync,
@@ -16,6 +15,7 @@ import {
   writeFileSync,
 } from "node:fs";
 import { join } from "node:path";
+import { devTaskId } from "./derived-guid.mjs";
 
 const root = new URL("..", import.meta.url).pathname;
 const envIndex = process.argv.indexOf("--env");
@@ -31,12 +31,6 @@ const stage = join(root, "out", env);
 rmSync(stage, { recursive: true, force: true });
 mkdirSync(stage, { recursive: true });
 
-/** A stable GUID derived from a name (so the dev GUID of a task never changes between builds). */
-function derivedGuid(name) {
-  const h = createHash("sha1").update(name).digest("hex");
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
-}
-
 const endpointType = env === "dev" ? "ev2rollout-dev" : "ev2rollout";
 for (const file of manifest.files) {
   const source = join(root, file.path);
@@ -49,7 +43,7 @@ for (const file of manifest.files) {
   if (existsSync(taskJson)) {
     const task = JSON.parse(readFileSync(taskJson, "utf8"));
     if (env === "dev") {
-      task.id = derivedGuid(`${task.id}-dev`);
+      task.id = devTaskId(task.id);
       task.name = `${task.name}Dev`;
       task.friendlyName = `${task.friendlyName} (dev)`;
       for (const input of task.inputs) {

@@ -421,6 +421,11 @@ export interface ReleaseApprovalSeed {
   isAutomated?: boolean;
   modifiedOn?: string;
   attempt?: number;
+  /** Default `Release-<releaseId>`. */
+  releaseName?: string;
+  /** Default 1 / "Rollout". */
+  releaseDefinition?: { id: number; name: string };
+  rank?: number;
 }
 
 export function addReleaseApproval(
@@ -439,14 +444,14 @@ export function addReleaseApproval(
     ...(approvedBy ? { approvedBy } : {}),
     ...(seed.comments !== undefined ? { comments: seed.comments } : {}),
     isAutomated: seed.isAutomated ?? false,
-    release: { id: seed.releaseId, name: `Release-${seed.releaseId}` },
-    releaseDefinition: { id: 1, name: "Rollout" },
+    release: { id: seed.releaseId, name: seed.releaseName ?? `Release-${seed.releaseId}` },
+    releaseDefinition: seed.releaseDefinition ?? { id: 1, name: "Rollout" },
     releaseEnvironment: { id: seed.environmentId, name: seed.environmentName },
     createdOn: "2024-05-01T09:00:00.000Z",
     modifiedOn: seed.modifiedOn ?? "2024-05-01T10:00:00.000Z",
     attempt: seed.attempt ?? 1,
     trialNumber: 1,
-    rank: 1,
+    rank: seed.rank ?? 1,
   };
   project.releaseApprovals.push(approval);
   return approval;

@@ -35,7 +35,7 @@ steps:
   it("--help explains the options; a missing EV2 choice or file is a usage error (exit 2)", async () => {
     const help = await runCli(["--help"]);
     assert.equal(help.code, 0);
-    assert.match(help.stdout, /Usage: npm run pipeline -- <file\.yml> \[options\]/);
+    assert.match(help.stdout, /Usage: npm run pipeline -- <file\.yml \| release\.json> \[options\]/);
     assert.match(help.stdout, /--sim <scenario>/);
 
     const noEv2 = await runCli([file]);
@@ -78,5 +78,26 @@ steps:
     );
     assert.equal(failed.code, 1);
     assert.match(failed.stdout, /✖ Pipeline: Failed/);
+  });
+
+  it("plays a classic release definition (.json with environments) against the simulator; a rejected approval fails it", async () => {
+    const release = resolve(__dirname, "..", "..", "examples", "classic-release.json");
+    const ok = await runCli([release, "--sim", "gated", "--out", join(dir, "release")]);
+    assert.equal(ok.code, 0, ok.stdout + ok.stderr);
+    assert.match(ok.stdout, /The pre-deployment approval of Broad was approved by Sam Lead/);
+    assert.match(ok.stdout, /The post-deployment gates of Broad: passed at sample 1/);
+    assert.match(ok.stdout, /✔ Pipeline: Succeeded/);
+
+    const rejected = await runCli([
+      release,
+      "--sim",
+      "gated",
+      "--reject-approval",
+      "Broad",
+      "--out",
+      join(dir, "rejected"),
+    ]);
+    assert.equal(rejected.code, 1, rejected.stdout + rejected.stderr);
+    assert.match(rejected.stdout, /the pre-deployment approval of Broad was rejected by Sam Lead/);
   });
 });

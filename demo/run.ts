@@ -5,12 +5,16 @@
  * examples/azure-pipelines.yml — the file users copy into Azure DevOps — through the local
  * pipeline runner, and checks the run ended as the scenario expects. `--pipeline <file>` plays
  * your own copy of it instead: does the edited pipeline still end as each scenario expects?
+ * `--classic` plays examples/classic-release.json, a classic release definition, the same way.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { formatDuration } from "../shared/format";
 import type { DeploymentReport } from "../shared/report/deployment-report";
+import { looksLikeReleaseDefinition } from "../pipeline/classic/release-definition";
+import { prepareRelease, runRelease } from "../pipeline/classic/release-player";
+import { simulatedRelease } from "../pipeline/classic/simulated-release";
 import { readPipeline } from "../pipeline/pipeline-file";
 import { startLocalPlay } from "../pipeline/local-play";
 import { ev2NamesOf, scenarioForPipeline } from "../pipeline/pipeline-world";
@@ -31,7 +35,8 @@ async function main(): Promise<number> {
   const { values } = parseArgs({
     args: process.argv.slice(2),
     options: {
-      scenario: { type: "string", default: "healthy" },
+      scenario: { type: "string" },
+      classic: { type: "boolean" },
       out: { type: "string", default: join(root, ".demo") },
       pipeline: { type: "string" },
       "no-color": { type: "boolean" },
@@ -40,7 +45,7 @@ async function main(): Promise<number> {
   });
   if (values.help) {
     process.stdout.write(
-      `Usage: npm run demo -- [--scenario <name>] [--pipeline <file.yml>] [--out <dir>] [--no-color]
+      `Usage: npm run demo -- [--scenario <name>] [--pipeline <file.yml>] [--classic] [--out <dir>] [--no-color]
 
 Plays a pipeline (default examples/azure-pipelines.yml) on this machine against an EV2 simulator,
 the sample service, a Teams sink and the Azure DevOps slice, all on 127.0.0.1, then checks what
@@ -50,6 +55,8 @@ scenario's service, the variables its stress endpoints start with point at the s
 its TeamsNotify webhook variables at the sink, and hosts written into its endpoints, health probes
 and webhooks are rewritten to them (each step's log says "local play: <literal> -> <local>");
 environment approvals are given by a simulated release manager.
+--classic plays the classic release definition examples/classic-release.json (scenario
+classic-release, or classic-rejection); --pipeline also takes a release definition (.json).
 
 Scenarios: ${Object.values(demoScenarios)
         .map((d) => `\n  ${d.name.padEnd(16)} ${d.description}`)
@@ -58,7 +65,14 @@ Scenarios: ${Object.values(demoScenarios)
     );
     return 0;
   }
-  const scenario = demoScenarios[values.scenario!];
+  values.scenario ??= values.classic ? "classic-release" : "healthy";
+  const scenario = demoScenarios[values.scenario];
+  if (values.classic && scenario && !scenario.pipeline?.endsWith(".json")) {
+    process.stderr.write(
+      `--classic plays examples/classic-release.json: its scenarios are classic-release and classic-rejection (not ${values.scenario}).\n`,
+    );
+    return 2;
+  }
   if (!scenario) {
     process.stderr.write(
       `Unknown scenario '${values.scenario}'. Scenarios: ${Object.keys(demoScenarios).join(", ")}.\n`,
@@ -76,7 +90,10 @@ Scenarios: ${Object.values(demoScenarios)
   const show = (p: string) => relative(process.cwd(), p) || ".";
 
   const pipelineFile = resolve(values.pipeline!);
-  const definition = readPipeline(readFileSync(pipelineFile, "utf8"));
+  const text = readFileSync(pipelineFile, "utf8");
+  // A classic release definition (JSON with environments) plays as a release.
+  const classic = /\.json$/i.test(pipelineFile) && looksLikeReleaseDefinition(text);
+  const definition = classic ? prepareRelease(text, {}).pipeline.definition : readPipeline(text);
   // Environment approvals are asked before their stage starts; the simulated release manager
   // approves, or (human-rejection) rejects the one asked while EV2 waits at a gate.
   let ev2Waiting = (): boolean => false;
@@ -120,7 +137,16 @@ Scenarios: ${Object.values(demoScenarios)
   const timeLimit = AbortSignal.timeout(demoTimeLimitMs);
   let run: PipelineRunResult;
   try {
-    run = await runPipeline({
+    const play = classic
+      ? (options: Parameters<typeof runPipeline>[0]) =>
+          runRelease({
+            ...options,
+            text,
+            // Approvals in the release approvals API, gates on the simulator's clock.
+            ...simulatedRelease(services, scenario.rejectApproval ? { reject: () => ev2Waiting() } : {}),
+          })
+      : runPipeline;
+    run = await play({
       file: pipelineFile,
       outputDirectory: values.out!,
       workingDirectory: root,

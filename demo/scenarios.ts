@@ -280,6 +280,57 @@ const telemetryRegression: DemoScenario = {
   },
 };
 
+/** A stage's result in the run, by name. */
+const stageResult = (o: DemoOutcome, name: string) => o.run.stages.find((s) => s.name === name)?.result;
+
+/**
+ * examples/classic-release.json, the README's two-environment classic release: Canary to the
+ * gate; Broad after its pre-deployment approval (by the release's approver) approves in EV2,
+ * follows to completion and waits for its post-deployment gate.
+ */
+const classicRelease: DemoScenario = {
+  name: "classic-release",
+  description:
+    "the classic release examples/classic-release.json: Canary rolls out to the EV2 gate; Sam Lead approves Broad's pre-deployment approval, GateApproval (rollout id empty) carries it into EV2, the rollout completes and Broad's post-deployment gate (Ev2RolloutGate) passes",
+  ev2Scenario: "gated",
+  failingRegions: [],
+  pipeline: "classic-release.json",
+  setUp: healthyService,
+  expect(o) {
+    return [
+      check("one rollout was started", o.rolloutsStarted, 1),
+      check("the rollout completed", o.rollout?.status, "Completed"),
+      checkMatch(
+        "EV2 records the release's approver and their Azure DevOps approval",
+        `${gateOf(o)?.status ?? ""} | ${gateOf(o)?.decidedBy ?? ""} | ${gateOf(o)?.comment ?? ""}`,
+        /^Approved \| Sam Lead <sam\.lead@contoso\.com> \| .*Azure DevOps approval/,
+      ),
+      check("no rollback was started", o.rollbacks.length, 0),
+      check("Broad succeeded (after its post-deployment gate)", stageResult(o, "Broad"), "Succeeded"),
+      check("the release succeeded", o.run.result, "Succeeded"),
+    ];
+  },
+};
+
+/** The same release with Broad's approval rejected: nothing in the release tells EV2. */
+const classicRejection: DemoScenario = {
+  ...classicRelease,
+  name: "classic-rejection",
+  description:
+    "the classic release with Broad's pre-deployment approval rejected: Broad does not run, so the EV2 wait action stays undecided (reject it in EV2, or let it time out) and nothing is rolled back",
+  rejectApproval: true,
+  expect(o) {
+    return [
+      check("one rollout was started", o.rolloutsStarted, 1),
+      check("the rollout still waits at the EV2 gate", o.rollout?.status, "Waiting"),
+      check("the EV2 gate is undecided", gateOf(o)?.status, "Waiting"),
+      check("Broad was not deployed", stageResult(o, "Broad"), "Failed"),
+      check("no rollback was started", o.rollbacks.length, 0),
+      check("the release failed", o.run.result, "Failed"),
+    ];
+  },
+};
+
 export const demoScenarios: Record<string, DemoScenario> = Object.fromEntries(
   [
     healthy,
@@ -289,5 +340,7 @@ export const demoScenarios: Record<string, DemoScenario> = Object.fromEntries(
     ev2Failure,
     telemetryHealthy,
     telemetryRegression,
+    classicRelease,
+    classicRejection,
   ].map((d) => [d.name, d]),
 );

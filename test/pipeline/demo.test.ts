@@ -116,7 +116,7 @@ describe("npm run demo (examples/azure-pipelines.yml through the local runner)",
     assert.equal(code, 2);
     assert.match(
       stderr,
-      /Unknown scenario 'nope'\. Scenarios: healthy, human-approval, human-rejection, failing-region, ev2-failure, telemetry-healthy, telemetry-regression\./,
+      /Unknown scenario 'nope'\. Scenarios: healthy, human-approval, human-rejection, failing-region, ev2-failure, telemetry-healthy, telemetry-regression, classic-release, classic-rejection\./,
     );
   });
 });

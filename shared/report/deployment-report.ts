@@ -198,6 +198,19 @@ export interface ReportStressTest {
   resultFile?: string;
   /** Why it did not run: the endpoints never became ready. */
   notReady?: string;
+  /** A threshold `over <window> abort` stopped the load early. */
+  earlyAbort?: ReportEarlyAbort;
+}
+
+export interface ReportEarlyAbort {
+  threshold?: string;
+  /** The endpoint whose window tripped; absent: overall. */
+  endpoint?: string;
+  windowSeconds?: number;
+  /** Seconds into the load (after warm-up) when the breach was seen. */
+  atSeconds?: number;
+  /** From the first failing second to detection. */
+  timeToDetectSeconds?: number;
 }
 
 export interface ReportBaseline {
@@ -802,6 +815,16 @@ function stressTestOf(e: Entry, rolloutId: string | undefined): ReportStressTest
           : passed === false
             ? "failed"
             : "unknown";
+  const early = obj(d.earlyAbort);
+  const earlyAbort: ReportEarlyAbort | undefined = Object.keys(early).length
+    ? compact({
+        threshold: str(early.threshold),
+        endpoint: str(early.endpoint),
+        windowSeconds: num(early.windowSeconds),
+        atSeconds: num(early.atSeconds),
+        timeToDetectSeconds: num(early.timeToDetectSeconds),
+      })
+    : undefined;
   const b = obj(d.baseline);
   const distribution = obj(b.distribution);
   const changes = baselineChanges(b);
@@ -834,6 +857,7 @@ function stressTestOf(e: Entry, rolloutId: string | undefined): ReportStressTest
     baseline,
     resultFile: str(d.resultFile),
     notReady,
+    earlyAbort,
   });
 }
 

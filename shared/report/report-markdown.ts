@@ -427,7 +427,7 @@ function stressVerdict(t: ReportStressTest): string {
     case "passed":
       return "✅ passed";
     case "failed":
-      return `❌ failed${t.rolloutCancelled ? " (rollout cancelled)" : ""}`;
+      return `❌ failed${earlyAbortText(t)}${t.rolloutCancelled ? " (rollout cancelled)" : ""}`;
     case "aborted":
       return "aborted";
     case "notReady":
@@ -435,6 +435,18 @@ function stressVerdict(t: ReportStressTest): string {
     default:
       return "-";
   }
+}
+
+/** ", aborted early at 4 s (time to detect 3 s, eastus)": the load stopped by a windowed line. */
+function earlyAbortText(t: ReportStressTest): string {
+  const e = t.earlyAbort;
+  if (!e) return "";
+  const at = e.atSeconds === undefined ? "" : ` at ${e.atSeconds} s`;
+  const detail = [
+    e.timeToDetectSeconds === undefined ? undefined : `time to detect ${e.timeToDetectSeconds} s`,
+    e.endpoint,
+  ].filter(Boolean);
+  return `, aborted early${at}${detail.length ? ` (${detail.join(", ")})` : ""}`;
 }
 
 function baselineText(t: ReportStressTest): string {

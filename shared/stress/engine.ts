@@ -16,6 +16,7 @@ import { RequestTimeoutError, classifyRequestError } from "./errors";
 import type { SocketRoute } from "../http/transport";
 import { Http1Connection, requestTarget, type RequestTarget, type ResponseHandler } from "./http1-connection";
 import { EndpointRecorder, type EndpointTotals } from "./measurements";
+import type { EarlyAbort, SecondCounts, ThresholdWatch } from "./sliding-window";
 
 /** A send leaving later than this after its due time counts as late. */
 export const LATE_TOLERANCE_MS = 10;
@@ -34,6 +35,11 @@ export interface LoadPlan {
   /** How the sockets reach an endpoint (the agent's proxy, its certificates); default direct. */
   routeFor?: (url: URL) => SocketRoute;
   signal?: AbortSignal;
+  /**
+   * Thresholds over sliding windows: recorded per second, judged once a second of measurement;
+   * an `abort` line's breach stops the load the way a cancel does, but the outcome is not aborted.
+   */
+  watch?: ThresholdWatch;
   /** Called about once a second while the load runs. */
   onProgress?: (progress: LoadProgress) => void;
 }
@@ -49,7 +55,10 @@ export interface LoadProgress {
 export interface LoadOutcome {
   /** Per endpoint, in the order of the plan. */
   totals: EndpointTotals[];
+  /** Cancelled (the signal), not stopped early by a threshold. */
   aborted: boolean;
+  /** A windowed `abort` threshold stopped the load. */
+  earlyAbort?: EarlyAbort;
   measuredSeconds: number;
   startedAt: Date;
   finishedAt: Date;
@@ -75,6 +84,8 @@ class RunState {
     readonly measureFrom: number,
     readonly stopAt: number,
     readonly routeFor?: LoadPlan["routeFor"],
+    /** Each endpoint's current second of the sliding-window watch, when there is one. */
+    readonly windowSeconds = new Map<StressEndpoint, SecondCounts>(),
   ) {}
 
   retire(): void {
@@ -149,7 +160,7 @@ abstract class EndpointLoad {
     readonly endpoint: StressEndpoint,
     openModel: boolean,
   ) {
-    this.recorder = new EndpointRecorder(endpoint.expectedStatus, openModel);
+    this.recorder = new EndpointRecorder(endpoint.expectedStatus, openModel, run.windowSeconds.get(endpoint));
     this.target = requestTarget(endpoint, run.routeFor?.(new URL(endpoint.url)));
   }
 
@@ -332,7 +343,13 @@ export async function runLoad(plan: LoadPlan): Promise<LoadOutcome> {
   const endpointCount = plan.endpoints.length;
   const start = performance.now();
   const measureFrom = start + plan.warmupSeconds * 1000;
-  const run = new RunState(measureFrom, measureFrom + plan.durationSeconds * 1000, plan.routeFor);
+  const watch = plan.watch;
+  const run = new RunState(
+    measureFrom,
+    measureFrom + plan.durationSeconds * 1000,
+    plan.routeFor,
+    new Map(watch ? plan.endpoints.map((e, i) => [e, watch.seconds[i]]) : []),
+  );
   const quota = plan.requests ?? Number.POSITIVE_INFINITY;
   const connections: Http1Connection[] = [];
 
@@ -388,6 +405,23 @@ export async function runLoad(plan: LoadPlan): Promise<LoadOutcome> {
     else stop(false);
   };
   let stopTimer = setTimeout(endWhenDue, run.stopAt - performance.now());
+  // Sliding windows: a second of measurement closes about every second, on the measuring clock.
+  let earlyAbort: EarlyAbort | undefined;
+  let windowTimer: NodeJS.Timeout | undefined;
+  let secondsClosed = 0;
+  let closedAt = measureFrom;
+  if (watch) {
+    const closeSecond = () => {
+      if (run.stopped) return;
+      const now = performance.now();
+      earlyAbort = watch.closeSecond((now - closedAt) / 1000);
+      closedAt = now;
+      secondsClosed++;
+      if (earlyAbort) stop(true);
+      else windowTimer = setTimeout(closeSecond, Math.max(1, measureFrom + (secondsClosed + 1) * 1000 - now));
+    };
+    windowTimer = setTimeout(closeSecond, Math.max(1, measureFrom + 1000 - performance.now()));
+  }
   let progressTimer: NodeJS.Timeout | undefined;
   if (plan.onProgress) {
     const onProgress = plan.onProgress;
@@ -416,6 +450,7 @@ export async function runLoad(plan: LoadPlan): Promise<LoadOutcome> {
   }
 
   clearTimeout(stopTimer);
+  clearTimeout(windowTimer);
   clearInterval(sweepTimer);
   if (progressTimer) clearInterval(progressTimer);
   plan.signal?.removeEventListener("abort", onAbort);
@@ -424,10 +459,20 @@ export async function runLoad(plan: LoadPlan): Promise<LoadOutcome> {
   const endedAt = run.aborted
     ? run.stoppedAt
     : Math.max(run.stoppedAt || run.lastCompletion, run.lastCompletion);
+  // What completed since the last closed second (the drain included) is the last part-second;
+  // after an early abort the seconds judged are all there is.
+  watch?.finish(earlyAbort ? 0 : Math.max(0, endedAt - closedAt) / 1000);
   const measuredSeconds = Math.max(0, (endedAt - measureFrom) / 1000);
   const totals = loads.map((load) => {
     const open = load.openCounters();
     return load.recorder.totals(measuredSeconds, open && { ...open, lateToleranceMs: LATE_TOLERANCE_MS });
   });
-  return { totals, aborted: run.aborted, measuredSeconds, startedAt, finishedAt: new Date() };
+  return {
+    totals,
+    aborted: run.aborted && earlyAbort === undefined,
+    ...(earlyAbort ? { earlyAbort } : {}),
+    measuredSeconds,
+    startedAt,
+    finishedAt: new Date(),
+  };
 }

@@ -38,6 +38,7 @@ export {
   THRESHOLD_FORMS,
   THRESHOLD_METRICS,
   ThresholdSyntaxError,
+  MAX_WINDOW_SECONDS,
   checkThresholdScopes,
   evaluateThresholds,
   isDistributionThreshold,
@@ -57,7 +58,10 @@ export type {
   ThresholdOperator,
   ThresholdUnit,
   ThresholdVerdict,
+  ThresholdWindow,
 } from "./thresholds";
+export { ThresholdWatch, describeEarlyAbort, isWindowed, windowFigure } from "./sliding-window";
+export type { EarlyAbort, WindowBreach, WindowFigures } from "./sliding-window";
 export { decodeHistogram, encodeHistogram, summarizeLatency } from "./histogram";
 export type { LatencyHistogram, LatencySummary } from "./histogram";
 export type { OpenModelCounters, StressStats } from "./measurements";

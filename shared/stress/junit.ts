@@ -6,6 +6,7 @@
  */
 import { describeScopeComparison, scopeLabel } from "./baseline-report";
 import { describeNotReady, type StressResultDocument } from "./result";
+import { describeEarlyAbort } from "./sliding-window";
 import type { ThresholdVerdict } from "./thresholds";
 
 function escapeXml(text: string): string {
@@ -64,6 +65,14 @@ export function renderJUnitXml(doc: StressResultDocument, options: JUnitOptions 
         `    <testcase classname="${escapeXml(suiteName)}" name="${escapeXml(`${scopeLabel(scope)}: compared with baseline`)}" time="${seconds}">\n      <system-out>${escapeXml(out.join("\n"))}</system-out>\n    </testcase>`,
       );
     }
+  }
+  if (doc.earlyAbort) {
+    failures++;
+    const message = describeEarlyAbort(doc.earlyAbort);
+    const detail = `${message}; the figures cover the ${doc.measuredSeconds} s measured of the ${doc.load.durationSeconds} s configured`;
+    cases.push(
+      `    <testcase classname="${escapeXml(suiteName)}" name="load ran to the end" time="${seconds}">\n      <failure message="${escapeXml(message)}" type="earlyAbort">${escapeXml(detail)}</failure>\n    </testcase>`,
+    );
   }
   if (doc.aborted) {
     failures++;

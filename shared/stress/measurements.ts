@@ -4,6 +4,7 @@
  */
 import { ERROR_KINDS, type ErrorKind, type TransportErrorKind } from "./errors";
 import type { StatusRange } from "./endpoints";
+import type { SecondCounts } from "./sliding-window";
 import {
   HIGHEST_LATENCY_US,
   LatencyCounter,
@@ -65,7 +66,12 @@ export class EndpointRecorder {
   sentRequests = 0;
   lateSends = 0;
 
-  constructor(expectedStatus: readonly StatusRange[], openModel: boolean) {
+  constructor(
+    expectedStatus: readonly StatusRange[],
+    openModel: boolean,
+    /** The current second of a sliding-window watch (thresholds `over 30s`), when there is one. */
+    private readonly second?: SecondCounts,
+  ) {
     for (const r of expectedStatus) this.expected.fill(1, r.min, r.max + 1);
     this.uncorrectedLatencies = openModel ? new LatencyCounter() : undefined;
   }
@@ -74,19 +80,23 @@ export class EndpointRecorder {
   recordResponse(status: number, latencyMs: number, uncorrectedLatencyMs: number): void {
     this.requests++;
     this.statusCounts[status < 600 ? status : 0]++;
-    if (this.expected[status] !== 1) {
+    const failed = this.expected[status] !== 1;
+    if (failed) {
       this.failures++;
       this.errorCounts[UNEXPECTED_STATUS]++;
     }
-    this.latencies.record(toMicros(latencyMs));
+    const us = toMicros(latencyMs);
+    this.latencies.record(us);
     if (this.uncorrectedLatencies !== undefined)
       this.uncorrectedLatencies.record(toMicros(uncorrectedLatencyMs));
+    if (this.second !== undefined) this.second.recordResponse(failed, us);
   }
 
   recordError(kind: TransportErrorKind): void {
     this.requests++;
     this.failures++;
     this.errorCounts[ERROR_INDEX[kind]]++;
+    if (this.second !== undefined) this.second.recordError();
   }
 
   totals(

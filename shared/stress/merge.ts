@@ -17,7 +17,8 @@ import {
   type StressLoadDescription,
   type StressResultDocument,
 } from "./result";
-import { parseThresholdLine, type StressThreshold } from "./thresholds";
+import type { EarlyAbort, WindowFigures } from "./sliding-window";
+import { parseThresholdLine, windowKey, type StressThreshold } from "./thresholds";
 
 const count = z.number().check(z.nonnegative());
 const openModelSchema = z.object({
@@ -170,6 +171,57 @@ function thresholdsOf(docs: readonly StressResultDocument[]): StressThreshold[] 
   });
 }
 
+/**
+ * Sliding windows of parallel jobs cannot be lined up in time, so a windowed line is judged per
+ * job and the merge keeps the worst: a breach in any job (the earliest), else the worst window.
+ */
+function mergedWindows(docs: readonly StressResultDocument[]): Map<string, WindowFigures> {
+  const merged = new Map<string, WindowFigures>();
+  for (const doc of docs) {
+    // Files of older versions, or written by hand, may carry no verdicts.
+    for (const v of doc.thresholds ?? []) {
+      const w = v.window;
+      const text = doc.thresholdDefinitions.find((d) => d.line === v.line)?.text;
+      if (!w || text === undefined) continue;
+      const key = windowKey({ text }, v.scope === "overall" ? undefined : v.endpoint);
+      const seen = merged.get(key);
+      if (!seen) {
+        merged.set(key, { ...w });
+        continue;
+      }
+      const lower = v.operator === "<" || v.operator === "<=";
+      const worse =
+        seen.observed === null ||
+        (w.observed !== null && (lower ? w.observed > seen.observed : w.observed < seen.observed));
+      const pick: WindowFigures =
+        seen.breach || w.breach
+          ? !w.breach || (seen.breach && seen.breach.atSeconds <= w.breach.atSeconds)
+            ? seen
+            : w
+          : worse && (w.partialSeconds === undefined || seen.partialSeconds !== undefined)
+            ? w
+            : seen;
+      merged.set(key, { ...pick, windows: seen.windows + w.windows });
+    }
+  }
+  return merged;
+}
+
+/** The earliest early abort of the jobs, naming its result file. */
+function firstEarlyAbort(
+  docs: readonly StressResultDocument[],
+  sources: readonly string[] | undefined,
+): EarlyAbort | undefined {
+  let first: EarlyAbort | undefined;
+  docs.forEach((d, i) => {
+    const e = d.earlyAbort;
+    if (!e || (first && first.atSeconds <= e.atSeconds)) return;
+    const resultFile = e.resultFile ?? sources?.[i];
+    first = { ...e, ...(resultFile === undefined ? {} : { resultFile }) };
+  });
+  return first;
+}
+
 export interface MergeOptions {
   /** Judge the merge by these instead of the thresholds the documents carry (which must then agree). */
   thresholds?: readonly StressThreshold[];
@@ -214,6 +266,8 @@ export function mergeResults(
     thresholds,
     load: mergeLoad(docs),
     aborted: docs.some((d) => d.aborted),
+    earlyAbort: firstEarlyAbort(docs, options.sources),
+    windows: mergedWindows(docs),
     notReady: docs.flatMap((d, i) =>
       (d.notReady ?? []).map((n) => {
         const resultFile = n.resultFile ?? options.sources?.[i];

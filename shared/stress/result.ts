@@ -7,6 +7,7 @@ import { compareWithBaseline, type BaselineComparison, type BaselineSource } fro
 import type { HttpMethod, StatusRange, StressEndpoint } from "./endpoints";
 import { addTotals, statsFromTotals, type EndpointTotals, type StressStats } from "./measurements";
 import type { StressLoadSettings } from "./settings";
+import type { EarlyAbort, WindowFigures } from "./sliding-window";
 import { evaluateThresholds, type StressThreshold, type ThresholdVerdict } from "./thresholds";
 
 export const STRESS_RESULT_SCHEMA_VERSION = 1;
@@ -54,6 +55,11 @@ export interface StressResultDocument {
   /** Cancelled before the end: the figures cover the part that ran. */
   aborted: boolean;
   /**
+   * A threshold `over <window> abort` breached and stopped the load: which line, in which scope,
+   * when, and the time to detect. The run did not pass; the figures cover the part that ran.
+   */
+  earlyAbort?: EarlyAbort;
+  /**
    * Endpoints that never became ready, so nothing was sent (in a merge: in any of the jobs).
    * The run did not pass, whatever the thresholds say. Absent when every endpoint was ready,
    * and in files written before this field was added.
@@ -82,6 +88,9 @@ export interface ResultInputs {
   thresholds: readonly StressThreshold[];
   load: StressLoadDescription;
   aborted: boolean;
+  earlyAbort?: EarlyAbort;
+  /** Sliding-window figures of lines `over <window>`, by windowKey; from the run's watch or, merged, the jobs' verdicts. */
+  windows?: ReadonlyMap<string, WindowFigures>;
   /** Endpoints that never became ready: the document does not pass. */
   notReady?: readonly NotReadyEndpoint[];
   startedAt: string;
@@ -132,13 +141,19 @@ export function buildResultDocument(inputs: ResultInputs): StressResultDocument 
     overall,
     endpoints.map((e) => ({ name: e.name, url: e.url, template: e.template, observed: e })),
     compared?.figures,
+    inputs.windows,
   );
   const notReady = inputs.notReady?.map((n) => ({ ...n })) ?? [];
   return {
     schemaVersion: STRESS_RESULT_SCHEMA_VERSION,
     kind: STRESS_RESULT_KIND,
-    passed: !inputs.aborted && notReady.length === 0 && thresholds.every((t) => t.passed),
+    passed:
+      !inputs.aborted &&
+      inputs.earlyAbort === undefined &&
+      notReady.length === 0 &&
+      thresholds.every((t) => t.passed),
     aborted: inputs.aborted,
+    ...(inputs.earlyAbort ? { earlyAbort: { ...inputs.earlyAbort } } : {}),
     ...(notReady.length > 0 ? { notReady } : {}),
     startedAt: inputs.startedAt,
     finishedAt: inputs.finishedAt,

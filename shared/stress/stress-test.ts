@@ -21,6 +21,7 @@ import {
   validateLoadSettings,
   type StressLoadSettings,
 } from "./settings";
+import { ThresholdWatch } from "./sliding-window";
 import { checkThresholdScopes, type StressThreshold } from "./thresholds";
 
 export interface StressTestOptions extends StressLoadSettings {
@@ -55,7 +56,20 @@ export function checkStressTestOptions(options: StressTestOptions): void {
     );
   }
   checkThresholdScopes(options.thresholds, options.endpoints);
+  checkThresholdWindows(options.thresholds, validateLoadSettings(options).durationSeconds);
   checkBaselineThresholds(options.thresholds, options.baseline);
+}
+
+/** A window longer than the run could never fill. */
+function checkThresholdWindows(thresholds: readonly StressThreshold[], durationSeconds: number): void {
+  for (const t of thresholds) {
+    if (t.window !== undefined && t.window.seconds > durationSeconds) {
+      throw new StressInputError(
+        `thresholds line ${t.line} "${t.text}": the ${t.window.seconds} s window is longer than the run (durationSeconds ${durationSeconds}), so it could never fill; give a window of at most ${durationSeconds} s (e.g. over ${Math.max(1, Math.floor(durationSeconds / 3))}s)`,
+        "thresholds",
+      );
+    }
+  }
 }
 
 /** A result with no request measured: the run was cancelled, or an endpoint never became ready. */
@@ -116,9 +130,11 @@ export async function runStressTest(options: StressTestOptions): Promise<StressR
   });
   // Cancelled while waiting: a result with nothing measured, marked aborted.
   if (!ready) return nothingMeasured(options, startedAt, { aborted: true });
+  const watch = ThresholdWatch.create(options.thresholds, options.endpoints);
   const outcome = await runLoad({
     ...settings,
     endpoints: options.endpoints,
+    watch,
     signal: options.signal,
     onProgress: options.onProgress,
     routeFor: (url) => socketRouteFor(url, options.useAgentProxy ?? false),
@@ -129,6 +145,8 @@ export async function runStressTest(options: StressTestOptions): Promise<StressR
     thresholds: options.thresholds,
     load: describeLoad(settings),
     aborted: outcome.aborted,
+    earlyAbort: outcome.earlyAbort,
+    windows: watch?.figures(),
     startedAt: outcome.startedAt.toISOString(),
     finishedAt: outcome.finishedAt.toISOString(),
     measuredSeconds: outcome.measuredSeconds,

@@ -13,6 +13,7 @@ import {
 import { countInBands, decodeHistogram, type LatencySummary } from "./histogram";
 import type { StressStats } from "./measurements";
 import { describeNotReady, type StressResultDocument } from "./result";
+import { describeEarlyAbort } from "./sliding-window";
 import type { ThresholdVerdict } from "./thresholds";
 import { mdCode, mdText } from "../markdown";
 
@@ -192,6 +193,13 @@ export function renderMarkdownSummary(doc: StressResultDocument, title = "Stress
   for (const n of doc.notReady ?? []) {
     lines.push(
       `> ❌ ${escapeCell(describeNotReady(n))}. Nothing was measured${doc.jobs > 1 ? " in that job" : ""}.`,
+      "",
+    );
+  }
+  if (doc.earlyAbort) {
+    const e = doc.earlyAbort;
+    lines.push(
+      `> ⛔ The load was ${escapeCell(describeEarlyAbort(e))}. It stopped after ${doc.measuredSeconds} s of the ${doc.load.durationSeconds} s configured; the figures below cover that part.`,
       "",
     );
   }

@@ -11,6 +11,13 @@
  * A line without an endpoint is checked overall and, when there are several endpoints, for each
  * of them too (a region twice as slow as the rest must not hide in the average); `rps` only
  * overall, since each endpoint's throughput is just its share of the configured load.
+ *
+ * A fixed limit may hold over a sliding window instead of the whole run (sliding-window.ts):
+ *
+ *   error_rate < 1% over 30s          p95 < 500ms over 1m abort
+ *
+ * `over 30s`: every full 30 s window of the run must hold it; `abort` also stops the load at the
+ * first window that breaches it.
  */
 import {
   DISTRIBUTION_ALPHA,
@@ -19,6 +26,7 @@ import {
   type DistributionComparison,
 } from "./distribution";
 import { StressInputError } from "./errors";
+import type { WindowFigures } from "./sliding-window";
 
 export const THRESHOLD_METRICS = [
   "error_rate",
@@ -45,7 +53,18 @@ interface ThresholdLine {
   text: string;
   /** Endpoint name or URL the line is limited to; unset = overall (and each endpoint). */
   endpoint?: string;
+  /** `over 30s [abort]`: judged on sliding windows of whole seconds instead of the whole run. */
+  window?: ThresholdWindow;
 }
+
+export interface ThresholdWindow {
+  seconds: number;
+  /** Stop the load as soon as a window breaches the limit. */
+  abort: boolean;
+}
+
+/** Longest window: the longest run (durationSeconds at most 600). */
+export const MAX_WINDOW_SECONDS = 600;
 
 /** A limit on one figure: fixed (`p95 < 500ms`) or relative to the baseline (`p95 < 1.2x baseline`). */
 export interface LimitThreshold extends ThresholdLine {
@@ -106,7 +125,9 @@ export const THRESHOLD_FORMS =
   "metrics: error_rate, success_rate (unit %), avg|mean, min, max, p50, p90, p95, p99, p99.9 (unit us, ms or s), rps (no unit); " +
   "operators: <, <=, >, >=; e.g. 'error_rate < 1%', 'p95 < 500ms', 'p99 < 1s', 'rps > 100', 'https://contoso.com/health: p95 < 200ms'; " +
   "against a baseline: '<metric> <op> <factor>x baseline', '<metric> <op> baseline + <value><unit>' (or both), 'latency not slower than [<factor>x] baseline'; " +
-  "e.g. 'p95 < 1.2x baseline', 'error_rate < baseline + 0.5%', 'rps > 0.9x baseline'";
+  "e.g. 'p95 < 1.2x baseline', 'error_rate < baseline + 0.5%', 'rps > 0.9x baseline'; " +
+  "over a sliding window, stopping the load at the first breach with 'abort': '<metric> <op> <value><unit> over <n>s|<n>m [abort]', " +
+  "e.g. 'error_rate < 1% over 30s abort', 'p95 < 500ms over 1m'";
 
 export class ThresholdSyntaxError extends StressInputError {
   override name = "ThresholdSyntaxError";
@@ -135,9 +156,47 @@ const DISTRIBUTION = new RegExp(
   "i",
 );
 const SCOPED = /^(.+?)\s*:\s*([^:]+)$/;
+/** `... over 30s abort`: the window part at the end of a condition, its duration checked apart. */
+const WINDOW_SUFFIX = /\s+over\s+(\d+(?:\.\d+)?(?:\s*(?!abort\b)[a-z]+)?|\S+)(\s+abort)?$/i;
+const ABORT_SUFFIX = /\s+abort$/i;
+const WINDOW_UNITS: Record<string, number> = {
+  s: 1,
+  sec: 1,
+  secs: 1,
+  second: 1,
+  seconds: 1,
+  m: 60,
+  min: 60,
+  mins: 60,
+  minute: 60,
+  minutes: 60,
+};
+
+/** The condition without its window part, and the window part's pieces as written. */
+function splitWindow(text: string): { condition: string; duration?: string; abort: boolean } {
+  const m = WINDOW_SUFFIX.exec(text);
+  if (m) return { condition: text.slice(0, m.index).trim(), duration: m[1], abort: m[2] !== undefined };
+  const abort = ABORT_SUFFIX.exec(text);
+  if (abort) return { condition: text.slice(0, abort.index).trim(), abort: true };
+  return { condition: text, abort: false };
+}
 
 function isCondition(text: string): boolean {
-  return CONDITION.test(text) || RELATIVE.test(text) || DISTRIBUTION.test(text);
+  const { condition } = splitWindow(text);
+  return CONDITION.test(condition) || RELATIVE.test(condition) || DISTRIBUTION.test(condition);
+}
+
+/** `30s`, `30 s`, `2m`, `90 seconds`. */
+function parseWindow(duration: string, abort: boolean, fail: (reason: string) => never): ThresholdWindow {
+  const m = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(duration);
+  if (!m) return fail(`"over ${duration}" is not a window: write e.g. over 30s or over 2m`);
+  const factor = WINDOW_UNITS[m[2].toLowerCase()];
+  if (factor === undefined) fail(`the window "${duration}" needs a unit, s or m (e.g. over 30s)`);
+  const seconds = Number(m[1]) * factor;
+  if (!Number.isInteger(seconds) || seconds < 1 || seconds > MAX_WINDOW_SECONDS) {
+    fail(`the window is a whole number of seconds from 1 to ${MAX_WINDOW_SECONDS} (got ${duration})`);
+  }
+  return { seconds, abort };
 }
 
 const LATENCY_METRICS = new Set<string>(["avg", "min", "max", "p50", "p90", "p95", "p99", "p99.9"]);
@@ -196,9 +255,20 @@ export function parseThresholdLine(raw: string, line: number): StressThreshold |
       condition = scoped[2].trim();
     }
   }
-  const base = { line, text, ...(endpoint === undefined ? {} : { endpoint }) };
+  const split = splitWindow(condition);
+  condition = split.condition;
+  let window: ThresholdWindow | undefined;
+  if (split.duration !== undefined) window = parseWindow(split.duration, split.abort, fail);
+  else if (split.abort) fail(`"abort" needs a window to watch: write e.g. ${condition} over 30s abort`);
+  const base = {
+    line,
+    text,
+    ...(endpoint === undefined ? {} : { endpoint }),
+    ...(window === undefined ? {} : { window }),
+  };
 
   const distribution = DISTRIBUTION.exec(condition);
+  if (distribution && window) fail("a sliding window takes a fixed limit, not the baseline");
   if (distribution) {
     if (distribution[1].toLowerCase() !== "latency") {
       fail(
@@ -219,6 +289,9 @@ export function parseThresholdLine(raw: string, line: number): StressThreshold |
   }
 
   const relative = RELATIVE.exec(condition);
+  if (relative && window) {
+    fail(`a sliding window takes a fixed limit, not the baseline (e.g. ${relative[1]} < 500ms over 30s)`);
+  }
   if (relative) {
     const [, metricText, operatorText, factorText, sign, offsetText, unitText] = relative;
     const metric = canonicalMetric(metricText) ?? fail(`unknown metric "${metricText}"`);
@@ -263,6 +336,11 @@ export function parseThresholds(text: string | undefined): StressThreshold[] {
     });
   const thresholds = parse(text ?? "");
   return thresholds.length > 0 ? thresholds : parse(DEFAULT_THRESHOLDS_TEXT);
+}
+
+/** The key of a windowed line's figures in one scope: the line as written and the endpoint (none: overall). */
+export function windowKey(t: Pick<StressThreshold, "text">, endpoint?: string): string {
+  return `${t.text}\u0000${endpoint ?? ""}`;
 }
 
 /** The condition part, as written: "p95 < 500ms" for "https://x: p95 < 500ms". */
@@ -340,6 +418,8 @@ export interface ThresholdVerdict {
   baseline?: number | null;
   /** `latency not slower than baseline`: the test behind the verdict. */
   distribution?: DistributionComparison | null;
+  /** `over 30s [abort]`: how the sliding windows fared; `observed` is the deciding window's figure. */
+  window?: WindowFigures;
   passed: boolean;
   /** "p95 612.4 ms, limit < 500 ms" */
   message: string;
@@ -376,7 +456,7 @@ function observe(metric: ThresholdMetric, o: ThresholdObservables): number | nul
   }
 }
 
-function holds(observed: number, operator: ThresholdOperator, limit: number): boolean {
+export function holds(observed: number, operator: ThresholdOperator, limit: number): boolean {
   switch (operator) {
     case "<":
       return observed < limit;
@@ -458,6 +538,55 @@ function limitVerdict(
   };
 }
 
+const seconds = (s: number) => `${Number(s.toFixed(1))} s`;
+
+/** A line `over 30s [abort]`, judged on its windows (`figures` undefined: no window was measured). */
+function windowVerdict(
+  t: LimitThreshold & { window: { seconds: number; abort: boolean } },
+  scope: Scope,
+  figures: WindowFigures | undefined,
+): ThresholdVerdict {
+  const base = { ...verdictBase(t, scope), limit: t.limit };
+  const limitText = `limit ${t.operator} ${formatMetricValue(t.limit, t.unit)}`;
+  if (figures === undefined) {
+    return {
+      ...base,
+      observed: null,
+      passed: false,
+      message: `${t.metric}: no ${t.window.seconds} s window was measured (windows are judged while the load runs; a result without them, such as one cancelled before the load, cannot be judged), ${limitText}`,
+    };
+  }
+  const observed = figures.observed;
+  if (observed === null) {
+    return {
+      ...base,
+      observed,
+      window: figures,
+      passed: false,
+      message: `${nothingMeasured(t.metric)}, ${limitText}`,
+    };
+  }
+  const value = `${t.metric} ${formatMetricValue(observed, t.unit)}`;
+  const b = figures.breach;
+  let message: string;
+  if (b) {
+    message =
+      `${value} over the ${t.window.seconds} s window ending at ${seconds(b.atSeconds)}, ${limitText}; ` +
+      `breached ${seconds(b.timeToDetectSeconds)} after the first failing second${t.window.abort ? ": the load was stopped" : ""}`;
+  } else if (figures.partialSeconds !== undefined) {
+    message = `${value} over the ${seconds(figures.partialSeconds)} measured (no full ${t.window.seconds} s window), ${limitText}`;
+  } else {
+    message = `${value} in the worst ${t.window.seconds} s window (ending at ${seconds(figures.endedAtSeconds ?? 0)}; ${figures.windows} judged), ${limitText}`;
+  }
+  return {
+    ...base,
+    observed,
+    window: figures,
+    passed: b === undefined && holds(observed, t.operator, t.limit),
+    message,
+  };
+}
+
 function distributionVerdict(
   t: DistributionThreshold,
   scope: Scope,
@@ -487,21 +616,26 @@ function distributionVerdict(
 /**
  * Checks every threshold where it applies (see the module comment). Verdicts come in
  * threshold order, overall first, then endpoints in the order given. Thresholds against the
- * baseline need `baseline`; without it they fail as having no limit.
+ * baseline need `baseline`; without it they fail as having no limit. Lines with a window are
+ * judged on `windows` (by windowKey), the figures the run's sliding windows left.
  */
 export function evaluateThresholds(
   thresholds: readonly StressThreshold[],
   overall: ThresholdObservables,
   endpoints: readonly (ThresholdTarget & { observed: ThresholdObservables })[],
   baseline?: BaselineFigures,
+  windows?: ReadonlyMap<string, WindowFigures>,
 ): ThresholdVerdict[] {
   const verdicts: ThresholdVerdict[] = [];
   const judge = (t: StressThreshold, o: ThresholdObservables, scope: Scope) => {
     const scopeBaseline = scope === "overall" ? baseline?.overall : baseline?.endpoints.get(scope.endpoint);
+    const endpoint = scope === "overall" ? undefined : scope.endpoint;
     verdicts.push(
       isDistributionThreshold(t)
         ? distributionVerdict(t, scope, scopeBaseline)
-        : limitVerdict(t, o, scope, scopeBaseline),
+        : t.window
+          ? windowVerdict({ ...t, window: t.window }, scope, windows?.get(windowKey(t, endpoint)))
+          : limitVerdict(t, o, scope, scopeBaseline),
     );
   };
   for (const t of thresholds) {

@@ -94,6 +94,18 @@ export async function runStressTestStage(agent: TaskAgent): Promise<TaskOutcome>
         stage: s.stage,
         passed: doc.passed,
         aborted: doc.aborted,
+        // A windowed `abort` line stopped the load: which, where, when and the time to detect.
+        earlyAbort: doc.earlyAbort && {
+          threshold: doc.earlyAbort.threshold,
+          scope: doc.earlyAbort.scope,
+          endpoint: doc.earlyAbort.endpoint,
+          observed: doc.earlyAbort.observed,
+          windowSeconds: doc.earlyAbort.windowSeconds,
+          atSeconds: doc.earlyAbort.atSeconds,
+          firstFailingSecond: doc.earlyAbort.firstFailingSecond,
+          timeToDetectSeconds: doc.earlyAbort.timeToDetectSeconds,
+          resultFile: doc.earlyAbort.resultFile,
+        },
         notReady,
         verdictAt: verdictAt || undefined,
         load: doc.load,

@@ -18,5 +18,7 @@ export const DEFAULT_JUDGE_SETTINGS = {
 export function telemetryThresholdProblem(t: StressThreshold): string | undefined {
   if (isDistributionThreshold(t))
     return `"${t.text}": the telemetry gate always compares latencies with the baseline (Mann-Whitney U); set latencyTolerance instead`;
+  if (t.window)
+    return `"${t.text}": a sliding window ("over ${t.window.seconds}s") is for StressTestStage's load; the telemetry gate judges its whole query window: write the line without it`;
   return undefined;
 }

@@ -257,6 +257,34 @@ describe("deployment report: build", () => {
     );
   });
 
+  it("a stress test stopped early by a windowed abort line: the verdict says when, where and the time to detect", () => {
+    const report = buildDeploymentReport([
+      stressRecord("2026-11-22T10:13:00.000Z", "2026-11-22T10:13:31.000Z", false, {
+        earlyAbort: {
+          threshold: "error_rate < 1% over 30s abort",
+          scope: "endpoint",
+          endpoint: "orders-westus",
+          windowSeconds: 30,
+          atSeconds: 34.2,
+          firstFailingSecond: 4,
+          timeToDetectSeconds: 30.2,
+        },
+      }),
+    ]);
+    const [test] = report.stressTests;
+    assert.deepEqual(test.earlyAbort, {
+      threshold: "error_rate < 1% over 30s abort",
+      endpoint: "orders-westus",
+      windowSeconds: 30,
+      atSeconds: 34.2,
+      timeToDetectSeconds: 30.2,
+    });
+    assert.match(
+      renderDeploymentReportMarkdown(report),
+      /\| ❌ failed, aborted early at 34\.2 s \(time to detect 30\.2 s, orders-westus\) \|/,
+    );
+  });
+
   it("a gate decided in EV2 (not by a step) and one still waiting come from the last snapshot", () => {
     const approvedElsewhere = buildDeploymentReport([
       triggerRecord(),

@@ -37,6 +37,19 @@ describe("stress thresholds: grammar", () => {
       { endpoint: "https://x:8443/api?q=1", metric: "error_rate", limit: 2, unit: "%" },
     ],
     ["create order: p99 < 1s", { endpoint: "create order", metric: "p99", limit: 1000 }],
+    // Sliding windows: the same conditions, judged on the last N seconds while the load runs.
+    [
+      "error_rate < 1% over 30s abort",
+      { metric: "error_rate", limit: 1, unit: "%", window: { seconds: 30, abort: true } },
+    ],
+    ["p95 < 500ms over 1m", { metric: "p95", limit: 500, window: { seconds: 60, abort: false } }],
+    ["p99 < 1s over 30 s ABORT", { metric: "p99", limit: 1000, window: { seconds: 30, abort: true } }],
+    ["rps > 100 over 10 seconds", { metric: "rps", limit: 100, window: { seconds: 10, abort: false } }],
+    ["max < 2s over 2 minutes abort", { metric: "max", limit: 2000, window: { seconds: 120, abort: true } }],
+    [
+      "https://x:8443/api: error_rate < 2% over 10s abort",
+      { endpoint: "https://x:8443/api", metric: "error_rate", window: { seconds: 10, abort: true } },
+    ],
   ];
   for (const [text, expected] of valid) {
     it(`parses "${text}"`, () => {
@@ -66,6 +79,16 @@ describe("stress thresholds: grammar", () => {
     ["p95 less than 500ms", "not a threshold"],
     ["https://x/health p95 < 200ms", "not a threshold"],
     [": p95 < 200ms", "not a threshold"],
+    ["error_rate < 1% abort", '"abort" needs a window to watch: write e.g. error_rate < 1% over 30s abort'],
+    ["error_rate < 1% over 30", 'the window "30" needs a unit, s or m (e.g. over 30s)'],
+    ["error_rate < 1% over 30 abort", 'the window "30" needs a unit, s or m'],
+    ["error_rate < 1% over 30h", 'the window "30h" needs a unit, s or m'],
+    ["error_rate < 1% over soon", '"over soon" is not a window'],
+    ["p95 < 500ms over 0s", "the window is a whole number of seconds from 1 to 600 (got 0s)"],
+    ["p95 < 500ms over 1.5s", "a whole number of seconds"],
+    ["p95 < 500ms over 11m", "from 1 to 600 (got 11m)"],
+    ["p95 < 1.2x baseline over 30s", "a sliding window takes a fixed limit, not the baseline"],
+    ["latency not slower than baseline over 30s abort", "a sliding window takes a fixed limit"],
   ];
   for (const [text, reason] of invalid) {
     it(`rejects "${text}" naming line, text, reason and the valid forms`, () => {

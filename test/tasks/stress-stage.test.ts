@@ -190,6 +190,86 @@ describe("StressTestStage (built task, as the agent runs it)", function () {
     assert.equal(resultOf(run).passed, false);
   });
 
+  it("error_rate < 5% over 2s abort against a failing region: stops the load early, names the region and the time to detect", async () => {
+    service.setBehaviour({ errorShare: 0.5 }, "westus");
+    const run = await stress({
+      endpoints: orders(),
+      region: "eastus, westus",
+      durationSeconds: "60",
+      thresholds: "error_rate < 5% over 2s abort\np95 < 500ms",
+    });
+    assert.equal(run.result?.result, "Failed", run.stdout);
+    const westus = `${service.url}/westus/api/orders`;
+    assert.match(
+      run.result!.message,
+      new RegExp(
+        `^The load was aborted early: ${westus.replace(/[.?]/g, "\\$&")}: error_rate < 5% over 2s abort breached \\(error_rate [\\d.]+%, limit < 5%\\) over 2 s at [\\d.]+ s \\(time to detect [\\d.]+ s after load start, [\\d.]+ s after the first failing second\\)\\. \\d+ of \\d+ threshold checks failed: `,
+      ),
+    );
+    const doc = resultOf(run);
+    assert.equal(doc.passed, false);
+    assert.equal(doc.aborted, false, "stopped by a threshold, not cancelled");
+    const early = doc.earlyAbort;
+    assert.ok(early, "the result says the load stopped early");
+    assert.equal(early.endpoint, westus);
+    assert.ok(early.observed > 40 && early.observed < 60, String(early.observed));
+    // Never before the window was full; detected while the run had most of its 60 s left.
+    assert.ok(early.atSeconds >= 2 && early.timeToDetectSeconds >= 0, JSON.stringify(early));
+    assert.ok(early.timeToDetectSeconds <= early.atSeconds);
+    assert.ok(
+      doc.measuredSeconds < 30,
+      `the engine measured ${doc.measuredSeconds} s of the 60 s configured`,
+    );
+    const eastus = doc.thresholds.find(
+      (v) =>
+        v.threshold === "error_rate < 5% over 2s abort" && v.endpoint === `${service.url}/eastus/api/orders`,
+    );
+    assert.equal(eastus?.passed, true, "the healthy region's windows held");
+
+    const cases = testCases(junitOf(run));
+    assert.match(
+      cases.get("load ran to the end") ?? "",
+      /^aborted early: .* \(time to detect [\d.]+ s after load start, [\d.]+ s after the first failing second\)$/,
+    );
+    assert.match(cases.get(`${westus}: error_rate < 5% over 2s abort`) ?? "", /the load was stopped$/);
+    const summary = readFileSync(run.summaries[0], "utf8");
+    assert.match(summary, /^## Stress test eastus, westus: ❌ failed/);
+    assert.match(
+      summary,
+      /> ⛔ The load was aborted early: .*time to detect .* It stopped after [\d.]+ s of the 60 s configured/,
+    );
+    const record = JSON.parse(
+      readFileSync(
+        run.artifacts.find(
+          (a) => a.name === "ev2-records" && a.path.endsWith(".json") && !a.path.includes("report"),
+        )!.path,
+        "utf8",
+      ),
+    ) as { details: { earlyAbort?: { endpoint?: string; timeToDetectSeconds?: number } } };
+    assert.equal(record.details.earlyAbort?.endpoint, westus);
+    assert.equal(record.details.earlyAbort?.timeToDetectSeconds, early.timeToDetectSeconds);
+  });
+
+  it("a window that never breaches: the full duration runs and the windowed line passes on its worst window", async () => {
+    const run = await stress({
+      endpoints: orders(),
+      region: "eastus",
+      durationSeconds: "3",
+      thresholds: "error_rate < 5% over 1s abort\np95 < 500ms over 2s",
+    });
+    assert.equal(run.result?.result, "Succeeded", run.stdout);
+    const doc = resultOf(run);
+    assert.equal(doc.earlyAbort, undefined);
+    assert.ok(doc.measuredSeconds >= 3, `the engine measured ${doc.measuredSeconds} s of the 3 s configured`);
+    const [errors, p95] = doc.thresholds;
+    assert.ok(errors.window && errors.window.windows >= 2, JSON.stringify(errors.window));
+    assert.match(
+      errors.message,
+      /^error_rate 0% in the worst 1 s window \(ending at [\d.]+ s; \d+ judged\), limit < 5%$/,
+    );
+    assert.ok(p95.passed && p95.window && p95.window.windows >= 1, JSON.stringify(p95));
+  });
+
   it("onThresholdFailure warn: succeeds with issues and still says what failed", async () => {
     service.setBehaviour({ errorShare: 0.05 });
     const run = await stress({

@@ -152,6 +152,13 @@ describe("telemetry judge", () => {
     assert.equal(telemetryThresholdProblem(parseThresholdLine("p95 < 500ms", 1)!), undefined);
   });
 
+  it("a sliding-window line (StressTestStage's `over 30s abort`) is refused: the judge reads one query window", () => {
+    assert.match(
+      telemetryThresholdProblem(parseThresholdLine("error_rate < 1% over 30s abort", 1)!)!,
+      /"error_rate < 1% over 30s abort": a sliding window \("over 30s"\) is for StressTestStage/,
+    );
+  });
+
   it("sampling is honoured: rows count by their ItemCount in rates and percentiles, not in sample sizes", () => {
     const judge = new TelemetryJudge(settings({ minSamples: 10 }), "otherRegions");
     // 100 fast successes standing for 1 request each, 100 slow failures standing for 9 each.

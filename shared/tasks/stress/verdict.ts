@@ -4,6 +4,7 @@ import type { TaskOutcome } from "../../agent/run-task";
 import type { Ev2Client } from "../../ev2/client";
 import type { RunIdentity } from "../../rollout/record";
 import {
+  describeEarlyAbort,
   describeNotReady,
   formatMs,
   stressOutputs,
@@ -49,9 +50,9 @@ export async function decideVerdict(
     result = "Succeeded";
     message = `Every threshold held (${doc.thresholds.length} checks; ${figures}).`;
   } else {
+    const checks = `${failed.length} of ${doc.thresholds.length} threshold checks failed: ${failed.map(describeVerdict).join("; ")}`;
     const what =
-      notReady ??
-      `${failed.length} of ${doc.thresholds.length} threshold checks failed: ${failed.map(describeVerdict).join("; ")}`;
+      notReady ?? (doc.earlyAbort ? `The load was ${describeEarlyAbort(doc.earlyAbort)}. ${checks}` : checks);
     if (s.onThresholdFailure === "cancelRollout") {
       cancel = await cancelRollout(
         agent,

@@ -414,6 +414,12 @@ export async function runLoad(plan: LoadPlan): Promise<LoadOutcome> {
     const closeSecond = () => {
       if (run.stopped) return;
       const now = performance.now();
+      // Timers run on a millisecond clock and may fire a little early: a second is a second.
+      const due = measureFrom + (secondsClosed + 1) * 1000;
+      if (now < due) {
+        windowTimer = setTimeout(closeSecond, Math.max(1, due - now));
+        return;
+      }
       earlyAbort = watch.closeSecond((now - closedAt) / 1000);
       closedAt = now;
       secondsClosed++;

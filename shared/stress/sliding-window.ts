@@ -454,12 +454,12 @@ export class ThresholdWatch {
     const atSeconds = scope.endedAt();
     const firstFailingSecond = scope.firstFailingSecond(t, t.window.seconds);
     const breach = {
-      observed: value,
+      observed: Number(value.toFixed(4)),
       atSeconds: round3(atSeconds),
       firstFailingSecond: round3(firstFailingSecond),
       timeToDetectSeconds: round3(atSeconds - firstFailingSecond),
     };
-    figures.observed = value;
+    figures.observed = breach.observed;
     figures.endedAtSeconds = round3(atSeconds);
     figures.breach = breach;
     return breach;

@@ -41,10 +41,13 @@ export interface EnvironmentRun {
   deploymentId: number;
 }
 
-/** Stable, distinct ids for each environment's run in this release. */
+/**
+ * Stable, distinct ids for each environment's run in this release, within Azure DevOps' 32-bit
+ * ids (the local release id is large: it comes from the clock).
+ */
 export function environmentRun(release: ReleaseIdentity, environment: ReleaseEnvironment): EnvironmentRun {
-  const environmentId = release.releaseId * 100 + Math.max(1, environment.rank);
-  return { environmentId, deploymentId: environmentId * 10 + release.attempt };
+  const environmentId = (release.releaseId % 10_000_000) * 100 + Math.max(1, environment.rank % 100);
+  return { environmentId, deploymentId: 1_000_000_000 + environmentId };
 }
 
 export interface ReleasePipeline {

@@ -215,7 +215,7 @@ describe("classic release definition: as the runner's stages", () => {
       "Release.EnvironmentName": "Broad",
       "Release.EnvironmentId": "7702",
       "Release.DefinitionEnvironmentId": "2",
-      "Release.DeploymentId": "77021",
+      "Release.DeploymentId": "1000007702",
       "Release.AttemptNumber": "1",
       "Release.Deployment.RequestedFor": "Ana Dev",
       "Release.Deployment.RequestedForId": "ana",

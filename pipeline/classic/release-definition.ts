@@ -110,10 +110,20 @@ export interface ReleaseEnvironment {
   phases: DeployPhase[];
 }
 
+export interface ReleaseArtifact {
+  alias: string;
+  /** `Build`, `Git`, ... */
+  type: string;
+  isPrimary: boolean;
+}
+
 export interface ReleaseDefinition {
   id: number;
   name: string;
   variables: ReleaseVariable[];
+  /** Variable group ids (definition and environments): not available locally. */
+  variableGroups: number[];
+  artifacts: ReleaseArtifact[];
   /** By rank. */
   environments: ReleaseEnvironment[];
 }
@@ -162,6 +172,25 @@ export function readReleaseDefinition(text: string): ReleaseDefinition {
     id: integer(parsed.id, "id", 1),
     name: text_(parsed.name, "name") || "Release",
     variables: readVariables(parsed.variables, "variables"),
+    variableGroups: [
+      ...numbers(parsed.variableGroups, "variableGroups"),
+      ...parsed.environments.flatMap((e, i) =>
+        isObject(e) ? numbers(e.variableGroups, `environments[${i}].variableGroups`) : [],
+      ),
+    ],
+    artifacts: (Array.isArray(parsed.artifacts) ? parsed.artifacts : []).flatMap((a, i) => {
+      if (!isObject(a)) return [];
+      const alias = text_(a.alias, `artifacts[${i}].alias`).trim();
+      return alias
+        ? [
+            {
+              alias,
+              type: text_(a.type, `artifacts[${i}].type`) || "Build",
+              isPrimary: flag(a.isPrimary, `artifacts[${i}].isPrimary`, false),
+            },
+          ]
+        : [];
+    }),
     environments: environments.sort((a, b) => a.rank - b.rank),
   };
 }
@@ -179,6 +208,12 @@ function integer(v: Json, where: string, fallback: number): number {
   if (!Number.isInteger(n))
     throw new PipelineFileError(`${where}: expected a whole number, got ${JSON.stringify(v)}.`);
   return n;
+}
+
+function numbers(v: Json, where: string): number[] {
+  if (v === undefined || v === null) return [];
+  if (!Array.isArray(v)) throw new PipelineFileError(`${where}: expected a list of variable group ids.`);
+  return v.map((n, i) => integer(n, `${where}[${i}]`, 0));
 }
 
 function flag(v: Json, where: string, fallback: boolean): boolean {

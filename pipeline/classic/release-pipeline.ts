@@ -133,7 +133,8 @@ export function releasePipeline(
       let name = phase.name;
       for (let n = 2; jobNames.has(name.toLowerCase()); n++) name = `${phase.name} ${n}`;
       jobNames.add(name.toLowerCase());
-      const previous = jobs.at(-1);
+      // Phases run in order; one not played here (agentless) does not hold back the next.
+      const previous = jobs.filter((j) => !j.unsupported).at(-1);
       jobs.push({
         name,
         displayName: phase.name,
@@ -179,8 +180,25 @@ export function releasePipeline(
     { name: "Release.Reason", value: "Manual" },
     { name: "Release.RequestedFor", value: identity.requestedFor },
     { name: "Release.RequestedForId", value: identity.requestedForId },
+    // The artifacts' variables name the run's build, as the runner plays one build.
+    ...release.artifacts.flatMap((a) => [
+      { name: `Release.Artifacts.${a.alias}.BuildId`, value: "$(Build.BuildId)" },
+      { name: `Release.Artifacts.${a.alias}.BuildNumber`, value: "$(Build.BuildNumber)" },
+      { name: `Release.Artifacts.${a.alias}.SourceBranch`, value: "$(Build.SourceBranch)" },
+      { name: `Release.Artifacts.${a.alias}.SourceVersion`, value: "$(Build.SourceVersion)" },
+      { name: `Release.Artifacts.${a.alias}.Type`, value: a.type },
+    ]),
+    ...release.artifacts
+      .filter((a) => a.isPrimary)
+      .slice(0, 1)
+      .map((a) => ({ name: "Release.PrimaryArtifactSourceAlias", value: a.alias })),
     ...userVariables(release.variables, "release variables"),
   ];
+  for (const id of new Set(release.variableGroups))
+    notices.push({
+      where: "variable groups",
+      message: `variable group ${id} is not available locally: give the variables it holds with --var (or --secret)`,
+    });
   return {
     definition: { name: release.name, variables: definitionVariables, stages, notices },
     secrets,

@@ -312,6 +312,41 @@ describe("classic release definition: as the runner's stages", () => {
     );
   });
 
+  it("lets an agent phase after an agentless one run, names the artifacts' variables and lists variable groups", () => {
+    const text = JSON.stringify({
+      ...JSON.parse(definition()),
+      variableGroups: [12],
+      artifacts: [{ alias: "_orders-ci", type: "Build", isPrimary: true }],
+      environments: [
+        environment("A", 1, [{ name: "ReleaseStarted", conditionType: 1 }], [], {
+          variableGroups: [12, 13],
+          deployPhases: [
+            { name: "Wait", rank: 1, phaseType: 2, workflowTasks: [] },
+            { name: "Deploy", rank: 2, phaseType: 1, workflowTasks: [] },
+          ],
+        }),
+      ],
+    });
+    const { definition: d } = play(text);
+    assert.deepEqual(
+      d.stages[0].jobs.map((j) => [j.name, j.dependsOn, Boolean(j.unsupported)]),
+      [
+        ["Wait", [], true],
+        ["Deploy", [], false],
+      ],
+    );
+    const vars = Object.fromEntries(d.variables.map((v) => [v.name, v.value]));
+    assert.equal(vars["Release.Artifacts._orders-ci.BuildId"], "$(Build.BuildId)");
+    assert.equal(vars["Release.PrimaryArtifactSourceAlias"], "_orders-ci");
+    assert.deepEqual(
+      d.notices.map((n) => n.message),
+      [12, 13].map(
+        (id) =>
+          `variable group ${id} is not available locally: give the variables it holds with --var (or --secret)`,
+      ),
+    );
+  });
+
   // EnvironmentStatus bits: 4 succeeded, 128 partially succeeded, 8 canceled, 16 rejected.
   const states: Array<[string, RunResult, boolean]> = [
     ["4", "Succeeded", true],

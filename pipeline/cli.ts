@@ -44,6 +44,8 @@ release's pre- and post-deployment approvals go to the release approvals API the
                                    in a release, the definition's approver when it is a person)
   --reject-approval <stage|environment|first>   reject that approval: the stage fails unrun
   --approval-comment <text>        the approver's comment
+  --deploy <environment>           (a release) deploy an environment that has no trigger, as
+                                   clicking Deploy does (repeatable)
 
 Options:
   --out <dir>            output folder: logs, summaries, records, JUnit (default out/pipeline)
@@ -98,6 +100,7 @@ async function main(argv: string[]): Promise<number> {
       approver: { type: "string" },
       "reject-approval": { type: "string" },
       "approval-comment": { type: "string" },
+      deploy: { type: "string", multiple: true },
       out: { type: "string" },
       var: { type: "string", multiple: true },
       secret: { type: "string", multiple: true },
@@ -119,6 +122,8 @@ async function main(argv: string[]): Promise<number> {
   if (!existsSync(file)) throw new UsageError(`${positionals[0]} does not exist.`);
   const text = readFileSync(file, "utf8");
   const classic = /\.json$/i.test(file) && looksLikeReleaseDefinition(text);
+  if (values.deploy && !classic)
+    throw new UsageError("--deploy names environments of a classic release definition (a .json file).");
   if (values.sim && values["ev2-url"]) throw new UsageError("Give --sim or --ev2-url, not both.");
   if (!values.sim && !values["ev2-url"])
     throw new UsageError("Say where EV2 is: --sim <scenario> or --ev2-url <url>.");
@@ -129,7 +134,7 @@ async function main(argv: string[]): Promise<number> {
   if (buildId !== undefined && !/^\d+$/.test(buildId))
     throw new UsageError("--build-id must be a whole number.");
 
-  const options: PipelineRunOptions & Pick<ReleaseRunOptions, "releaseApprovals" | "gateClock"> = {
+  const options: PipelineRunOptions & Pick<ReleaseRunOptions, "releaseApprovals" | "gateClock" | "deploy"> = {
     file,
     outputDirectory: resolve(values.out ?? "out/pipeline"),
     tasksDirectory,
@@ -137,6 +142,7 @@ async function main(argv: string[]): Promise<number> {
     parameters: pairs(values.param, "--param"),
     secretVariables: secrets(values.secret),
     debug: values.debug,
+    deploy: values.deploy,
   };
   const queueVariables = pairs(values.var, "--var");
 
@@ -146,7 +152,7 @@ async function main(argv: string[]): Promise<number> {
     if (!(speed > 0)) throw new UsageError("--sim-speed must be a number above 0.");
     // The pipeline's own service group, service, stage map and environment, registered as the scenario's.
     const definition = classic
-      ? prepareRelease(text, { tasksDirectory }).pipeline.definition
+      ? prepareRelease(text, { tasksDirectory, deploy: values.deploy }).pipeline.definition
       : readPipeline(text, { parameters: options.parameters });
     const names = ev2NamesOf(definition, queueVariables);
     services = await startSimulatedServices({

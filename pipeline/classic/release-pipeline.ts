@@ -6,13 +6,14 @@
  * variables are `$(refName.variable)` in later steps of the phase and nowhere else). The
  * `Release.*` variables are the environment's, as the agent gives them in a release.
  */
-import type {
-  JobDefinition,
+import {
+  PipelineFileError,
+  type JobDefinition,
   PipelineDefinition,
-  PipelineNotice,
-  StageDefinition,
-  StepDefinition,
-  VariableDefinition,
+  type PipelineNotice,
+  type StageDefinition,
+  type StepDefinition,
+  type VariableDefinition,
 } from "../pipeline-file";
 import type { TaskCatalog } from "../task-catalog";
 import {
@@ -87,8 +88,17 @@ export function releasePipeline(
   release: ReleaseDefinition,
   identity: ReleaseIdentity,
   catalog: TaskCatalog,
+  /** Environments without a trigger to deploy anyway, as clicking *Deploy* does (`--deploy`). */
+  deployByHand: string[] = [],
 ): ReleasePipeline {
   const notices: PipelineNotice[] = [];
+  const known = new Set(release.environments.map((e) => e.name.toLowerCase()));
+  for (const name of deployByHand)
+    if (!known.has(name.toLowerCase()))
+      throw new PipelineFileError(
+        `--deploy ${name}: the release has no such environment (${release.environments.map((e) => e.name).join(", ")}).`,
+      );
+  const byHand = new Set(deployByHand.map((n) => n.toLowerCase()));
   const secrets: Record<string, string> = {};
   const userVariables = (list: ReleaseDefinition["variables"], where: string): VariableDefinition[] =>
     list.flatMap((v) => {
@@ -119,7 +129,8 @@ export function releasePipeline(
     for (const c of environment.conditions)
       if (c.kind === "artifact")
         notices.push({ where, message: `the artifact condition on ${c.name} is not checked locally` });
-    const hasTrigger = environment.conditions.some((c) => c.kind !== "artifact");
+    const hasTrigger =
+      environment.conditions.some((c) => c.kind !== "artifact") || byHand.has(environment.name.toLowerCase());
     const dependsOn = [
       ...new Set(
         environment.conditions.flatMap((c) =>
@@ -167,7 +178,7 @@ export function releasePipeline(
       jobs,
       unsupported: hasTrigger
         ? undefined
-        : "it has no trigger (no ReleaseStarted or environment condition): it is deployed by hand in Azure DevOps",
+        : `it has no trigger (no ReleaseStarted or environment condition): it is deployed by hand in Azure DevOps (here: --deploy '${environment.name}')`,
     };
   });
   const definitionVariables: VariableDefinition[] = [

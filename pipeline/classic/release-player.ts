@@ -56,6 +56,8 @@ export interface ReleaseRunOptions extends Omit<PipelineRunOptions, "definition"
   releaseApprovals?: ReleaseApprovals;
   /** The clock gates are sampled on (default real time; with --sim the simulator's clock). */
   gateClock?: GateClock;
+  /** Environments without a trigger to deploy anyway (`--deploy`), as clicking *Deploy* does. */
+  deploy?: string[];
 }
 
 export interface PreparedRelease {
@@ -68,7 +70,7 @@ export interface PreparedRelease {
 /** Reads the definition and lays it out as the runner's stages, without running anything. */
 export function prepareRelease(
   text: string,
-  options: Pick<ReleaseRunOptions, "release" | "tasksDirectory" | "run">,
+  options: Pick<ReleaseRunOptions, "release" | "tasksDirectory" | "run" | "deploy">,
 ): PreparedRelease {
   const release = readReleaseDefinition(text);
   const catalog = TaskCatalog.load(options.tasksDirectory ?? builtTasksDirectory);
@@ -87,7 +89,12 @@ export function prepareRelease(
     attempt: 1,
     ...options.release,
   };
-  return { release, identity, catalog, pipeline: releasePipeline(release, identity, catalog) };
+  return {
+    release,
+    identity,
+    catalog,
+    pipeline: releasePipeline(release, identity, catalog, options.deploy),
+  };
 }
 
 export async function runRelease(options: ReleaseRunOptions): Promise<PipelineRunResult> {
@@ -154,7 +161,7 @@ export async function runRelease(options: ReleaseRunOptions): Promise<PipelineRu
     return (await approve(ctx, environment, approvals, type)) ?? gateFailure;
   };
 
-  const { release: _r, releaseApprovals: _a, gateClock: _c, text: _t, ...runOptions } = options;
+  const { release: _r, releaseApprovals: _a, gateClock: _c, text: _t, deploy: _d, ...runOptions } = options;
   return runPipeline({
     ...runOptions,
     definition: pipeline.definition,

@@ -312,6 +312,23 @@ describe("classic release definition: as the runner's stages", () => {
     );
   });
 
+  it("deploys an environment without a trigger only when told to (--deploy), and refuses an unknown one", () => {
+    const text = definition({ environments: [environment("Hotfix", 1, [])] });
+    const release = readReleaseDefinition(text);
+    assert.match(
+      releasePipeline(release, identity, catalog).definition.stages[0].unsupported ?? "",
+      /no trigger .* \(here: --deploy 'Hotfix'\)$/,
+    );
+    assert.equal(
+      releasePipeline(release, identity, catalog, ["hotfix"]).definition.stages[0].unsupported,
+      undefined,
+    );
+    assert.throws(
+      () => releasePipeline(release, identity, catalog, ["Prod"]),
+      /--deploy Prod: the release has no such environment \(Hotfix\)\./,
+    );
+  });
+
   it("lets an agent phase after an agentless one run, names the artifacts' variables and lists variable groups", () => {
     const text = JSON.stringify({
       ...JSON.parse(definition()),

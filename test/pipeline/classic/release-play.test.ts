@@ -33,11 +33,11 @@ describe("classic release played against the EV2 simulator", function () {
   afterEach(() => services?.close());
 
   /** Starts the simulator with the release's own EV2 names, as `npm run pipeline -- <file> --sim` does. */
-  async function start(file: string, scenario: string, text = readFileSync(file, "utf8")) {
+  async function start(file: string, scenario: string, text = readFileSync(file, "utf8"), clockSpeed = 1200) {
     const names = ev2NamesOf(prepareRelease(text, {}).pipeline.definition);
     services = await startSimulatedServices({
       scenario: scenarioForPipeline(scenario, names),
-      clockSpeed: 1200,
+      clockSpeed,
       buildId: 8080,
     });
     dir = mkdtempSync(join(tmpdir(), "classic-release-"));
@@ -224,7 +224,8 @@ describe("classic release played against the EV2 simulator", function () {
     canary.postDeploymentGates.gatesOptions.stabilizationTime = 0;
     release.environments = [canary];
     const text = JSON.stringify(release);
-    await start(example, "small", text);
+    // A slower clock: the rollout must still be running when the gates first look.
+    await start(example, "small", text, 300);
     const run = await play(example, {}, text);
     assert.equal(run.result.result, "Succeeded", run.text);
     assert.match(run.text, /sample 1: EV2 rollout healthy did not pass .*is (NotStarted|InProgress)/);

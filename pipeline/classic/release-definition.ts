@@ -102,6 +102,11 @@ export interface ReleaseEnvironment {
   name: string;
   rank: number;
   variables: ReleaseVariable[];
+  /**
+   * Task-group style process parameters (`processParameters.inputs`): each one's
+   * `defaultValue` is `$(Parameters.<name>)` in the environment's task inputs.
+   */
+  parameters: ReleaseVariable[];
   conditions: EnvironmentCondition[];
   preApprovals: ApprovalStep;
   postApprovals: ApprovalStep;
@@ -304,6 +309,7 @@ function readEnvironment(v: Json, where: string): ReleaseEnvironment {
     name,
     rank: integer(v.rank, `${at}: rank`, 0),
     variables: readVariables(v.variables, `${at}: variables`),
+    parameters: readProcessParameters(v.processParameters, `${at}: processParameters`),
     conditions,
     preApprovals: readApprovals(v.preDeployApprovals, `${at}: preDeployApprovals`, "beforeGates"),
     postApprovals: readApprovals(v.postDeployApprovals, `${at}: postDeployApprovals`, "afterSuccessfulGates"),
@@ -311,6 +317,23 @@ function readEnvironment(v: Json, where: string): ReleaseEnvironment {
     postGates: readGates(v.postDeploymentGates, `${at}: postDeploymentGates`),
     phases: phases.sort((a, b) => a.rank - b.rank),
   };
+}
+
+function readProcessParameters(v: Json, where: string): ReleaseVariable[] {
+  if (!isObject(v) || !Array.isArray(v.inputs)) return [];
+  return v.inputs.flatMap((input, i) => {
+    if (!isObject(input)) return [];
+    const name = text_(input.name, `${where}.inputs[${i}].name`).trim();
+    return name
+      ? [
+          {
+            name: `Parameters.${name}`,
+            value: text_(input.defaultValue, `${where}.inputs[${i}].defaultValue`),
+            secret: false,
+          },
+        ]
+      : [];
+  });
 }
 
 function readApprovals(v: Json, where: string, order: ApprovalOrder): ApprovalStep {

@@ -174,7 +174,11 @@ export function releasePipeline(
       displayName: environment.name,
       dependsOn,
       condition: stageCondition(environment.conditions),
-      variables: [...releaseVariables, ...userVariables(environment.variables, where)],
+      variables: [
+        ...releaseVariables,
+        ...environment.parameters.map(({ name, value }) => ({ name, value })),
+        ...userVariables(environment.variables, where),
+      ],
       jobs,
       unsupported: hasTrigger
         ? undefined

@@ -329,6 +329,26 @@ describe("classic release definition: as the runner's stages", () => {
     );
   });
 
+  it("gives process parameters as $(Parameters.<name>), as the release editor links them", () => {
+    const { definition: d } = play(
+      definition({
+        environments: [
+          environment("A", 1, [{ name: "ReleaseStarted", conditionType: 1, value: "", result: null }], [], {
+            processParameters: {
+              inputs: [
+                { name: "serviceId", label: "Service", defaultValue: "orders-api", type: "string" },
+                { name: "ring", defaultValue: 2, type: "string" },
+              ],
+            },
+          }),
+        ],
+      }),
+    );
+    const vars = Object.fromEntries(d.stages[0].variables.map((v) => [v.name, v.value]));
+    assert.equal(vars["Parameters.serviceId"], "orders-api");
+    assert.equal(vars["Parameters.ring"], "2");
+  });
+
   it("lets an agent phase after an agentless one run, names the artifacts' variables and lists variable groups", () => {
     const text = JSON.stringify({
       ...JSON.parse(definition()),

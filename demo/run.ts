@@ -123,8 +123,9 @@ Scenarios: ${Object.values(demoScenarios)
   write(
     `  EV2 simulator       ${services.ev2.url}  (its own scenario file ${scenario.ev2Scenario}.json, 300× clock)\n`,
   );
-  write(`  orders-api          ${target.url}/{region}/api/orders  (${target.regions.join(", ")})\n`);
+  write(`  sample service      ${target.url}/{region}/…  (${target.regions.join(", ")})\n`);
   write(`  Teams webhook sink  ${new URL(sink.url).origin}\n`);
+  for (const [name, url] of Object.entries(local.variables)) write(`    $(${name}) = ${url}\n`);
   if (telemetry)
     write(
       `  Log Analytics API   ${telemetry.logs.url}  (telemetry scenario ${scenario.telemetry}.json; Entra ID ${telemetry.entra.url})\n`,
@@ -228,7 +229,9 @@ Scenarios: ${Object.values(demoScenarios)
       `  ${rollback.rolloutId}: ${rollback.artifactVersionNumber}, ${rollback.status}; time to safety ${safety ?? "?"} s (bad verdict → rollback accepted by EV2)\n`,
     );
   }
-  const byRegion = Object.entries(target.stats().byRegion).filter(([, n]) => n > 0);
+  const byRegion = Object.entries(target.stats().byRegion)
+    .filter(([, n]) => n > 0)
+    .map(([region, n]) => [region === "*" ? "no region" : region, n]);
   write(`\n${bold("The sample service (behind the stress endpoints and health probes)")}\n`);
   write(
     `  requests by region: ${byRegion.map(([r, n]) => `${r} ${n}`).join(", ") || "none"}; errors injected ${target.stats().errorsInjected}\n`,

@@ -7,7 +7,13 @@
 import type { ValidScenario } from "../sim/ev2";
 import { startTargetService, type TargetService } from "../sim/target-service";
 import { startTeamsSink, type TeamsSink } from "../sim/teams-sink";
-import { localRouteRewriter, type InputRewriter } from "./local-routes";
+import {
+  regionOf,
+  localRouteRewriter,
+  serviceUrlFor,
+  type InputRewriter,
+  type LocalRouteTargets,
+} from "./local-routes";
 import type { PipelineDefinition } from "./pipeline-file";
 import { serviceVariablesOf } from "./pipeline-world";
 
@@ -47,17 +53,40 @@ export async function startLocalPlay(
     throw err;
   }
   const wiring = serviceVariablesOf(definition);
+  const routes = { serviceUrl: target.url, webhookUrl: sink.url, regions: target.regions };
+  const variables = Object.fromEntries(
+    wiring.baseUrls.map((name) => [name, baseUrlFor(definition, name, routes) ?? target.url]),
+  );
+  const variableList = Object.entries(variables).map(([name, url]) => `$(${name}) = ${url}`);
   return {
     target,
     sink,
-    variables: Object.fromEntries(wiring.baseUrls.map((name) => [name, target.url])),
+    variables,
     secretVariables: Object.fromEntries(wiring.webhooks.map((name) => [name, sink.url])),
-    rewriteInput: localRouteRewriter({
-      serviceUrl: target.url,
-      webhookUrl: sink.url,
-      regions: target.regions,
-    }),
-    description: `sample service at ${target.url} (${wiring.baseUrls.join(", ") || "no base URL variable"}; literal hosts as ${target.url}/<region>/…); Teams sink at ${new URL(sink.url).origin} (${wiring.webhooks.join(", ") || "no webhook variable"}; literal webhook URLs too)`,
+    rewriteInput: localRouteRewriter(routes),
+    description: `sample service at ${target.url} (${variableList.join(", ") || "no base URL variable"}; literal hosts as ${target.url}/<region>/…); Teams sink at ${new URL(sink.url).origin} (${wiring.webhooks.map((n) => `$(${n})`).join(", ") || "no webhook variable"}; literal webhook URLs too)`,
     close: async () => void (await Promise.all([target.close(), sink.close()])),
   };
+}
+
+/**
+ * A base URL variable the file sets to a literal URL, played where its host and path say: its
+ * region (`https://orders-{region}.fabrikam.net`) and path (`…/api/orders`) kept under the sample
+ * service. Undefined when the file gives no literal URL naming a region (the sample service's root then).
+ */
+function baseUrlFor(
+  definition: PipelineDefinition,
+  name: string,
+  routes: LocalRouteTargets,
+): string | undefined {
+  const all = [
+    ...definition.variables,
+    ...definition.stages.flatMap((s) => [...s.variables, ...s.jobs.flatMap((j) => j.variables)]),
+  ];
+  const value = all
+    .find((v) => v.name.toLowerCase() === name.toLowerCase() && /^https?:\/\/[^\s$]+$/i.test(v.value.trim()))
+    ?.value.trim();
+  // Only a value that names its region: otherwise the rest of the endpoint names it, after the root.
+  if (value === undefined || !regionOf(value, routes.regions)) return undefined;
+  return serviceUrlFor(value, routes).replace(/\/$/, "");
 }

@@ -13,6 +13,8 @@
  * then show the local URL, as the step log says.
  */
 
+import { validateWebhookUrl } from "../shared/teams/webhook-url";
+
 /** Where literal hosts are played. */
 export interface LocalRouteTargets {
   /** The sample service's base URL (`http://127.0.0.1:<port>`), which routes `/<region>/…`. */
@@ -132,10 +134,16 @@ export function localRouteRewriter(targets: LocalRouteTargets): InputRewriter {
     )
       return rewriteUrls(value, service, note);
     if (name === "teamsnotify" && field === "webhookurl") {
+      // A URL the task would refuse stays as written, so the run fails as it would in Azure DevOps;
+      // what the task would warn about is said in the note.
+      const check = validateWebhookUrl(value);
+      if (!check.ok) return undefined;
       return rewriteUrls(
         value,
         () => targets.webhookUrl,
-        (from) => note(`${originOf(from)}/…`, `the Teams sink ${originOf(targets.webhookUrl)}/…`),
+        (from) =>
+          note(`${originOf(from)}/…`, `the Teams sink ${originOf(targets.webhookUrl)}/…`) +
+          (check.warning ? ` (${check.warning})` : ""),
       );
     }
     return undefined;

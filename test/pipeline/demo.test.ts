@@ -104,6 +104,28 @@ describe("npm run demo (examples/azure-pipelines.yml through the local runner)",
     });
   }
 
+  it("a new user's pipeline with its hosts written into it plays in failing-region: the failing region's load fails", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "demo-inventory-"));
+    const pipeline = join(__dirname, "fixtures", "new-user-inventory.yml");
+    const { code, stdout, stderr } = await runDemo([
+      "--scenario",
+      "failing-region",
+      "--pipeline",
+      pipeline,
+      "--out",
+      join(dir, "out"),
+    ]);
+    assert.equal(code, 0, stdout + stderr);
+    assert.match(stdout, /\$\(inventoryEndpoint\) = http:\/\/127\.0\.0\.1:\d+\/\{region\}\/v1\/items/);
+    assert.match(stdout, /failed: http:\/\/127\.0\.0\.1:\d+\/uksouth\/v1\/items: error_rate/);
+    const requests = /requests by region: (.*); errors injected (\d+)/.exec(stdout);
+    assert.ok(requests, stdout);
+    for (const region of ["eastus2euap", "centraluseuap", "westcentralus", "uksouth"])
+      assert.match(requests[1], new RegExp(`\\b${region} [1-9]\\d*`));
+    assert.ok(Number(requests[2]) > 0);
+    assert.match(stdout, /The demo ended as the scenario expects\./);
+  });
+
   it("--help says how to play your own pipeline and lists the scenarios", async () => {
     const { code, stdout } = await runDemo(["--help"]);
     assert.equal(code, 0);

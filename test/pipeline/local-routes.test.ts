@@ -1,5 +1,8 @@
 import assert from "node:assert/strict";
+import { startLocalPlay } from "../../pipeline/local-play";
 import { localRouteRewriter, regionOf, serviceUrlFor } from "../../pipeline/local-routes";
+import { readPipeline } from "../../pipeline/pipeline-file";
+import { loadScenario } from "../../sim/ev2";
 
 const regions = ["eastus", "westus", "westus2", "uksouth", "eastus2euap", "eu-west-1"];
 const serviceUrl = "http://127.0.0.1:4000";
@@ -88,6 +91,23 @@ describe("local play of literal hosts", () => {
       ]);
     });
 
+    it("TeamsNotify webhookUrl the task would refuse stays as written; what it would warn about is in the note", () => {
+      assert.equal(
+        rewrite("TeamsNotify", "webhookUrl", "http://prod-1.westus.logic.azure.com/workflows/1"),
+        undefined,
+      );
+      const connector = rewrite(
+        "TeamsNotify",
+        "webhookUrl",
+        "https://contoso.webhook.office.com/webhookb2/a/IncomingWebhook/b",
+      );
+      assert.equal(connector?.value, webhookUrl);
+      assert.match(
+        connector?.notes[0] ?? "",
+        /-> the Teams sink https:\/\/127\.0\.0\.1:4001\/… \(webhookUrl is an Office 365 connector/,
+      );
+    });
+
     it("leaves variables, runtime expressions, local hosts and other inputs as written", () => {
       assert.equal(rewrite("TeamsNotify", "webhookUrl", "$(teamsWebhook)"), undefined);
       assert.equal(rewrite("StressTestStage", "endpoints", "https://$(host)/{region}/api"), undefined);
@@ -97,6 +117,36 @@ describe("local play of literal hosts", () => {
         undefined,
       );
       assert.equal(rewrite("TriggerEv2Rollout", "serviceGroupName", "https://x.fabrikam.net"), undefined);
+    });
+  });
+
+  describe("base URL variables the file sets (startLocalPlay)", () => {
+    it("a literal URL naming its region keeps region and path; one naming none is the sample service's root", async () => {
+      const definition = readPipeline(`
+variables:
+  ordersUrl: https://orders.{region}.fabrikam.net/v1/items
+  baseUrl: https://fabrikam.net/api
+  fromElsewhere: $(somethingElse)
+steps:
+  - task: StressTestStage@1
+    inputs:
+      endpoints: |
+        $(ordersUrl)
+        $(baseUrl)/{region}/health
+        $(fromElsewhere)/{region}/health
+      region: eastus
+`);
+      const local = await startLocalPlay(definition, loadScenario("gated"));
+      try {
+        assert.deepEqual(local.variables, {
+          ordersUrl: `${local.target.url}/{region}/v1/items`,
+          baseUrl: local.target.url,
+          fromElsewhere: local.target.url,
+        });
+        assert.match(local.description, /\$\(ordersUrl\) = http:\/\/127\.0\.0\.1:\d+\/\{region\}\/v1\/items/);
+      } finally {
+        await local.close();
+      }
     });
   });
 });

@@ -86,8 +86,11 @@ interface ActiveBehaviour extends TargetBehaviour {
 
 interface RegionState {
   behaviour: ActiveBehaviour;
-  /** Requests answered on the injectable routes since the behaviour last changed, for the even error spread. */
-  served: number;
+  /**
+   * Requests answered per path since the behaviour last changed, for the even error spread: per
+   * path, so that each of a region's endpoints gets its share however their requests interleave.
+   */
+  served: Map<string, number>;
   requests: number;
 }
 
@@ -146,11 +149,11 @@ export async function startTargetService(opts: TargetServiceOptions = {}): Promi
   const states = new Map<string, RegionState>();
   const bodies = new Map<string, Buffer>();
   for (const region of regions) {
-    states.set(region, { behaviour: serviceBehaviour, served: 0, requests: 0 });
+    states.set(region, { behaviour: serviceBehaviour, served: new Map(), requests: 0 });
     bodies.set(region, ordersBody(region));
   }
   // Paths outside every region: the whole service's own routes, with the service's behaviour.
-  const wholeService: RegionState = { behaviour: serviceBehaviour, served: 0, requests: 0 };
+  const wholeService: RegionState = { behaviour: serviceBehaviour, served: new Map(), requests: 0 };
   bodies.set(wholeServiceKey, ordersBody("all"));
   let requests = 0;
   let errorsInjected = 0;
@@ -185,11 +188,13 @@ export async function startTargetService(opts: TargetServiceOptions = {}): Promi
     state: RegionState,
     region: string,
     route: "health" | "orders",
+    path: string,
     req: IncomingMessage,
     res: ServerResponse,
   ): void {
     const b = state.behaviour;
-    const n = state.served++;
+    const n = state.served.get(path) ?? 0;
+    state.served.set(path, n + 1);
     // Even spread: request n fails when the running count of due failures steps up.
     const fails = b.errorShare > 0 && Math.floor((n + 1) * b.errorShare) > Math.floor(n * b.errorShare);
     if (fails) {
@@ -245,7 +250,7 @@ export async function startTargetService(opts: TargetServiceOptions = {}): Promi
     }
     const last = segments.at(-1)?.toLowerCase();
     const isHealth = segments.length > (regional ? 1 : 0) && (last === "health" || last === "healthz");
-    handleRoute(state, region, isHealth ? "health" : "orders", req, res);
+    handleRoute(state, region, isHealth ? "health" : "orders", path, req, res);
   });
   // Load generators hold connections open between bursts; keep them longer than Node's 5 s.
   server.keepAliveTimeout = 30_000;
@@ -263,7 +268,7 @@ export async function startTargetService(opts: TargetServiceOptions = {}): Promi
       if (region === undefined) {
         serviceBehaviour = combine(serviceBehaviour, resolveChange(change));
         wholeService.behaviour = serviceBehaviour;
-        wholeService.served = 0;
+        wholeService.served.clear();
         for (const [name, state] of states)
           state.behaviour = combine(serviceBehaviour, regionOverrides.get(name) ?? {});
         return;
@@ -272,17 +277,17 @@ export async function startTargetService(opts: TargetServiceOptions = {}): Promi
       if (!state) throw new RangeError(`unknown region "${region}"; regions: ${regions.join(", ")}`);
       const override = { ...regionOverrides.get(region), ...resolveChange(change) };
       state.behaviour = combine(serviceBehaviour, override);
-      state.served = 0;
+      state.served.clear();
       regionOverrides.set(region, override);
     },
     resetBehaviour() {
       serviceBehaviour = initialBehaviour;
       wholeService.behaviour = serviceBehaviour;
-      wholeService.served = 0;
+      wholeService.served.clear();
       regionOverrides.clear();
       for (const state of states.values()) {
         state.behaviour = serviceBehaviour;
-        state.served = 0;
+        state.served.clear();
       }
     },
     stats() {

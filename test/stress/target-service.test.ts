@@ -62,6 +62,15 @@ describe("sample target service", () => {
     assert.equal(service.stats().errorsInjected - injectedBefore, 5);
   });
 
+  it("spreads a region's errors evenly over each of its paths, however their requests interleave", async () => {
+    service.setBehaviour({ errorShare: 0.5, errorStatus: 503 }, "westus");
+    const statuses: Record<string, number[]> = { "/westus/api/orders": [], "/westus/health": [] };
+    for (let i = 0; i < 8; i++)
+      for (const path of Object.keys(statuses)) statuses[path].push((await get(path)).status);
+    for (const [path, seen] of Object.entries(statuses))
+      assert.equal(seen.filter((s) => s === 503).length, 4, `${path}: ${seen.join(",")}`);
+  });
+
   it("applies a region's behaviour to that region only, until reset", async () => {
     service.setBehaviour({ errorShare: 1, errorStatus: 503 }, "westus");
     assert.equal((await get("/westus/api/orders")).status, 503);

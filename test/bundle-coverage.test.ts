@@ -36,7 +36,7 @@ describe("coverage of the built bundles, mapped back onto the sources", () => {
     assert.ok(countOf(`"endpoints",`)! > 0);
     // Not run: the merge check's problem, the cancelRollout checks, reading a file.
     assert.equal(countOf(`"resultFiles",`), 0);
-    assert.equal(countOf(`"rolloutId",`), 0);
+    assert.equal(countOf(`problems.push(...checkConnection(v));`), 0);
     assert.equal(countOf(`const stat = statSync(path);`), 0);
     // A comment has no code, so it is not counted either way.
     assert.equal(byLine.get(lineOf("/** Reads a file an input names")), undefined);

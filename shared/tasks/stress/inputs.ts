@@ -67,7 +67,9 @@ export function readStressInputs(agent: TaskAgent) {
         ]);
       }
       // Empty rolloutId: the newest rollout this release or run started is cancelled (stress-task).
-      if (v.onThresholdFailure === "cancelRollout") problems.push(...checkConnection(v));
+      if (v.onThresholdFailure === "cancelRollout") {
+        problems.push(...checkConnection(v));
+      }
       return problems;
     },
   });

@@ -190,7 +190,12 @@ describe("examples/rollback-by-hand.yml against the EV2 simulator", function () 
     const bad = (started.body as { rolloutId: string }).rolloutId;
     const before = services.ev2.rollouts().length;
 
+    // The bad rollout must still be running when the pipeline cancels it, however slowly this
+    // machine starts the tasks: the clock stands still until the cancel has landed.
+    services.ev2.clock.speed = 0;
+    const resumed = resumeClockOnceCancelled(services, bad, 1200);
     const result = await play(bad, "first");
+    await resumed;
     assert.equal(result.result, "Succeeded", JSON.stringify(result.stages, null, 1));
     const steps = result.stages[0].jobs[0].steps;
     const rollbackId = steps[0].outputs.rolloutId;
@@ -330,3 +335,14 @@ describe("local pipeline runner: environment approvals, as a real run exposes th
     assert.match(run.action.comment ?? "", /^Error budget spent \(Azure DevOps rejection, /);
   });
 });
+
+/** Sets the simulator's clock going at `speed` once `rolloutId` is cancelled (or after 60 s). */
+async function resumeClockOnceCancelled(services: SimulatedServices, rolloutId: string, speed: number) {
+  const until = Date.now() + 60_000;
+  while (
+    services.ev2.rollouts().find((r) => r.rolloutId === rolloutId)?.status !== "Cancelled" &&
+    Date.now() < until
+  )
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  services.ev2.clock.speed = speed;
+}

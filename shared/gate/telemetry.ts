@@ -16,7 +16,6 @@ import {
   DEFAULT_LOG_ANALYTICS_ENDPOINT,
   LogAnalyticsClient,
   logAnalyticsScope,
-  requestRows,
 } from "../telemetry/log-analytics";
 import {
   customRequestQuery,
@@ -104,22 +103,27 @@ export async function judgeTelemetry(
     agent.info(
       `Telemetry: querying the ${side === "new" ? `requests of ${newVersion}` : "baseline's requests"} in ${timespan}.`,
     );
-    const table = await client.query(query, timespan, agent.cancellation);
     let rows = 0;
-    for (const row of requestRows(table)) {
-      // A custom query may answer more than it was asked: each side keeps only its own requests.
-      const isNew = row.version === newVersion;
-      if (side === "new") {
-        if (!isNew || !judged.has(row.region.toLowerCase())) continue;
-        judge.addNew(row);
-      } else {
-        if (isNew) continue;
-        const inJudged = judged.has(row.region.toLowerCase());
-        if (s.telemetryBaseline === "previousVersion" ? !inJudged : inJudged) continue;
-        judge.addBaseline(row);
-      }
-      rows++;
-    }
+    // Rows are judged as the answer arrives: memory does not grow with them.
+    await client.queryRequests(
+      query,
+      timespan,
+      (row) => {
+        // A custom query may answer more than it was asked: each side keeps only its own requests.
+        const isNew = row.version === newVersion;
+        if (side === "new") {
+          if (!isNew || !judged.has(row.region.toLowerCase())) return;
+          judge.addNew(row);
+        } else {
+          if (isNew) return;
+          const inJudged = judged.has(row.region.toLowerCase());
+          if (s.telemetryBaseline === "previousVersion" ? !inJudged : inJudged) return;
+          judge.addBaseline(row);
+        }
+        rows++;
+      },
+      agent.cancellation,
+    );
     queries.push({ side, query, timespan, rows });
   }
   const verdict = judge.verdict(regions);

@@ -28,6 +28,13 @@ export interface HttpRequest {
   faultIn?: (response: HttpResponse) => string | undefined;
   /** The body cap (default `maxResponseBytes`). */
   maxResponseBytes?: number;
+  /**
+   * Reads the body of an answer with this status as it arrives, without a cap (the response's
+   * `body` is then empty): return the function each chunk goes to, or undefined to read it whole.
+   * An error it throws ends the call as is; a network failure after the first chunk is not
+   * retried, since the caller has already used part of the answer.
+   */
+  streamBody?: (status: number) => ((chunk: Buffer) => void) | undefined;
 }
 
 export interface HttpResponse {
@@ -126,7 +133,8 @@ async function sendOnce(
     res.destroy();
     throw new ProxyRefusedError(407, "absolute");
   }
-  const body = await readCapped(res, res.headers["content-length"], req);
+  const sink = req.streamBody?.(res.statusCode ?? 0);
+  const body = sink ? await streamTo(res, sink) : await readCapped(res, res.headers["content-length"], req);
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(res.headers)) {
     if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(", ") : value;
@@ -148,6 +156,35 @@ export class HttpBodyTooLargeError extends Error {
     super(
       `${operation} failed: the response body is over the ${limitBytes / 1048576} MiB limit${declaredBytes === undefined ? "" : ` (Content-Length ${declaredBytes} bytes)`}, so it was not read`,
     );
+  }
+}
+
+/** A streamed body failed: in the caller's reader (`consumer`), or on the network. */
+class StreamedBodyError extends Error {
+  constructor(
+    readonly reason: unknown,
+    readonly consumer: boolean,
+  ) {
+    super("the streamed body failed");
+  }
+}
+
+async function streamTo(body: AsyncIterable<Buffer> & { destroy(): unknown }, sink: (chunk: Buffer) => void) {
+  const iterator = body[Symbol.asyncIterator]();
+  for (;;) {
+    let next: IteratorResult<Buffer>;
+    try {
+      next = await iterator.next();
+    } catch (err) {
+      throw new StreamedBodyError(err, false);
+    }
+    if (next.done) return "";
+    try {
+      sink(next.value);
+    } catch (err) {
+      body.destroy();
+      throw new StreamedBodyError(err, true);
+    }
   }
 }
 
@@ -200,8 +237,13 @@ export async function sendWithRetry(
       } catch (err) {
         if (options.signal?.aborted) throw new AbortedError();
         if (err instanceof HttpBodyTooLargeError) throw err;
-        const timedOut = err instanceof Error && (err.name === "TimeoutError" || err.name === "AbortError");
-        const reason = describeNetworkError(err, timedOut);
+        if (err instanceof StreamedBodyError && err.consumer) throw err.reason;
+        const cause = err instanceof StreamedBodyError ? err.reason : err;
+        const timedOut =
+          cause instanceof Error && (cause.name === "TimeoutError" || cause.name === "AbortError");
+        const reason = describeNetworkError(cause, timedOut);
+        if (err instanceof StreamedBodyError)
+          throw new HttpNetworkError(req.operation, `${reason} while the answer was being read`, attempt);
         const failed = () => {
           throw new HttpNetworkError(req.operation, reason, attempt);
         };

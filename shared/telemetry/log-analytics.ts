@@ -10,9 +10,11 @@ import {
   HttpBodyTooLargeError,
   maxResponseBytes,
   type HttpClientOptions,
+  type HttpRequest,
   type HttpResponse,
 } from "../http/request";
 import type { TokenProvider } from "../ev2/client";
+import { AnswerSyntaxError, QueryAnswerReader } from "./answer-stream";
 import { REQUEST_COLUMNS } from "./query";
 
 /** The public cloud's API; sovereign clouds have their own (e.g. https://api.loganalytics.azure.cn). */
@@ -65,34 +67,49 @@ export class LogAnalyticsClient {
     return `${this.endpoint}/v1/workspaces/${encodeURIComponent(this.options.workspaceId)}/query`;
   }
 
+  private get operation(): string {
+    return `Log Analytics query of workspace ${this.options.workspaceId}`;
+  }
+
+  /** POSTs the query; a query reads only, so sending it again after a network failure is safe. */
+  private async send(
+    query: string,
+    timespan: string,
+    signal: AbortSignal | undefined,
+    reading: Pick<HttpRequest, "faultIn" | "streamBody">,
+  ): Promise<HttpResponse> {
+    const token = await this.options.getToken(signal);
+    return sendWithRetry(
+      {
+        method: "POST",
+        url: this.queryUrl,
+        headers: {
+          authorization: `Bearer ${token}`,
+          "content-type": "application/json",
+          accept: "application/json",
+        },
+        body: JSON.stringify({ query, timespan }),
+        operation: this.operation,
+        retryNetworkErrors: true,
+        ...reading,
+      },
+      {
+        ...this.options,
+        timeoutMs: this.options.timeoutMs ?? QUERY_TIMEOUT_MS,
+        signal: signal ?? this.options.signal,
+      },
+    );
+  }
+
   /** Runs `query` over `timespan` (ISO 8601: `PT1H` or `start/end`); the first table of the answer. */
   async query(query: string, timespan: string, signal?: AbortSignal): Promise<QueryTable> {
-    const operation = `Log Analytics query of workspace ${this.options.workspaceId}`;
-    const token = await this.options.getToken(signal);
+    const operation = this.operation;
     let res: HttpResponse;
     try {
-      res = await sendWithRetry(
-        {
-          method: "POST",
-          url: this.queryUrl,
-          headers: {
-            authorization: `Bearer ${token}`,
-            "content-type": "application/json",
-            accept: "application/json",
-          },
-          body: JSON.stringify({ query, timespan }),
-          operation,
-          // A query reads only: sending it again is safe.
-          retryNetworkErrors: true,
-          faultIn: (r) =>
-            r.status === 200 && !isJson(r.body) ? "HTTP 200 with a body that is not JSON" : undefined,
-        },
-        {
-          ...this.options,
-          timeoutMs: this.options.timeoutMs ?? QUERY_TIMEOUT_MS,
-          signal: signal ?? this.options.signal,
-        },
-      );
+      res = await this.send(query, timespan, signal, {
+        faultIn: (r) =>
+          r.status === 200 && !isJson(r.body) ? "HTTP 200 with a body that is not JSON" : undefined,
+      });
     } catch (err) {
       if (err instanceof HttpBodyTooLargeError)
         throw new LogAnalyticsError(
@@ -102,6 +119,58 @@ export class LogAnalyticsClient {
       throw err;
     }
     return tableIn(res, operation);
+  }
+
+  /**
+   * Runs `query` over `timespan` and hands each row of the answer's first table, as a request, to
+   * `onRow` while the answer arrives: memory does not grow with the rows and no cap applies. On a
+   * partial or malformed answer it throws after some rows were handed over: the caller must then
+   * discard what it gathered (the gate decides nothing on a failed query).
+   */
+  async queryRequests(
+    query: string,
+    timespan: string,
+    onRow: (row: RequestRow) => void,
+    signal?: AbortSignal,
+  ): Promise<{ rows: number }> {
+    const operation = this.operation;
+    let reader: QueryAnswerReader | undefined;
+    const res = await this.send(query, timespan, signal, {
+      streamBody: (status) => {
+        if (status !== 200) return undefined;
+        let toRequest: ((row: unknown[], n: number) => RequestRow) | undefined;
+        const current = new QueryAnswerReader({
+          onColumns: (table, columns) => {
+            if (table === 0) toRequest = requestRowReader(checkColumns(columns, operation));
+          },
+          onRow: (row) => {
+            if (!toRequest || !Array.isArray(row))
+              throw new LogAnalyticsError(
+                `${operation}: the answer's first table is not { name, columns: [{ name, type }], rows: [[...]] }${toRequest ? "" : " (rows came before the columns)"}`,
+                "BadTable",
+                200,
+              );
+            onRow(toRequest(row, current.rows));
+          },
+        });
+        reader = current;
+        return (chunk) => current.write(chunk);
+      },
+    });
+    if (res.status !== 200 || !reader) {
+      // An error answer, read whole: tableIn says what it is.
+      tableIn(res, operation);
+      return { rows: 0 };
+    }
+    let envelope: unknown;
+    try {
+      envelope = reader.end();
+    } catch (err) {
+      if (!(err instanceof AnswerSyntaxError)) throw err;
+      throw new LogAnalyticsError(`${operation}: ${err.message}`, "BadAnswer", 200);
+    }
+    checkAnswer(envelope, res.status, operation);
+    return { rows: reader.rows };
   }
 }
 
@@ -145,6 +214,27 @@ function tableIn(res: HttpResponse, operation: string): QueryTable {
   } catch {
     body = undefined;
   }
+  return checkAnswer(body, res.status, operation);
+}
+
+function checkColumns(columns: unknown, operation: string): QueryColumn[] {
+  const ok =
+    Array.isArray(columns) &&
+    columns.every(
+      (c) => typeof (c as QueryColumn)?.name === "string" && typeof (c as QueryColumn)?.type === "string",
+    );
+  if (!ok)
+    throw new LogAnalyticsError(
+      `${operation}: the answer's first table is not { name, columns: [{ name, type }], rows: [[...]] }`,
+      "BadTable",
+      200,
+    );
+  return columns as QueryColumn[];
+}
+
+/** The first table of an answer (its rows as they were, emptied when streamed), or the error it is. */
+function checkAnswer(body: unknown, status: number, operation: string): QueryTable {
+  const res = { status };
   const error = (body as { error?: ApiError } | undefined)?.error;
   if (res.status !== 200) {
     const said = error ? describeError(error) : { code: `HTTP${res.status}`, message: "no error body" };
@@ -168,18 +258,14 @@ function tableIn(res: HttpResponse, operation: string): QueryTable {
   if (!Array.isArray(tables) || tables.length === 0)
     throw new LogAnalyticsError(`${operation}: the answer has no tables`, "NoTables", 200);
   const t = tables[0] as { name?: unknown; columns?: unknown; rows?: unknown };
-  const columnsOk =
-    Array.isArray(t.columns) &&
-    t.columns.every(
-      (c) => typeof (c as QueryColumn)?.name === "string" && typeof (c as QueryColumn)?.type === "string",
-    );
-  if (!columnsOk || !Array.isArray(t.rows) || !t.rows.every(Array.isArray))
+  const columns = checkColumns(t.columns, operation);
+  if (!Array.isArray(t.rows) || !t.rows.every(Array.isArray))
     throw new LogAnalyticsError(
       `${operation}: the answer's first table is not { name, columns: [{ name, type }], rows: [[...]] }`,
       "BadTable",
       200,
     );
-  return { name: String(t.name ?? ""), columns: t.columns as QueryColumn[], rows: t.rows as unknown[][] };
+  return { name: String(t.name ?? ""), columns, rows: t.rows as unknown[][] };
 }
 
 /** One request (or, sampled, `itemCount` requests) as the documented columns give it. */
@@ -197,6 +283,16 @@ export interface RequestRow {
  * of the column's kind.
  */
 export function* requestRows(table: QueryTable): Generator<RequestRow> {
+  const toRequest = requestRowReader(table.columns);
+  for (let n = 0; n < table.rows.length; n++) yield toRequest(table.rows[n], n + 1);
+}
+
+/**
+ * Turns rows of a table with these columns into requests (row `n` is 1-based, for messages).
+ * Throws at once when a documented column is missing, naming what the query answered instead.
+ */
+export function requestRowReader(columns: readonly QueryColumn[]): (row: unknown[], n: number) => RequestRow {
+  const table = { columns };
   const index = new Map(table.columns.map((c, i) => [c.name.toLowerCase(), i]));
   const missing = REQUEST_COLUMNS.filter((c) => !index.has(c.toLowerCase()));
   if (missing.length)
@@ -206,18 +302,17 @@ export function* requestRows(table: QueryTable): Generator<RequestRow> {
     );
   const at = (c: (typeof REQUEST_COLUMNS)[number]) => index.get(c.toLowerCase())!;
   const [ri, vi, di, si, ii] = REQUEST_COLUMNS.map(at);
-  for (let n = 0; n < table.rows.length; n++) {
-    const row = table.rows[n];
+  return (row, n) => {
     const durationMs = Number(row[di]);
     const itemCount = row[ii] === null || row[ii] === undefined ? 1 : Number(row[ii]);
     const success = toBool(row[si]);
     if (!Number.isFinite(durationMs) || durationMs < 0 || !(itemCount > 0) || success === undefined)
       throw new LogAnalyticsError(
-        `row ${n + 1} of the query's answer is not a request: durationMs ${JSON.stringify(row[di])}, success ${JSON.stringify(row[si])}, itemCount ${JSON.stringify(row[ii])} (expected a number >= 0, true/false, a count >= 1)`,
+        `row ${n} of the query's answer is not a request: durationMs ${JSON.stringify(row[di])}, success ${JSON.stringify(row[si])}, itemCount ${JSON.stringify(row[ii])} (expected a number >= 0, true/false, a count >= 1)`,
         "BadRow",
       );
-    yield { region: String(row[ri] ?? ""), version: String(row[vi] ?? ""), durationMs, success, itemCount };
-  }
+    return { region: String(row[ri] ?? ""), version: String(row[vi] ?? ""), durationMs, success, itemCount };
+  };
 }
 
 function toBool(v: unknown): boolean | undefined {

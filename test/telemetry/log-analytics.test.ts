@@ -211,6 +211,62 @@ describe("Log Analytics query client", () => {
     });
   });
 
+  it("queryRequests reads the answer as it arrives: over the 16 MiB cap, every row handed over once, none kept", async () => {
+    // 600,000 rows, about 24 MiB: more than query() reads whole.
+    const count = 600_000;
+    const row = JSON.stringify(["eastus", "1.4.0", 12.5, true, 1]);
+    const body = `{"tables":[{"name":"PrimaryResult","columns":${JSON.stringify(table.columns)},"rows":[${`${row},`.repeat(count - 1)}${row}]}]}`;
+    assert.ok(body.length > 16 * 1024 * 1024);
+    const s = await serve([{ status: 200, body }]);
+    server = s.server;
+    let requests = 0;
+    let milliseconds = 0;
+    const got = await plainClient(s.url).queryRequests("q", "PT1H", (r) => {
+      requests += r.itemCount;
+      milliseconds += r.durationMs;
+    });
+    assert.equal(got.rows, count);
+    assert.equal(requests, count);
+    assert.equal(milliseconds, 12.5 * count);
+    assert.equal(s.seen.length, 1);
+  });
+
+  it("queryRequests: a partial result, a cut-off answer, missing columns and a bad row are errors; a 503 is retried", async () => {
+    const rows = (n: number) => Array.from({ length: n }, () => ["eastus", "1.4.0", 1, true, 1]);
+    const s = await serve([
+      {
+        status: 200,
+        body: { tables: [{ ...table, rows: rows(3) }], error: { code: "PartialError", message: "limit" } },
+      },
+      {
+        status: 200,
+        body: `{"tables":[{"name":"t","columns":${JSON.stringify(table.columns)},"rows":[["eastus"`,
+      },
+      { status: 200, body: { tables: [{ ...table, columns: table.columns.slice(1) }] } },
+      { status: 200, body: { tables: [{ ...table, rows: [["eastus", "1", "slow", true, 1]] }] } },
+      { status: 503, body: { error: { code: "ServiceUnavailable", message: "busy" } } },
+      { status: 200, body: { tables: [{ ...table, rows: rows(5) }] } },
+    ]);
+    server = s.server;
+    const client = new LogAnalyticsClient({
+      endpoint: s.url,
+      workspaceId: "ws",
+      getToken: async () => "t",
+      retry: { maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 1, maxTotalWaitMs: 100 },
+    });
+    const none = () => {};
+    await assert.rejects(client.queryRequests("q", "PT1H", none), /partial result \(PartialError: limit\)/);
+    await assert.rejects(client.queryRequests("q", "PT1H", none), /the answer ends before its JSON does/);
+    assert.equal(s.seen.length, 2, "a cut-off answer whose rows were used is not sent again");
+    await assert.rejects(client.queryRequests("q", "PT1H", none), /lacks the column region/);
+    await assert.rejects(
+      client.queryRequests("q", "PT1H", none),
+      /row 1 of the query's answer is not a request/,
+    );
+    assert.deepEqual(await client.queryRequests("q", "PT1H", none), { rows: 5 });
+    assert.equal(s.seen.length, 6);
+  });
+
   it("the token scope follows the endpoint (sovereign clouds)", () => {
     assert.equal(logAnalyticsScope("https://api.loganalytics.io"), "https://api.loganalytics.io/.default");
     assert.equal(

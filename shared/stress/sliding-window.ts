@@ -26,7 +26,11 @@ import {
   type ThresholdTarget,
   type ThresholdUnit,
   type ThresholdWindow,
+  type WindowBreach,
+  type WindowFigures,
 } from "./thresholds";
+
+export type { WindowBreach, WindowFigures };
 
 /** log2 of the sub-buckets in half a power of two: 32 per half, 3% at worst. */
 const HALF_MAGNITUDE = 5;
@@ -237,36 +241,6 @@ export class ScopeWindow {
   get hasLatency(): boolean {
     return this.withLatency;
   }
-}
-
-/** When and how a window broke its line. Times are seconds into the measured load (after warm-up). */
-export interface WindowBreach {
-  /** The window's figure when it broke the limit. */
-  observed: number;
-  /** When the breach was seen: the end of the breaching window's newest second. */
-  atSeconds: number;
-  /** The start of the first second (in that window) that broke the limit on its own. */
-  firstFailingSecond: number;
-  /** atSeconds - firstFailingSecond: from the first failing second to detection. */
-  timeToDetectSeconds: number;
-}
-
-/** How a windowed line fared in one scope: the figures the verdict, summary and JUnit show. */
-export interface WindowFigures {
-  seconds: number;
-  abort: boolean;
-  /** Full windows judged (once a second). */
-  windows: number;
-  /**
-   * The figure that decides: the first breaching window's; else the worst full window's; with
-   * no full window, the figure over the part that ran. null: nothing to measure.
-   */
-  observed: number | null;
-  /** Seconds into the load at which that window ended. */
-  endedAtSeconds: number | null;
-  /** No window filled: `observed` covers these seconds only. */
-  partialSeconds?: number;
-  breach?: WindowBreach;
 }
 
 /** The early abort a windowed `abort` line caused: in the result document, summary, JUnit and record. */

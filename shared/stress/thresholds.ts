@@ -26,7 +26,6 @@ import {
   type DistributionComparison,
 } from "./distribution";
 import { StressInputError } from "./errors";
-import type { WindowFigures } from "./sliding-window";
 
 export const THRESHOLD_METRICS = [
   "error_rate",
@@ -61,6 +60,37 @@ export interface ThresholdWindow {
   seconds: number;
   /** Stop the load as soon as a window breaches the limit. */
   abort: boolean;
+}
+
+/** When and how a window broke its line. Times are seconds into the measured load (after warm-up).
+ * The figures sliding-window.ts leaves for a verdict. */
+export interface WindowBreach {
+  /** The window's figure when it broke the limit. */
+  observed: number;
+  /** When the breach was seen: the end of the breaching window's newest second. */
+  atSeconds: number;
+  /** The start of the first second (in that window) that broke the limit on its own. */
+  firstFailingSecond: number;
+  /** atSeconds - firstFailingSecond: from the first failing second to detection. */
+  timeToDetectSeconds: number;
+}
+
+/** How a windowed line fared in one scope: the figures the verdict, summary and JUnit show. */
+export interface WindowFigures {
+  seconds: number;
+  abort: boolean;
+  /** Full windows judged (once a second). */
+  windows: number;
+  /**
+   * The figure that decides: the first breaching window's; else the worst full window's; with
+   * no full window, the figure over the part that ran. null: nothing to measure.
+   */
+  observed: number | null;
+  /** Seconds into the load at which that window ended. */
+  endedAtSeconds: number | null;
+  /** No window filled: `observed` covers these seconds only. */
+  partialSeconds?: number;
+  breach?: WindowBreach;
 }
 
 /** Longest window: the longest run (durationSeconds at most 600). */

@@ -11,7 +11,7 @@ import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { createServer } from "node:https";
 import type { AddressInfo } from "node:net";
-import { createTestCa, type IssuedCert, type TestCa } from "../test/helpers/test-ca";
+import { createTestCa, type IssuedCert, type TestCa } from "./local-ca";
 import { readBody } from "./http-body";
 
 let certificates: { ca: TestCa; server: IssuedCert } | undefined;

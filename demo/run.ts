@@ -92,7 +92,7 @@ Scenarios: ${Object.values(demoScenarios)
   const pipelineFile = resolve(values.pipeline!);
   const text = readFileSync(pipelineFile, "utf8");
   // A classic release definition (JSON with environments) plays as a release.
-  const classic = /\.json$/i.test(pipelineFile) && looksLikeReleaseDefinition(text);
+  const classic = looksLikeReleaseDefinition(text);
   const definition = classic ? prepareRelease(text, {}).pipeline.definition : readPipeline(text);
   // Environment approvals are asked before their stage starts; the simulated release manager
   // approves, or (human-rejection) rejects the one asked while EV2 waits at a gate.

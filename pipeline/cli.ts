@@ -27,7 +27,7 @@ const usage = `Usage: npm run pipeline -- <file.yml | release.json> [options]
 Plays an Azure Pipelines YAML file on this machine: stages, jobs, conditions, variables and
 output variables as the agent handles them, and this extension's tasks run from dist/tasks
 (npm run pipeline builds them first). Other steps (scripts, other tasks, templates) are listed and skipped.
-A .json file with "environments" is a classic release definition as Azure DevOps exports it:
+A JSON file with "environments" is a classic release definition as Azure DevOps exports it:
 its environments play by rank and trigger conditions, with their approvals and gates.
 
 Where EV2 is (one of):
@@ -121,9 +121,12 @@ async function main(argv: string[]): Promise<number> {
   const file = resolve(positionals[0]);
   if (!existsSync(file)) throw new UsageError(`${positionals[0]} does not exist.`);
   const text = readFileSync(file, "utf8");
-  const classic = /\.json$/i.test(file) && looksLikeReleaseDefinition(text);
+  // A release definition is JSON with environments, whatever the file is called.
+  const classic = looksLikeReleaseDefinition(text);
   if (values.deploy && !classic)
-    throw new UsageError("--deploy names environments of a classic release definition (a .json file).");
+    throw new UsageError(
+      "--deploy names environments of a classic release definition (JSON with environments).",
+    );
   if (values.sim && values["ev2-url"]) throw new UsageError("Give --sim or --ev2-url, not both.");
   if (!values.sim && !values["ev2-url"])
     throw new UsageError("Say where EV2 is: --sim <scenario> or --ev2-url <url>.");

@@ -138,10 +138,13 @@ type JsonObject = Record<string, Json>;
 
 const isObject = (v: Json): v is JsonObject => typeof v === "object" && v !== null && !Array.isArray(v);
 
+/** The JSON of a file saved with a byte order mark (as Windows editors save an export) too. */
+const parseJson = (text: string): Json => JSON.parse(text.replace(/^\uFEFF/, ""));
+
 /** Whether the text is a release definition (JSON with `environments`), not a YAML pipeline. */
 export function looksLikeReleaseDefinition(text: string): boolean {
   try {
-    const parsed: Json = JSON.parse(text);
+    const parsed: Json = parseJson(text);
     return isObject(parsed) && Array.isArray(parsed.environments);
   } catch {
     return false;
@@ -151,7 +154,7 @@ export function looksLikeReleaseDefinition(text: string): boolean {
 export function readReleaseDefinition(text: string): ReleaseDefinition {
   let parsed: Json;
   try {
-    parsed = JSON.parse(text);
+    parsed = parseJson(text);
   } catch (err) {
     throw new PipelineFileError(`the release definition is not JSON: ${(err as Error).message}`);
   }

@@ -100,6 +100,11 @@ describe("classic release definition: reading the export", () => {
     );
   });
 
+  it("reads an export saved with a byte order mark", () => {
+    assert.ok(looksLikeReleaseDefinition(`\uFEFF${example}`));
+    assert.equal(readReleaseDefinition(`\uFEFF${example}`).environments.length, 2);
+  });
+
   it("accepts enums by name as well as by number", () => {
     const r = readReleaseDefinition(
       definition({

@@ -94,6 +94,8 @@ export interface DeployPhase {
   /** The phase's own condition (`deploymentInput.condition`). */
   condition?: string;
   timeoutInMinutes: number;
+  /** `deploymentInput.parallelExecution`: several agents (multi-configuration or multi-agent). */
+  parallel: boolean;
   tasks: ReleaseTask[];
 }
 
@@ -434,6 +436,13 @@ function readPhase(v: Json, where: string): DeployPhase {
             : "unknown",
     condition: condition || undefined,
     timeoutInMinutes: integer(input.timeoutInMinutes, `${where}.deploymentInput.timeoutInMinutes`, 0),
+    parallel:
+      isObject(input.parallelExecution) &&
+      integer(
+        input.parallelExecution.parallelExecutionType,
+        `${where}.deploymentInput.parallelExecution.parallelExecutionType`,
+        0,
+      ) !== 0,
     tasks: (Array.isArray(v.workflowTasks) ? v.workflowTasks : []).map((t, i) =>
       readTask(t, `${where}.workflowTasks[${i}]`),
     ),

@@ -168,6 +168,11 @@ export function releasePipeline(
           where: `${where} / ${name}`,
           message: "a deployment group phase runs once here, not on each target machine",
         });
+      else if (phase.parallel)
+        notices.push({
+          where: `${where} / ${name}`,
+          message: "a multi-configuration or multi-agent phase runs once here, on one agent",
+        });
     }
     return {
       name: environment.name,

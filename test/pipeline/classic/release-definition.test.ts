@@ -364,7 +364,13 @@ describe("classic release definition: as the runner's stages", () => {
           variableGroups: [12, 13],
           deployPhases: [
             { name: "Wait", rank: 1, phaseType: 2, workflowTasks: [] },
-            { name: "Deploy", rank: 2, phaseType: 1, workflowTasks: [] },
+            {
+              name: "Deploy",
+              rank: 2,
+              phaseType: 1,
+              deploymentInput: { parallelExecution: { parallelExecutionType: 2, maxNumberOfAgents: 3 } },
+              workflowTasks: [],
+            },
           ],
         }),
       ],
@@ -381,11 +387,14 @@ describe("classic release definition: as the runner's stages", () => {
     assert.equal(vars["Release.Artifacts._orders-ci.BuildId"], "$(Build.BuildId)");
     assert.equal(vars["Release.PrimaryArtifactSourceAlias"], "_orders-ci");
     assert.deepEqual(
-      d.notices.map((n) => n.message),
-      [12, 13].map(
-        (id) =>
-          `variable group ${id} is not available locally: give the variables it holds with --var (or --secret)`,
-      ),
+      d.notices.map((n) => `${n.where}: ${n.message}`),
+      [
+        "environment A / Deploy: a multi-configuration or multi-agent phase runs once here, on one agent",
+        ...[12, 13].map(
+          (id) =>
+            `variable groups: variable group ${id} is not available locally: give the variables it holds with --var (or --secret)`,
+        ),
+      ],
     );
   });
 

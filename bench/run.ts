@@ -1,12 +1,12 @@
 /**
- * `npm run bench [-- startup|follow|stress]`: every benchmark, or one. Prints the figures and
+ * `npm run bench [-- startup|follow|stress|judge]`: every benchmark, or one. Prints the figures and
  * writes them as JSON to bench/results/ (see bench/results.ts); `npm run docs` then regenerates
  * README's performance table from the newest results file.
  */
 import { BenchResults } from "./results";
 import { followBench, startupBench } from "./tasks";
 
-const PARTS = ["startup", "follow", "stress"] as const;
+const PARTS = ["startup", "follow", "stress", "judge"] as const;
 
 async function main(): Promise<void> {
   const only = process.argv[2];
@@ -19,6 +19,10 @@ async function main(): Promise<void> {
   if (parts.includes("stress")) {
     const { runStressBench } = await import("./stress");
     await runStressBench({}, results);
+  }
+  if (parts.includes("judge")) {
+    const { judgeBench } = await import("./judge");
+    await judgeBench(results);
   }
   const file = results.write();
   console.log(`\nFigures written to ${file}; \`npm run docs\` puts the newest in README.`);

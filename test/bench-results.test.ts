@@ -54,6 +54,57 @@ describe("bench results (npm run bench → bench/results → README's performanc
     assert.doesNotMatch(table, /1\.00x/);
   });
 
+  it("a run of some parts (npm run bench -- judge) keeps the other parts' figures from the newest run that had them", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "bench-results-"));
+    const run = (commit: string, parts: string[], figures: { id: string; measured: string }[]) => ({
+      date: "2026-12-05T12:00:00.000Z",
+      commit,
+      node: "v20",
+      cores: 2,
+      cpu: "cpu",
+      loadAverage: { start: 1, end: 2 },
+      parts,
+      figures: figures.map((f) => ({ ...f, what: f.id, aim: "-", met: true })),
+    });
+    const write = (name: string, r: object) => writeFileSync(join(dir, name), JSON.stringify(r));
+    write(
+      "20261203T120000Z-all.json",
+      run(
+        "all",
+        ["startup", "stress"],
+        [
+          { id: "startup.a", measured: "old start-up" },
+          { id: "stress.b", measured: "old stress" },
+        ],
+      ),
+    );
+    write(
+      "20261204T120000Z-startup.json",
+      run("startup", ["startup"], [{ id: "startup.a", measured: "new start-up" }]),
+    );
+    write(
+      "20261205T120000Z-judge.json",
+      run("judge", ["judge"], [{ id: "judge.c", measured: "judge figure" }]),
+    );
+    const script: string = pathToFileURL(join(root, "scripts", "readme-tables.mjs")).href;
+    const { benchTable, newestBenchResults } = (await import(script)) as {
+      benchTable(newest: unknown): string;
+      newestBenchResults(dir: string): unknown;
+    };
+    const table = benchTable(newestBenchResults(dir));
+    const rows = table
+      .split("\n")
+      .filter((l) => l.startsWith("| ") && !l.startsWith("| What") && !l.startsWith("| ---"));
+    assert.deepEqual(
+      rows.map((r) => r.split(" | ")[1]),
+      ["new start-up", "old stress", "judge figure"],
+      "parts in README's order, each from the newest run that measured it",
+    );
+    assert.match(table, /^judge from \[`bench\/results\/20261205T120000Z-judge\.json`\]/);
+    assert.match(table, /\nstartup from \[`bench\/results\/20261204T120000Z-startup\.json`\]/);
+    assert.match(table, /\nstress from \[`bench\/results\/20261203T120000Z-all\.json`\]/);
+  });
+
   it("a results file is committed and README shows the newest one", () => {
     const files = readdirSync(join(root, "bench", "results"))
       .filter((f) => f.endsWith(".json"))

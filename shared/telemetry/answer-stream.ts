@@ -54,6 +54,8 @@ function stringEnd(text: string, start: number): number {
   }
 }
 
+const isSpace = (c: number) => c === 32 || c === 10 || c === 13 || c === 9;
+
 const isDelimiter = (c: number) =>
   c === 44 || c === 93 || c === 125 || c === 32 || c === 10 || c === 13 || c === 9 || c === 58;
 
@@ -119,6 +121,32 @@ export class QueryAnswerReader {
     return parseValue(this.envelope, "the answer");
   }
 
+  /** `count` complete rows as written (commas between them), handed over one by one. */
+  private deliverRows(table: number, text: string, count: number): void {
+    if (table !== 0) {
+      this.droppedRows += count;
+      return;
+    }
+    let rows: unknown[];
+    try {
+      rows = JSON.parse(`[${text}]`) as unknown[];
+    } catch {
+      // Find the row that is not JSON, to name it.
+      rows = [];
+      let at = 0;
+      for (let k = 0; k < count; k++) {
+        while (isSpace(text.charCodeAt(at)) || text.charCodeAt(at) === 44) at++;
+        const end = valueEnd(text, at, true);
+        rows.push(parseValue(text.slice(at, end), `row ${this.rows + k + 1} of the answer`));
+        at = end;
+      }
+    }
+    for (const row of rows) {
+      this.rows++;
+      this.handlers.onRow(row);
+    }
+  }
+
   private emit(text: string): void {
     this.envelope += text;
     if (this.envelope.length > MAX_ENVELOPE_CHARS)
@@ -153,13 +181,28 @@ export class QueryAnswerReader {
       if (this.done) throw new AnswerSyntaxError("the answer goes on after its JSON ends");
       const top = this.stack.at(-1);
       if (top?.rowsOfTable !== undefined && c !== 44 && c !== 93) {
-        // A row: scanned to its end and parsed on its own.
-        const end = valueEnd(text, i, final);
+        // Rows: every complete one in the text from here, scanned to their ends and parsed
+        // together (one JSON.parse for a run of rows, not one each).
+        let end = valueEnd(text, i, final);
         if (end < 0) break;
-        if (top.rowsOfTable === 0) {
-          this.rows++;
-          this.handlers.onRow(parseValue(text.slice(i, end), `row ${this.rows} of the answer`));
-        } else this.droppedRows++;
+        const first = i;
+        let count = 0;
+        while (end >= 0) {
+          count++;
+          i = end;
+          let next = i;
+          while (next < n && isSpace(text.charCodeAt(next))) next++;
+          if (text.charCodeAt(next) !== 44) break;
+          next++;
+          while (next < n && isSpace(text.charCodeAt(next))) next++;
+          if (next >= n || text.charCodeAt(next) === 93) break;
+          const after = valueEnd(text, next, final);
+          if (after < 0) break;
+          end = after;
+          // The comma between is consumed with the run; the next row is part of it.
+          i = next;
+        }
+        this.deliverRows(top.rowsOfTable, text.slice(first, end), count);
         i = end;
         continue;
       }

@@ -18,7 +18,12 @@ const ROWS_PER_REGION = 1_000_000;
 const SMALL_ROWS_PER_REGION = 100_000;
 const ROUNDS = 3;
 const THROUGHPUT_AIM = 3;
-const MEMORY_AIM = 1.2;
+/**
+ * Holding the rows would take about ten times the memory (4,000,000 parsed rows are several
+ * hundred MB); a streamed run differs only by how far the garbage collector let the heap grow,
+ * which varies by 10-20% between runs on a busy machine.
+ */
+const MEMORY_AIM = 1.5;
 
 async function measure(rowsPerRegion: number, mode: "judge" | "read"): Promise<JudgeRunResult> {
   const server = await startRowsServer(rowsPerRegion);

@@ -8,7 +8,7 @@
  * `--classic` plays examples/classic-release.json, a classic release definition, the same way.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join, relative, resolve } from "node:path";
+import { dirname, join, relative, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { formatDuration } from "../shared/format";
 import type { DeploymentReport } from "../shared/report/deployment-report";
@@ -79,6 +79,8 @@ Scenarios: ${Object.values(demoScenarios)
     );
     return 2;
   }
+  // Your own pipeline's relative paths (an endpoints file) start at its folder, as with npm run pipeline.
+  const ownPipeline = values.pipeline !== undefined;
   values.pipeline ??= scenario.pipeline ? join(root, "examples", scenario.pipeline) : examplePipeline;
   if (!existsSync(values.pipeline)) {
     process.stderr.write(`No pipeline file at ${values.pipeline}: give --pipeline a YAML file.\n`);
@@ -150,7 +152,7 @@ Scenarios: ${Object.values(demoScenarios)
     run = await play({
       file: pipelineFile,
       outputDirectory: values.out!,
-      workingDirectory: root,
+      workingDirectory: ownPipeline ? dirname(resolve(values.pipeline)) : root,
       ...services.runOptions,
       connections: (name, type) =>
         services.runOptions.connections?.(name, type) ?? telemetry?.connection(name, type),

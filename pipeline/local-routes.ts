@@ -13,6 +13,8 @@
  * then show the local URL, as the step log says.
  */
 
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { basename, dirname, join, resolve } from "node:path";
 import { validateWebhookUrl } from "../shared/teams/webhook-url";
 
 /** Where literal hosts are played. */
@@ -31,12 +33,31 @@ export interface InputRewrite {
   notes: string[];
 }
 
+/** Where the step runs: to read and copy a file an input names. */
+export interface StepPlace {
+  /** Expands the step's `$(macros)`, as the agent does for its inputs. */
+  expand(text: string): string;
+  /** System.DefaultWorkingDirectory: relative input paths start there. */
+  workingDirectory: string;
+  /** The job's Agent.TempDirectory: where a rewritten copy of a file goes. */
+  tempDirectory: string;
+}
+
 /** Rewrites a task's input for local play, or returns undefined when nothing in it is a literal remote host. */
-export type InputRewriter = (task: string, input: string, value: string) => InputRewrite | undefined;
+export type InputRewriter = (
+  task: string,
+  input: string,
+  value: string,
+  step?: StepPlace,
+) => InputRewrite | undefined;
 
 const regionToken = "{region}";
-/** A URL in an input's text: scheme, authority (which may hold `{region}`), then the rest up to white space. */
-const urlPattern = /\bhttps?:\/\/([^\s/?#]+)([^\s]*)/gi;
+/**
+ * A URL in an input's or a file's text: scheme, authority (which may hold `{region}`), then the
+ * rest up to white space, a quote, a comma or a bracket (JSON and YAML flow style) other than a
+ * `{region}` or `{stage}` token.
+ */
+const urlPattern = /\bhttps?:\/\/((?:\{\w+\}|[^\s/?#"',{}\]])+)((?:\{\w+\}|[^\s"',{}\]])*)/gi;
 
 /** True for hosts already on this machine and for hosts a macro or runtime expression still has to fill. */
 function playsAsWritten(authority: string): boolean {
@@ -125,9 +146,11 @@ function rewriteUrls(
 export function localRouteRewriter(targets: LocalRouteTargets): InputRewriter {
   const service = (url: string) => serviceUrlFor(url, targets);
   const note = (from: string, to: string) => `local play: ${from} -> ${to}`;
-  return (task, input, value) => {
+  return (task, input, value, step) => {
     const name = task.toLowerCase();
     const field = input.toLowerCase();
+    if (name === "stressteststage" && field === "endpointsfile" && step)
+      return rewriteEndpointsFile(value, step, service, note);
     if (
       (name === "stressteststage" && field === "endpoints") ||
       (name === "gateapproval" && field === "healthprobes")
@@ -147,5 +170,33 @@ export function localRouteRewriter(targets: LocalRouteTargets): InputRewriter {
       );
     }
     return undefined;
+  };
+}
+
+/**
+ * An endpoints file with literal hosts: a copy with its URLs rewritten, in the job's temp folder,
+ * given to the task instead. The file as written stays untouched.
+ */
+function rewriteEndpointsFile(
+  value: string,
+  step: StepPlace,
+  to: (url: string) => string,
+  note: (from: string, to: string) => string,
+): InputRewrite | undefined {
+  const written = step.expand(value).trim();
+  if (!written) return undefined;
+  const path = resolve(step.workingDirectory, written);
+  if (!existsSync(path) || !statSync(path).isFile()) return undefined; // the task says what is wrong
+  const rewritten = rewriteUrls(readFileSync(path, "utf8"), to, note);
+  if (!rewritten) return undefined;
+  const copy = join(step.tempDirectory, "local-play", basename(path));
+  mkdirSync(dirname(copy), { recursive: true });
+  writeFileSync(copy, rewritten.value);
+  return {
+    value: copy,
+    notes: [
+      `local play: endpointsFile ${written} -> a copy with its hosts rewritten, ${copy}`,
+      ...rewritten.notes,
+    ],
   };
 }

@@ -897,7 +897,11 @@ class PipelineRun {
         });
         continue;
       }
-      const rewrite = this.options.rewriteInput?.(task.name, input.name, value);
+      const rewrite = this.options.rewriteInput?.(task.name, input.name, value, {
+        expand,
+        workingDirectory: this.workingDirectory,
+        tempDirectory: ctx.tempDirectory,
+      });
       for (const text of rewrite?.notes ?? []) show({ kind: "text", text, stream: "stdout" });
       inputs[input.name] = expand(rewrite?.value ?? value);
     }

@@ -116,7 +116,7 @@ describe("local play of a pipeline's literal endpoint and webhook hosts (built t
     const stats = local.target.stats();
     assert.ok(stats.byRegion.uksouth > 0 && stats.errorsInjected > 0, JSON.stringify(stats));
     assert.match(bad?.waitActions.at(-1)?.comment ?? "", /\/uksouth\/\S+: error_rate [\d.]+%, limit < 2%/);
-    // The load test saw it on both of uksouth's endpoints (region in the host, region in the path), and nowhere else.
+    // The load test saw it on each of uksouth's endpoints (region in the host, in the path, in the endpoints file), and nowhere else.
     const load = run.stages[0].jobs[0].steps.find((s) => s.name === "load");
     const result = JSON.parse(readFileSync(load!.outputs.resultFile, "utf8")) as {
       endpoints: Array<{ template?: string; url: string; failures: number; errorRatePercent: number }>;
@@ -124,7 +124,7 @@ describe("local play of a pipeline's literal endpoint and webhook hosts (built t
     const failing = result.endpoints
       .filter((e) => e.failures > 0)
       .map((e) => e.url.replace(/^http:\/\/[^/]+/, ""));
-    assert.deepEqual(failing.sort(), ["/uksouth/api/orders", "/uksouth/health"]);
+    assert.deepEqual(failing.sort(), ["/uksouth/api/orders", "/uksouth/health", "/uksouth/v1/orders"]);
     for (const e of result.endpoints.filter((x) => x.url.includes("/uksouth/")))
       assert.ok(e.errorRatePercent > 2, `${e.url}: ${e.errorRatePercent}%`);
     // The gate's literal probes were played too (host-encoded uksouth, path-encoded canary).

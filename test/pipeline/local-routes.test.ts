@@ -1,4 +1,7 @@
 import assert from "node:assert/strict";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { startLocalPlay } from "../../pipeline/local-play";
 import { localRouteRewriter, regionOf, serviceUrlFor } from "../../pipeline/local-routes";
 import { readPipeline } from "../../pipeline/pipeline-file";
@@ -106,6 +109,42 @@ describe("local play of literal hosts", () => {
         connector?.notes[0] ?? "",
         /-> the Teams sink https:\/\/127\.0\.0\.1:4001\/… \(webhookUrl is an Office 365 connector/,
       );
+    });
+
+    it("StressTestStage endpointsFile: a copy with its hosts rewritten in the job's temp folder; the file stays as written", () => {
+      const work = mkdtempSync(join(tmpdir(), "local-routes-"));
+      const temp = mkdtempSync(join(tmpdir(), "local-routes-temp-"));
+      const text = [
+        "endpoints:",
+        "  - url: https://orders-{region}.fabrikam.net/api/orders",
+        "    method: POST",
+        '  - { name: "health-{region}", url: "https://fabrikam.net/{region}/health", expectedStatus: 200 }',
+        "  - url: http://127.0.0.1:9/{region}/x",
+        "",
+      ].join("\n");
+      mkdirSync(join(work, "load"));
+      writeFileSync(join(work, "load", "endpoints.yml"), text);
+      const step = {
+        expand: (t: string) => t.replace("$(loadDir)", "load"),
+        workingDirectory: work,
+        tempDirectory: temp,
+      };
+      const result = rewrite("StressTestStage", "endpointsFile", "$(loadDir)/endpoints.yml", step);
+      assert.equal(result?.value, join(temp, "local-play", "endpoints.yml"));
+      assert.equal(
+        readFileSync(result.value, "utf8"),
+        text
+          .replace("https://orders-{region}.fabrikam.net/api/orders", `${serviceUrl}/{region}/api/orders`)
+          .replace("https://fabrikam.net/{region}/health", `${serviceUrl}/{region}/health`),
+      );
+      assert.equal(readFileSync(join(work, "load", "endpoints.yml"), "utf8"), text);
+      assert.equal(result.notes.length, 3);
+      assert.match(
+        result.notes[0],
+        /^local play: endpointsFile load\/endpoints\.yml -> a copy with its hosts rewritten, /,
+      );
+      // A missing file is the task's to report.
+      assert.equal(rewrite("StressTestStage", "endpointsFile", "nope.yml", step), undefined);
     });
 
     it("leaves variables, runtime expressions, local hosts and other inputs as written", () => {

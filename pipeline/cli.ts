@@ -32,7 +32,10 @@ its environments play by rank and trigger conditions, with their approvals and g
 
 Where EV2 is (one of):
   --sim <scenario>       start the EV2 simulator (small, gated, failing-region, transient-failure,
-                         large-50x20, or a scenario .json) and a local Azure DevOps slice
+                         large-50x20, or a scenario .json) and a local Azure DevOps slice; the
+                         sample service and a Teams sink stand behind the pipeline's stress
+                         endpoints, health probes and webhooks (hosts written into the file are
+                         rewritten to them and each step's log says so)
   --sim-speed <n>        simulated seconds per real second (default 600)
   --ev2-url <url>        every EV2 service connection uses this URL and the token in $EV2_TOKEN
 

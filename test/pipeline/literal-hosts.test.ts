@@ -100,7 +100,11 @@ describe("local play of a pipeline's literal endpoint and webhook hosts (built t
         ),
       ),
     );
-    assert.ok(!lines.some((l) => l.includes("NotARealSig")), "the literal webhook's sig never shows");
+    // Neither the literal webhook's secret nor the sink's that replaced it shows in the logs or the run record.
+    const sinkSig = new URL(local.sink.url).searchParams.get("sig")!;
+    const record = readFileSync(join(out, "run.json"), "utf8");
+    for (const secret of ["NotARealSig", sinkSig])
+      assert.ok(!lines.some((l) => l.includes(secret)) && !record.includes(secret), `${secret} shows`);
   });
 
   it("failing-region: the failing region's endpoints fail whatever encodes the region, the gate rejects and one rollback runs", async () => {

@@ -76,6 +76,48 @@ const documentSchema = z.object({
     )
     .check(z.minLength(1)),
   thresholdDefinitions: z.array(z.object({ line: z.int().check(z.positive()), text: z.string() })),
+  // Optional (files written before they were added have none): what a merge reads of the
+  // sliding windows, the early abort and each windowed verdict's figures.
+  earlyAbort: z.optional(
+    z.object({
+      line: z.int(),
+      threshold: z.string(),
+      scope: z.enum(["overall", "endpoint"]),
+      endpoint: z.optional(z.string()),
+      windowSeconds: count,
+      observed: z.number(),
+      atSeconds: count,
+      firstFailingSecond: count,
+      timeToDetectSeconds: count,
+      resultFile: z.optional(z.string()),
+    }),
+  ),
+  thresholds: z.optional(
+    z.array(
+      z.object({
+        line: z.int(),
+        operator: z.string(),
+        window: z.optional(
+          z.object({
+            seconds: count,
+            abort: z.boolean(),
+            windows: count,
+            observed: z.nullable(z.number()),
+            endedAtSeconds: z.nullable(count),
+            partialSeconds: z.optional(count),
+            breach: z.optional(
+              z.object({
+                observed: z.number(),
+                atSeconds: count,
+                firstFailingSecond: count,
+                timeToDetectSeconds: count,
+              }),
+            ),
+          }),
+        ),
+      }),
+    ),
+  ),
   // Optional: files written before it was added have none.
   notReady: z.optional(
     z.array(

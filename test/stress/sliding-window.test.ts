@@ -12,6 +12,7 @@ import {
   completeEndpoint,
   evaluateThresholds,
   mergeResults,
+  parseResultDocument,
   parseThresholds,
   validateLoadSettings,
   type StressResultDocument,
@@ -394,6 +395,38 @@ describe("sliding windows: verdicts, result, merge", () => {
         message:
           'thresholds line 2 "error_rate < 1% over 30s abort": the 30 s window is longer than the run (durationSeconds 20), so it could never fill; give a window of at most 20 s (e.g. over 6s)',
       },
+    );
+  });
+});
+
+describe("sliding windows: result files read back", () => {
+  it("a result file with an early abort and window figures parses; a malformed early abort is refused", () => {
+    const endpoint = completeEndpoint({ url: "http://127.0.0.1:1/eastus" });
+    const watch = ThresholdWatch.create(parseThresholds("error_rate < 10% over 1s abort"), [endpoint])!;
+    watch.seconds[0].recordError();
+    const abort = watch.closeSecond(1)!;
+    watch.finish(0);
+    const recorder = new EndpointRecorder(endpoint.expectedStatus, false);
+    recorder.recordError("timeout");
+    const doc = buildResultDocument({
+      endpoints: [endpoint],
+      totals: [recorder.totals(1)],
+      thresholds: parseThresholds("error_rate < 10% over 1s abort"),
+      load: describeLoad(validateLoadSettings({ connections: 1, durationSeconds: 5 })),
+      aborted: false,
+      earlyAbort: abort,
+      windows: watch.figures(),
+      startedAt: "2026-01-01T00:00:00Z",
+      finishedAt: "2026-01-01T00:00:01Z",
+      measuredSeconds: 1,
+      jobs: 1,
+    });
+    const text = JSON.stringify(doc);
+    assert.equal(parseResultDocument(text, "ok.json").earlyAbort?.atSeconds, 1);
+    const bad = JSON.stringify({ ...doc, earlyAbort: { ...doc.earlyAbort, atSeconds: "soon" } });
+    assert.throws(
+      () => parseResultDocument(bad, "bad.json"),
+      /result file bad\.json: earlyAbort\.atSeconds: /,
     );
   });
 });

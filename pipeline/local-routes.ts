@@ -119,6 +119,7 @@ function rewriteUrls(
   text: string,
   to: (url: string) => string,
   describe: (from: string, to: string) => string,
+  keep: (url: string) => boolean = () => false,
 ) {
   const notes: string[] = [];
   const value = text
@@ -128,7 +129,7 @@ function rewriteUrls(
       line.trim().startsWith("#")
         ? line
         : line.replace(urlPattern, (url, authority: string) => {
-            if (playsAsWritten(authority)) return url;
+            if (playsAsWritten(authority) || keep(url)) return url;
             const local = to(url);
             notes.push(describe(url, local));
             return local;
@@ -151,11 +152,10 @@ export function localRouteRewriter(targets: LocalRouteTargets): InputRewriter {
     const field = input.toLowerCase();
     if (name === "stressteststage" && field === "endpointsfile" && step)
       return rewriteEndpointsFile(value, step, service, note);
-    if (
-      (name === "stressteststage" && field === "endpoints") ||
-      (name === "gateapproval" && field === "healthprobes")
-    )
-      return rewriteUrls(value, service, note);
+    if (name === "stressteststage" && field === "endpoints") return rewriteUrls(value, service, note);
+    // GateApproval fills no {region}: such a probe stays as written and fails as it would in Azure DevOps.
+    if (name === "gateapproval" && field === "healthprobes")
+      return rewriteUrls(value, service, note, (url) => url.includes(regionToken));
     if (name === "teamsnotify" && field === "webhookurl") {
       // A URL the task would refuse stays as written, so the run fails as it would in Azure DevOps;
       // what the task would warn about is said in the note.

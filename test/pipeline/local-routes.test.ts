@@ -82,6 +82,11 @@ describe("local play of literal hosts", () => {
         "https://orders-westus.fabrikam.net/health < 800ms",
       );
       assert.equal(result?.value, `${serviceUrl}/westus/health < 800ms`);
+      // The task fills no {region} in a probe: played as written, it fails as in Azure DevOps.
+      assert.equal(
+        rewrite("GateApproval", "healthProbes", "https://orders-{region}.fabrikam.net/health"),
+        undefined,
+      );
     });
 
     it("TeamsNotify webhookUrl: the sink, and the notes show origins only (a webhook URL holds its secret)", () => {

@@ -253,6 +253,7 @@ Scenarios: ${Object.values(demoScenarios)
     lastGoodVersion,
     rolloutsStarted,
     cards: sink.received,
+    ownPipeline,
   });
   if (timeLimit.aborted)
     checks.push({
@@ -271,6 +272,7 @@ Scenarios: ${Object.values(demoScenarios)
 
 function formatCheck(c: DemoCheck, color: boolean): string {
   const paint = (code: string, t: string) => (color ? `\u001b[${code}m${t}\u001b[0m` : t);
+  if (c.notJudged) return paint("2", `– ${c.what}: not judged (${c.notJudged})`);
   return c.ok ? paint("32", `✔ ${c.what}`) : paint("31", `✖ ${c.what} (saw ${c.seen})`);
 }
 

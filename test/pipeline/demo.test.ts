@@ -104,6 +104,33 @@ describe("npm run demo (examples/azure-pipelines.yml through the local runner)",
     });
   }
 
+  // Another new user's pipeline: a literal host, an early-abort threshold and no card at the end.
+  // The card checks are not judged then (telling Teams is a choice); EV2's outcome still is.
+  for (const scenario of ["healthy", "failing-region"]) {
+    it(`a pipeline that posts no card once the rollout ends plays in ${scenario}; the card check is not judged`, async () => {
+      const dir = mkdtempSync(join(tmpdir(), "demo-catalog-"));
+      const pipeline = join(__dirname, "fixtures", "new-user-catalog.yml");
+      const { code, stdout, stderr } = await runDemo([
+        "--scenario",
+        scenario,
+        "--pipeline",
+        pipeline,
+        "--out",
+        join(dir, "out"),
+      ]);
+      assert.equal(code, 0, stdout + stderr);
+      assert.match(
+        stdout,
+        /– a card says the rollout (completed|was rolled back): not judged \(the pipeline posts no card once the rollout has ended\)/,
+      );
+      if (scenario === "failing-region") {
+        assert.match(stdout, /The load was aborted early: http:\/\/127\.0\.0\.1:\d+\/uksouth\/api\/items/);
+        assert.match(stdout, /✔ exactly one rollback rollout was started/);
+      } else assert.match(stdout, /✔ the rollout completed/);
+      assert.match(stdout, /The demo ended as the scenario expects\./);
+    });
+  }
+
   it("a new user's pipeline with its hosts written into it plays in failing-region: the failing region's load fails", async () => {
     const dir = mkdtempSync(join(tmpdir(), "demo-inventory-"));
     const pipeline = join(__dirname, "fixtures", "new-user-inventory.yml");

@@ -11,6 +11,12 @@ function runDemo(args: string[]): Promise<ScriptRun> {
   return runScript(demo, ["--no-color", ...args]);
 }
 
+/** Plays `pipeline` in `scenario`, writing into a fresh temporary folder. */
+function playOwnPipeline(scenario: string, pipeline: string): Promise<ScriptRun> {
+  const dir = mkdtempSync(join(tmpdir(), "demo-own-pipeline-"));
+  return runDemo(["--scenario", scenario, "--pipeline", pipeline, "--out", join(dir, "out")]);
+}
+
 describe("npm run demo (examples/azure-pipelines.yml through the local runner)", function () {
   this.timeout(60_000);
   before(function () {
@@ -85,16 +91,10 @@ describe("npm run demo (examples/azure-pipelines.yml through the local runner)",
   // base URL and webhook variables. Nothing else is written by hand.
   for (const scenario of ["healthy", "failing-region"]) {
     it(`a new user's own pipeline plays in ${scenario}, judged by what happened in EV2`, async () => {
-      const dir = mkdtempSync(join(tmpdir(), "demo-new-user-"));
-      const pipeline = join(__dirname, "..", "fixtures", "pipelines", "new-user-payments.yml");
-      const { code, stdout, stderr } = await runDemo([
-        "--scenario",
+      const { code, stdout, stderr } = await playOwnPipeline(
         scenario,
-        "--pipeline",
-        pipeline,
-        "--out",
-        join(dir, "out"),
-      ]);
+        join(__dirname, "..", "fixtures", "pipelines", "new-user-payments.yml"),
+      );
       assert.equal(code, 0, stdout + stderr);
       assert.match(stdout, /The demo ended as the scenario expects\./);
       assert.match(stdout, /Stage Deploy: environment 'payments-staging' approved by Riley Release-Manager/);
@@ -108,16 +108,10 @@ describe("npm run demo (examples/azure-pipelines.yml through the local runner)",
   // The card checks are not judged then (telling Teams is a choice); EV2's outcome still is.
   for (const scenario of ["healthy", "failing-region"]) {
     it(`a pipeline that posts no card once the rollout ends plays in ${scenario}; the card check is not judged`, async () => {
-      const dir = mkdtempSync(join(tmpdir(), "demo-catalog-"));
-      const pipeline = join(__dirname, "fixtures", "new-user-catalog.yml");
-      const { code, stdout, stderr } = await runDemo([
-        "--scenario",
+      const { code, stdout, stderr } = await playOwnPipeline(
         scenario,
-        "--pipeline",
-        pipeline,
-        "--out",
-        join(dir, "out"),
-      ]);
+        join(__dirname, "fixtures", "new-user-catalog.yml"),
+      );
       assert.equal(code, 0, stdout + stderr);
       assert.match(
         stdout,
@@ -132,16 +126,10 @@ describe("npm run demo (examples/azure-pipelines.yml through the local runner)",
   }
 
   it("a new user's pipeline with its hosts written into it plays in failing-region: the failing region's load fails", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "demo-inventory-"));
-    const pipeline = join(__dirname, "fixtures", "new-user-inventory.yml");
-    const { code, stdout, stderr } = await runDemo([
-      "--scenario",
+    const { code, stdout, stderr } = await playOwnPipeline(
       "failing-region",
-      "--pipeline",
-      pipeline,
-      "--out",
-      join(dir, "out"),
-    ]);
+      join(__dirname, "fixtures", "new-user-inventory.yml"),
+    );
     assert.equal(code, 0, stdout + stderr);
     assert.match(stdout, /\$\(inventoryEndpoint\) = http:\/\/127\.0\.0\.1:\d+\/\{region\}\/v1\/items/);
     assert.match(stdout, /failed: http:\/\/127\.0\.0\.1:\d+\/uksouth\/v1\/items: error_rate/);

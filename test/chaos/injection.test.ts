@@ -254,6 +254,17 @@ describe("chaos: logging-command injection from outside text never reaches the a
         };
       if (path.startsWith("/rollouts/"))
         return { status: 200, body: JSON.stringify(hostileRollout("r-hostile")) };
+      // The look-up of an empty rolloutId: the run's rollouts, every field hostile (tags too).
+      if (req.method === "GET" && path === "/rollouts")
+        return {
+          status: 200,
+          body: JSON.stringify({
+            rollouts: [
+              { ...hostileRollout("r-hostile"), tags: { "ado.buildId": payload, "ado.runUrl": payload } },
+              { ...hostileRollout(onOneLine), tags: { "ado.buildId": payload } },
+            ],
+          }),
+        };
       return {
         status: 400,
         body: JSON.stringify({
@@ -291,6 +302,18 @@ describe("chaos: logging-command injection from outside text never reaches the a
       setup({ rolloutId: "r-hostile", webhookUrl: services.sink.url }),
     );
     runs.notFound = await runBuiltTask("FollowRollout", setup({ rolloutId: "r-missing" }));
+    runs.followNewest = await runBuiltTask("FollowRollout", setup({ rolloutId: "" }));
+    runs.gateNewest = await runBuiltTask("GateApproval", setup({ rolloutId: "", decision: "approve" }));
+    assert.ok(
+      hostile.requests.some((r) => r.url.startsWith("/rollouts?")),
+      "an empty rolloutId asked the hostile EV2 for the run's rollouts",
+    );
+    for (const step of [runs.followNewest, runs.gateNewest])
+      // r-hostile's ado.runUrl is another run's (hostile text, not this run's URL): left alone.
+      assert.match(
+        step.stdout,
+        /Input 'rolloutId' is empty: using rollout inline ##_vso\[[\s\S]*\(1 rollout\(s\) with that tag were started by another project's run and left alone\)/,
+      );
     assert.ok(hostile.requests.length >= 8, "the tasks talked to the hostile EV2");
     assert.equal(services.sink.received.length, 1, "the card went out");
     assertNothingInjected(runs, 6);

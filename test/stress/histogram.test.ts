@@ -96,6 +96,12 @@ describe("latency counter", () => {
     }
     const counted = counter.flush();
     assert.equal(counted.totalCount, values.length);
+    // Extremes as recording each bucket's lowest value leaves them (values from 2^31 on are
+    // recorded as they are).
+    const lowest = createLatencyHistogram();
+    for (const v of values) lowest.recordValue(v < 0x80000000 ? direct.lowestEquivalentValue(v) : v);
+    assert.equal(counted.minNonZeroValue, lowest.minNonZeroValue);
+    assert.equal(counted.maxValue, lowest.maxValue);
     assert.equal(encodeHistogram(counted), encodeHistogram(direct));
     assert.deepEqual(summarizeLatency(counted), summarizeLatency(direct));
     for (let i = 0; i < direct.countsArrayLength; i++)

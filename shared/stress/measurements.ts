@@ -103,8 +103,7 @@ export class EndpointRecorder {
     measuredSeconds: number,
     open?: Omit<OpenModelCounters, "sentRequests" | "lateSends">,
   ): EndpointTotals {
-    const statusCodes: Record<string, number> = {};
-    for (let s = 0; s < 600; s++) if (this.statusCounts[s] > 0) statusCodes[String(s)] = this.statusCounts[s];
+    const statusCodes = statusCodesOf(this.statusCounts);
     const errors = Object.fromEntries(ERROR_KINDS.map((k, i) => [k, this.errorCounts[i]])) as Record<
       ErrorKind,
       number
@@ -120,6 +119,16 @@ export class EndpointRecorder {
       ...(open ? { open: { ...open, sentRequests: this.sentRequests, lateSends: this.lateSends } } : {}),
     };
   }
+}
+
+/**
+ * Answers by status code, from counts indexed by code. A leaf of its own: its loop makes V8
+ * optimise it, cheaply alone, not totals() with a histogram flush inlined (~25 ms of compiling).
+ */
+function statusCodesOf(counts: Float64Array): Record<string, number> {
+  const statusCodes: Record<string, number> = {};
+  for (let s = 0; s < counts.length; s++) if (counts[s] > 0) statusCodes[String(s)] = counts[s];
+  return statusCodes;
 }
 
 function toMicros(ms: number): number {

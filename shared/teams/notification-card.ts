@@ -676,6 +676,7 @@ function stressSection(stress: StressSummaryForCard, limits: ListLimits): CardEl
   if (stress.stageName) facts.push({ title: "Stage tested", value: clip(stress.stageName, valueChars) });
   if (stress.durationSeconds !== undefined)
     facts.push({ title: "Load for", value: formatDuration(stress.durationSeconds * 1000) });
+  if (stress.earlyAbort) facts.push({ title: "Stopped early", value: clip(stress.earlyAbort, valueChars) });
   // One endpoint's figures are the overall ones: show them once.
   if (stress.overall && stress.endpoints.length !== 1)
     facts.push({ title: "All endpoints", value: stressFigures(stress.overall) });

@@ -41,6 +41,8 @@ export interface StressSummaryForCard {
   /** The stage whose endpoints were loaded, when known. */
   stageName?: string;
   durationSeconds?: number;
+  /** A windowed `abort` threshold stopped the load: where, which line, when, and the time to detect. */
+  earlyAbort?: string;
 }
 
 /**
@@ -63,7 +65,21 @@ export function stressSummaryFromResult(doc: StressResultDocument): StressSummar
     })),
     thresholds: thresholds.map(thresholdForCard),
     durationSeconds: typeof doc.measuredSeconds === "number" ? doc.measuredSeconds : undefined,
+    earlyAbort: earlyAbortForCard(doc.earlyAbort),
   };
+}
+
+const seconds = (value: number) => `${Number(value.toFixed(1))} s`;
+
+/** `westus: error_rate < 5% over 2s abort at 2 s; time to detect 1 s (from the first failing second)` */
+function earlyAbortForCard(e: StressResultDocument["earlyAbort"]): string | undefined {
+  if (!e || typeof e.threshold !== "string" || typeof e.atSeconds !== "number") return undefined;
+  const where = e.scope === "endpoint" && e.endpoint ? `${e.endpoint}: ` : "";
+  const detect =
+    typeof e.timeToDetectSeconds === "number"
+      ? `; time to detect ${seconds(e.timeToDetectSeconds)} (from the first failing second)`
+      : "";
+  return `${where}${e.threshold} breached at ${seconds(e.atSeconds)}${detect}`;
 }
 
 function figuresOf(stats: Partial<StressStats>): StressFiguresForCard {

@@ -79,6 +79,45 @@ describe("stressSummaryFromResult (StressTestStage result document → card)", (
     assert.match(text, /p50 n\/a · p95 n\/a · p99 n\/a · errors n\/a · 0\.0 rps/);
   });
 
+  it("says where, when and how fast a windowed abort threshold stopped the load", () => {
+    const doc = {
+      ...stressResultDocument([east, west], "error_rate < 5% over 2s abort"),
+      earlyAbort: {
+        line: 1,
+        threshold: "error_rate < 5% over 2s abort",
+        scope: "endpoint" as const,
+        endpoint: "west",
+        metric: "error_rate" as const,
+        operator: "<" as const,
+        limit: 5,
+        unit: "percent" as const,
+        windowSeconds: 2,
+        observed: 50,
+        atSeconds: 3.04,
+        firstFailingSecond: 1,
+        timeToDetectSeconds: 2.04,
+      },
+    };
+    const summary = stressSummaryFromResult(parseResultDocument(JSON.stringify(doc), "result.json"));
+    assert.equal(
+      summary.earlyAbort,
+      "west: error_rate < 5% over 2s abort breached at 3 s; time to detect 2 s (from the first failing second)",
+    );
+    const card = buildNotificationCard({ kind: "stressTest", stress: summary });
+    assertValidTeamsMessage(buildTeamsMessage(card));
+    assert.match(
+      cardText(card),
+      /Stopped early: west: error_rate < 5% over 2s abort breached at 3 s; time to detect 2 s/,
+    );
+    // A run that ran to its end says nothing of the kind.
+    const whole = stressSummaryFromResult(stressResultDocument([east, west], "p95 < 500ms"));
+    assert.equal(whole.earlyAbort, undefined);
+    assert.doesNotMatch(
+      cardText(buildNotificationCard({ kind: "stressTest", stress: whole })),
+      /Stopped early/,
+    );
+  });
+
   it("makes a valid card from a result file as the stress task writes it", () => {
     const text = JSON.stringify(stressResultDocument([east, west], "error_rate < 20%\np95 < 2s"));
     const summary = stressSummaryFromResult(parseResultDocument(text, "result.json"));

@@ -17,6 +17,13 @@ export const connectionInputs = {
   ev2Scope: field.text(),
 };
 
+/** An input holding an EV2 id, of a rollout or a wait action (letters, digits, `._:-`, at most 128): safe in a URL path. */
+export const ev2IdInput = (expected: string) => field.text({ pattern: /^[A-Za-z0-9._:-]{1,128}$/, expected });
+
+/** `rolloutId` where empty means the newest rollout this release or run started (rollout/find-rollout.ts). */
+export const thisRunsRolloutIdInput = () =>
+  ev2IdInput("an EV2 rollout id such as $(trigger.rolloutId), or empty for the newest this run started");
+
 type ConnectionSettings = {
   connectionType: "ev2" | "azureRM";
   ev2Connection?: string;

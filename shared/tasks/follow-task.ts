@@ -1,7 +1,13 @@
 import type { TaskAgent } from "../agent/agent";
 import { field, readInputs } from "../agent/inputs";
 import { failureMessage, type TaskOutcome } from "../agent/run-task";
-import { checkConnection, connectEv2, connectionInputs } from "../ev2/connection";
+import {
+  checkConnection,
+  connectEv2,
+  connectionInputs,
+  ev2IdInput,
+  thisRunsRolloutIdInput,
+} from "../ev2/connection";
 import type { Ev2Client } from "../ev2/client";
 import type { Rollout } from "../ev2/schemas";
 import { durationBetween, formatDuration, outputList } from "../format";
@@ -14,10 +20,7 @@ import { httpOptionsFor, timestamped } from "./common";
 
 export const followInputs = {
   ...connectionInputs,
-  rolloutId: field.text({
-    pattern: /^[A-Za-z0-9._:-]{1,128}$/,
-    expected: "an EV2 rollout id such as $(trigger.rolloutId), or empty for the newest this run started",
-  }),
+  rolloutId: thisRunsRolloutIdInput(),
   until: field.choice(["completion", "stage", "waitAction"] as const, "completion"),
   stageName: field.text(),
   pollingIntervalSeconds: field.integer({ min: 1, max: 300, default: 30, unit: "seconds" }),
@@ -25,10 +28,7 @@ export const followInputs = {
   onFailure: field.choice(["fail", "cancelRollout"] as const, "fail"),
   onPipelineCancel: field.choice(["leaveRunning", "cancelRollout"] as const, "leaveRunning"),
   restartFailed: field.boolean(false),
-  rollbackOf: field.text({
-    pattern: /^[A-Za-z0-9._:-]{1,128}$/,
-    expected: "the id of the rollout this one rolls back, e.g. $(badRolloutId)",
-  }),
+  rollbackOf: ev2IdInput("the id of the rollout this one rolls back, e.g. $(badRolloutId)"),
   timeToSafetySeconds: field.optionalNumber({ min: 0, max: 7 * 24 * 3600, unit: "seconds" }),
 };
 

@@ -7,7 +7,13 @@ import { field, readInputs, type InputValues } from "../agent/inputs";
 import { failureMessage, TaskFailure, type TaskOutcome } from "../agent/run-task";
 import type { Ev2Client } from "../ev2/client";
 import type { HttpClientOptions } from "../http/request";
-import { checkConnection, connectEv2, connectionInputs } from "../ev2/connection";
+import {
+  checkConnection,
+  connectEv2,
+  connectionInputs,
+  ev2IdInput,
+  thisRunsRolloutIdInput,
+} from "../ev2/connection";
 import type { WaitAction } from "../ev2/schemas";
 import { markdownTable, md, mdLines } from "../markdown";
 import { awaitWaitAction, type Decision } from "../gate/decide";
@@ -28,14 +34,8 @@ import { httpOptionsFor } from "./common";
 
 export const gateInputs = {
   ...connectionInputs,
-  rolloutId: field.text({
-    pattern: /^[A-Za-z0-9._:-]{1,128}$/,
-    expected: "an EV2 rollout id such as $(trigger.rolloutId), or empty for the newest this run started",
-  }),
-  actionId: field.text({
-    pattern: /^[A-Za-z0-9._:-]{1,128}$/,
-    expected: "a wait action id such as wait-1 (or empty for the waiting one)",
-  }),
+  rolloutId: thisRunsRolloutIdInput(),
+  actionId: ev2IdInput("a wait action id such as wait-1 (or empty for the waiting one)"),
   decision: field.choice(["approve", "reject", "evaluate"] as const),
   comment: field.text({ maxLength: 2000 }),
   evidence: field.lines({ check: evidenceFileProblem, max: 50 }),

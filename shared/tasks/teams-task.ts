@@ -3,7 +3,13 @@ import { basename, isAbsolute, join, resolve } from "node:path";
 import type { TaskAgent } from "../agent/agent";
 import { field, InputError, readInputs } from "../agent/inputs";
 import type { TaskOutcome } from "../agent/run-task";
-import { checkConnection, connectEv2, connectionInputs } from "../ev2/connection";
+import {
+  checkConnection,
+  connectEv2,
+  connectionInputs,
+  ev2IdInput,
+  thisRunsRolloutIdInput,
+} from "../ev2/connection";
 import type { Rollout } from "../ev2/schemas";
 import { markdownTable, md, mdLines } from "../markdown";
 import { isAbortError } from "../http/retry";
@@ -29,16 +35,10 @@ export const teamsInputs = {
   ...connectionInputs,
   webhookUrl: field.secret({ required: true }),
   notification: field.choice(notificationChoices, "auto"),
-  rolloutId: field.text({
-    pattern: /^[A-Za-z0-9._:-]{1,128}$/,
-    expected: "an EV2 rollout id such as $(trigger.rolloutId)",
-  }),
+  rolloutId: thisRunsRolloutIdInput(),
   stressResultFile: field.text(),
   telemetryResultFile: field.text(),
-  rollbackOf: field.text({
-    pattern: /^[A-Za-z0-9._:-]{1,128}$/,
-    expected: "the EV2 rollout id that was rolled back, such as $(badRolloutId)",
-  }),
+  rollbackOf: ev2IdInput("the EV2 rollout id that was rolled back, such as $(badRolloutId)"),
   timeToSafetySeconds: field.optionalNumber({ min: 0, max: 7 * 24 * 3600, unit: "seconds" }),
   failOnError: field.boolean(false),
 };

@@ -4,7 +4,7 @@ import { field, readInputs } from "../agent/inputs";
 import type { TaskOutcome } from "../agent/run-task";
 import { BranchTemplateError, createTrackingBranch, renderBranchTemplate } from "../ado";
 import type { TaskAgent as Agent } from "../agent/agent";
-import { checkConnection, connectEv2, connectionInputs } from "../ev2/connection";
+import { checkConnection, connectEv2, connectionInputs, ev2IdInput } from "../ev2/connection";
 import { Ev2Error } from "../ev2/errors";
 import { checkScope, scopeExample } from "../ev2/scope";
 import { markdownTable, md, mdJoin, mdLines, mdLink } from "../markdown";
@@ -40,10 +40,7 @@ export const triggerInputs = {
   createTrackingBranch: field.boolean(false),
   trackingBranch: field.text({ default: "ev2/{environment}/{artifactVersion}-{buildId}" }),
   repository: field.text(),
-  rollbackOf: field.text({
-    pattern: /^[A-Za-z0-9._:-]{1,128}$/,
-    expected: "the rollout id to cancel, e.g. $(trigger.rolloutId)",
-  }),
+  rollbackOf: ev2IdInput("the rollout id to cancel, e.g. $(trigger.rolloutId)"),
   badVerdictAt: field.text({
     pattern: /^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:\d\d)$/,
     expected: "an ISO 8601 time such as 2026-11-22T10:15:00Z",

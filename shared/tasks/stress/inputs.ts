@@ -3,7 +3,7 @@ import { readFileSync, statSync } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
 import type { TaskAgent } from "../../agent/agent";
 import { field, InputError, readInputs } from "../../agent/inputs";
-import { checkConnection, connectionInputs } from "../../ev2/connection";
+import { checkConnection, connectionInputs, thisRunsRolloutIdInput } from "../../ev2/connection";
 import { STRESS_RANGES, StressInputError } from "../../stress";
 
 /** Endpoints files and result files are small; anything larger is a mistake, not data. */
@@ -39,10 +39,7 @@ export const stressInputs = {
   thresholds: field.text(),
   bearerToken: field.secret(),
   onThresholdFailure: field.choice(["fail", "warn", "cancelRollout"] as const, "fail"),
-  rolloutId: field.text({
-    pattern: /^[A-Za-z0-9._:-]{1,128}$/,
-    expected: "an EV2 rollout id such as $(trigger.rolloutId), or empty for the newest this run started",
-  }),
+  rolloutId: thisRunsRolloutIdInput(),
   baselineFile: field.text(),
   publishBaseline: field.boolean(false),
 };

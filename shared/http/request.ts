@@ -31,8 +31,9 @@ export interface HttpRequest {
   /**
    * Reads the body of an answer with this status as it arrives, without a cap (the response's
    * `body` is then empty): return the function each chunk goes to, or undefined to read it whole.
-   * An error it throws ends the call as is; a network failure after the first chunk is not
-   * retried, since the caller has already used part of the answer.
+   * An error it throws ends the call as is. A network failure before the first chunk reached it
+   * is retried like any other (when `retryNetworkErrors` allows); after that it is not, since
+   * the caller has already used part of the answer.
    */
   streamBody?: (status: number) => ((chunk: Buffer) => void) | undefined;
 }
@@ -159,11 +160,15 @@ export class HttpBodyTooLargeError extends Error {
   }
 }
 
-/** A streamed body failed: in the caller's reader (`consumer`), or on the network. */
+/**
+ * A streamed body failed: in the caller's reader (`consumer`), or on the network, before or
+ * after (`used`) the reader got part of it.
+ */
 class StreamedBodyError extends Error {
   constructor(
     readonly reason: unknown,
     readonly consumer: boolean,
+    readonly used: boolean,
   ) {
     super("the streamed body failed");
   }
@@ -171,19 +176,21 @@ class StreamedBodyError extends Error {
 
 async function streamTo(body: AsyncIterable<Buffer> & { destroy(): unknown }, sink: (chunk: Buffer) => void) {
   const iterator = body[Symbol.asyncIterator]();
+  let used = false;
   for (;;) {
     let next: IteratorResult<Buffer>;
     try {
       next = await iterator.next();
     } catch (err) {
-      throw new StreamedBodyError(err, false);
+      throw new StreamedBodyError(err, false, used);
     }
     if (next.done) return "";
+    used = true;
     try {
       sink(next.value);
     } catch (err) {
       body.destroy();
-      throw new StreamedBodyError(err, true);
+      throw new StreamedBodyError(err, true, true);
     }
   }
 }
@@ -241,9 +248,12 @@ export async function sendWithRetry(
         const cause = err instanceof StreamedBodyError ? err.reason : err;
         const timedOut =
           cause instanceof Error && (cause.name === "TimeoutError" || cause.name === "AbortError");
-        const reason = describeNetworkError(cause, timedOut);
-        if (err instanceof StreamedBodyError)
-          throw new HttpNetworkError(req.operation, `${reason} while the answer was being read`, attempt);
+        const reason =
+          describeNetworkError(cause, timedOut) +
+          (err instanceof StreamedBodyError ? " while the answer was being read" : "");
+        // Part of the answer was used: sending again would hand the reader rows twice.
+        if (err instanceof StreamedBodyError && err.used)
+          throw new HttpNetworkError(req.operation, reason, attempt);
         const failed = () => {
           throw new HttpNetworkError(req.operation, reason, attempt);
         };

@@ -267,6 +267,43 @@ describe("Log Analytics query client", () => {
     assert.equal(s.seen.length, 6);
   });
 
+  it("queryRequests: a connection lost before any of the answer arrived is sent again; lost after part of it, it is not", async () => {
+    const answer = JSON.stringify({ tables: [{ ...table, rows: [["eastus", "1.4.0", 1, true, 1]] }] });
+    // Each request: "headers" = 200 headers then the connection drops; "part" = half the body
+    // then it drops; "whole" = the full answer.
+    const plan = ["headers", "whole", "part"];
+    let requests = 0;
+    const s = createServer((req, res) => {
+      requests++;
+      req.resume();
+      req.on("end", () => {
+        const step = plan.shift();
+        res.writeHead(200, { "content-type": "application/json", "content-length": String(answer.length) });
+        if (step === "whole") return void res.end(answer);
+        res.flushHeaders();
+        if (step === "part") res.write(answer.slice(0, answer.length / 2));
+        setTimeout(() => res.socket?.destroy(), 20);
+      });
+    });
+    await new Promise<void>((resolve) => s.listen(0, "127.0.0.1", resolve));
+    server = s;
+    const client = new LogAnalyticsClient({
+      endpoint: `http://127.0.0.1:${(s.address() as AddressInfo).port}`,
+      workspaceId: "ws",
+      getToken: async () => "t",
+      retry: { maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 1, maxTotalWaitMs: 100 },
+    });
+    const got: unknown[] = [];
+    assert.deepEqual(await client.queryRequests("q", "PT1H", (r) => got.push(r)), { rows: 1 });
+    assert.equal(requests, 2, "the query went again after the empty cut");
+    assert.equal(got.length, 1, "its row was handed over once");
+    await assert.rejects(
+      client.queryRequests("q", "PT1H", () => {}),
+      /while the answer was being read \(after 1 attempt\)/,
+    );
+    assert.equal(requests, 3, "an answer cut after its first part was used is not sent again");
+  });
+
   it("the token scope follows the endpoint (sovereign clouds)", () => {
     assert.equal(logAnalyticsScope("https://api.loganalytics.io"), "https://api.loganalytics.io/.default");
     assert.equal(

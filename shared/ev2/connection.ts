@@ -4,6 +4,7 @@ import { jobAccessToken, jobTokenSources } from "../agent/job-token";
 import { sendWithRetry, type HttpClientOptions, type HttpResponse } from "../http/request";
 import { entraIdToken, normaliseScope, staticToken, type AzureRmIdentity } from "./auth";
 import { Ev2Client, type TokenProvider } from "./client";
+import { EV2_ID } from "./schemas";
 
 /** The connection inputs every task that talks to EV2 has (tasks-interface.md). */
 export const connectionInputs = {
@@ -18,7 +19,7 @@ export const connectionInputs = {
 };
 
 /** An input holding an EV2 id, of a rollout or a wait action (letters, digits, `._:-`, at most 128): safe in a URL path. */
-export const ev2IdInput = (expected: string) => field.text({ pattern: /^[A-Za-z0-9._:-]{1,128}$/, expected });
+export const ev2IdInput = (expected: string) => field.text({ pattern: EV2_ID, expected });
 
 /** `rolloutId` where empty means the newest rollout this release or run started (rollout/find-rollout.ts). */
 export const thisRunsRolloutIdInput = () =>

@@ -2,6 +2,15 @@ import * as z from "../zod";
 
 /** Response shapes of the EV2 contract. Unknown fields are ignored (forward compatible). */
 
+/**
+ * What an EV2 id (of a rollout or a wait action) looks like, whether a user types it or EV2 answers
+ * it: letters, digits and `._:-`, at most 128. The tasks put ids in URL paths and output variables,
+ * which pipelines paste into later steps, scripts included: an id EV2 answers in another form is
+ * refused as a broken answer, never passed on.
+ */
+export const EV2_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+const ev2Id = z.string().check(z.regex(EV2_ID, "not an EV2 id (letters, digits and . _ : -, at most 128)"));
+
 const timestamp = z.string();
 const nullableTime = z.pipe(
   z.nullish(timestamp),
@@ -56,13 +65,13 @@ export const stageMapVersionList = z.object({
 });
 
 export const startedRollout = z.object({
-  rolloutId: z.string().check(z.minLength(1)),
+  rolloutId: ev2Id,
   status: z.string(),
   createdTimestamp: z.optional(timestamp),
 });
 
 export const rolloutSummary = z.object({
-  rolloutId: z.string(),
+  rolloutId: ev2Id,
   status: z.string(),
   environment: z.optional(z.string()),
   artifactVersionNumber: z.optional(z.string()),
@@ -87,7 +96,7 @@ const stage = z.object({
 });
 
 const waitAction = z.object({
-  actionId: z.string(),
+  actionId: ev2Id,
   stage: z.string(),
   reason: z.optional(z.string()),
   status: z.string(),
@@ -106,7 +115,7 @@ const rolloutError = z.object({
 });
 
 export const rollout = z.object({
-  rolloutId: z.string(),
+  rolloutId: ev2Id,
   serviceGroupName: z.string(),
   serviceId: z.string(),
   environment: z.string(),
@@ -124,16 +133,16 @@ export const rollout = z.object({
 });
 
 export const decisionResult = z.object({
-  actionId: z.string(),
+  actionId: ev2Id,
   status: z.string(),
   decidedAt: z.optional(timestamp),
 });
 export const cancelResult = z.object({
-  rolloutId: z.string(),
+  rolloutId: ev2Id,
   status: z.string(),
   timestamp: z.optional(timestamp),
 });
-export const restartResult = z.object({ rolloutId: z.string(), status: z.string() });
+export const restartResult = z.object({ rolloutId: ev2Id, status: z.string() });
 
 export const errorBody = z.object({
   error: z.object({

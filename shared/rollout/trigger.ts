@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import type { Ev2Client } from "../ev2/client";
 import { Ev2Error } from "../ev2/errors";
 import type { ArtifactVersion, Rollout, StartRolloutRequest } from "../ev2/schemas";
+import { EV2_ID } from "../ev2/schemas";
 import type { RunIdentity } from "./record";
 
 export interface TriggerSettings {
@@ -168,7 +169,9 @@ export async function triggerRollout(
     };
   } catch (err) {
     if (err instanceof Ev2Error && err.code === "ConcurrentRollout") {
-      const activeId = String(err.details?.activeRolloutId ?? "");
+      // Not an id (schemas.ts EV2_ID): neither followed nor passed on.
+      const given = String(err.details?.activeRolloutId ?? "");
+      const activeId = EV2_ID.test(given) ? given : "";
       const active = activeId ? await tryGetRollout(client, activeId) : undefined;
       const where = active?.dashboardUrl ? ` (${active.dashboardUrl})` : "";
       const what = `Rollout ${activeId || "(id not given)"}${where} of ${s.serviceId} to ${s.environment} is still ${active?.status ?? "active"}; EV2 runs one rollout per service and environment at a time.`;

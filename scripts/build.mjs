@@ -11,33 +11,70 @@ import {
   rmSync,
   writeFileSync,
 } from "node:fs";
+import { createRequire } from "node:module";
 import { join } from "node:path";
 import { sourceHash, stampFile } from "./build-stamp.mjs";
 
 const root = new URL("..", import.meta.url).pathname;
 
-// Heavy packages only some runs need (the Entra ID path, the Azure DevOps REST client). Each is
-// bundled into its own file beside the task and required on first use, so a task's start-up
-// never parses them when it does not use them.
+// Packages that a run needs late or not at all, each bundled into its own file beside the task
+// and required on first use, so that a task's start-up never parses them (V8 parses every byte of
+// a bundle before its first line runs, used or not) and, for the deferred ones, never runs their
+// module code before its first request.
+// - on import: the Entra ID path, the Azure DevOps REST client (with typed-rest-client, in the
+//   same file, so that the code patches the copy the client uses) and the YAML parser (endpoints
+//   files), which the code imports dynamically when a run needs them;
+// - deferred: HdrHistogram (and pako under it), imported statically by the latency histograms,
+//   loaded only when a member is first read (the first histogram: after the readiness probe,
+//   when the load starts; never for a GateApproval run without a stress result).
 const lazyPackages = {
-  "@azure/identity": "azure-identity.js",
-  "azure-devops-node-api": "azure-devops-node-api.js",
+  "@azure/identity": { file: "azure-identity.js" },
+  "azure-devops-node-api": { file: "azure-devops-node-api.js" },
+  "typed-rest-client": { file: "azure-devops-node-api.js" },
+  yaml: { file: "yaml.js" },
+  "hdr-histogram-js": { file: "hdr-histogram-js.js", deferred: true },
 };
+const requireFromRoot = createRequire(new URL("../package.json", import.meta.url));
 
+/**
+ * The stub that stands for `spec` (a lazy package or a module inside one) in the task's bundle:
+ * the lazy file exports every module of its packages the task imports, by specifier. A deferred
+ * stub has a getter for each export of the module (read here, at build time) that requires the
+ * file when first read; esbuild's import interop keeps reading through them, so `instanceof X`
+ * or `new X()` is the first read.
+ */
+function lazyStub(spec, { file, deferred }) {
+  const load = `require("./${file}")[${JSON.stringify(spec)}]`;
+  if (!deferred) return `module.exports = ${load};`;
+  const real = requireFromRoot(spec);
+  return [
+    `let m;`,
+    `Object.defineProperty(exports, "__esModule", { value: ${real.__esModule === true} });`,
+    `for (const k of ${JSON.stringify(Object.keys(real))})`,
+    `  Object.defineProperty(exports, k, { enumerable: true, get: () => (m ??= ${load})[k] });`,
+  ].join("\n");
+}
+
+/** `used` collects, for each lazy file the task needs, the specifiers it imports from it. */
 function lazyPackagesPlugin(used) {
   const names = Object.keys(lazyPackages);
+  const files = [...new Set(Object.values(lazyPackages).map((p) => p.file))];
+  const escape = (s) => s.replace(/[/.]/g, "\\$&");
   return {
     name: "lazy-packages",
     setup(b) {
-      const filter = new RegExp(`^(${names.map((p) => p.replace(/[/.]/g, "\\$&")).join("|")})$`);
+      const filter = new RegExp(`^(${names.map(escape).join("|")})(/.*)?$`);
       // The package becomes a small CommonJS stub that requires the file beside the bundle:
       // esbuild evaluates the stub (and so loads the file) only when the code first imports it.
       b.onResolve({ filter }, (args) => ({ path: args.path, namespace: "lazy-package" }));
       b.onLoad({ filter: /.*/, namespace: "lazy-package" }, (args) => {
-        used.add(args.path);
-        return { contents: `module.exports = require("./${lazyPackages[args.path]}");`, loader: "js" };
+        const pkg = names.find((n) => args.path === n || args.path.startsWith(`${n}/`));
+        const { file } = lazyPackages[pkg];
+        if (!used.has(file)) used.set(file, new Set());
+        used.get(file).add(args.path);
+        return { contents: lazyStub(args.path, lazyPackages[pkg]), loader: "js" };
       });
-      b.onResolve({ filter: /^\.\/(azure-identity|azure-devops-node-api)\.js$/ }, (args) => ({
+      b.onResolve({ filter: new RegExp(`^\\./(${files.map(escape).join("|")})$`) }, (args) => ({
         path: args.path,
         external: true,
       }));
@@ -72,7 +109,7 @@ await Promise.all(
       const manifest = JSON.parse(readFileSync(join(src, "task.json"), "utf8"));
       const target = manifest.execution?.Node20_1?.target;
       if (target) {
-        const used = new Set();
+        const used = new Map();
         await build({
           plugins: [lazyPackagesPlugin(used)],
           entryPoints: [join(src, "index.ts")],
@@ -88,10 +125,11 @@ await Promise.all(
         const maps = join(root, "dist", "sourcemaps", task);
         mkdirSync(maps, { recursive: true });
         renameSync(join(out, `${target}.map`), join(maps, `${target}.map`));
-        for (const pkg of used) {
+        for (const [file, specs] of used) {
+          const exports = [...specs].sort().map((s) => `${JSON.stringify(s)}: require(${JSON.stringify(s)})`);
           await build({
-            stdin: { contents: `module.exports = require(${JSON.stringify(pkg)});`, resolveDir: root },
-            outfile: join(out, lazyPackages[pkg]),
+            stdin: { contents: `module.exports = { ${exports.join(", ")} };`, resolveDir: root },
+            outfile: join(out, file),
             ...bundleOptions,
           });
         }

@@ -9,7 +9,7 @@ import type { RequestListener } from "node:http";
 import type { Simulator } from "../../sim/ev2";
 import { flood, startRawEv2, type RawEv2 } from "../support/raw-ev2";
 import { recordArtifacts, reportArtifacts, runBuiltTask } from "../support/run-built-task";
-import { ev2Setup, rolloutIdentity } from "./ev2-fixture";
+import { ev2Setup, rolloutIdentity, simulator, startTestRollout } from "./ev2-fixture";
 
 const serve = (handler: RequestListener) => startRawEv2((_n, req, res) => handler(req, res));
 
@@ -72,6 +72,35 @@ describe("size limits (built tasks)", function () {
     assert.equal(run.result?.result, "Failed", run.stdout);
     assert.match(run.result!.message, /ResponseTooLarge: .*16 MiB limit \(Content-Length 5368709120 bytes\)/);
     assert.equal(server.requests(), 1, "not retried");
+  });
+
+  it("an Azure DevOps answer that never ends stops at the cap too: the bundle patches the client it uses", async () => {
+    // GateApproval looks up who approved the stage in Azure DevOps, through azure-devops-node-api,
+    // whose body reader the task wraps (shared/ado/connection.ts): the wrapped reader must be the
+    // one the client calls, not another copy of typed-rest-client.
+    const sim = await simulator("gated", 1200);
+    try {
+      const rolloutId = await startTestRollout(sim, "ado-cap");
+      server = await serve((_req, res) => flood(res));
+      const run = await runBuiltTask(
+        "GateApproval",
+        ev2Setup(
+          sim,
+          { rolloutId, decision: "approve", waitTimeoutMinutes: "1" },
+          {
+            variables: { "System.CollectionUri": `${server.url}/fabrikam/`, "System.TeamProject": "Orders" },
+            secretVariables: { "System.AccessToken": "job-token" },
+          },
+        ),
+      );
+      assert.equal(run.result?.result, "Failed", run.stdout.slice(-2000));
+      assert.match(
+        run.result!.message,
+        /the Azure DevOps answer is over the 16 MiB limit, so it was not read/,
+      );
+    } finally {
+      await sim.close();
+    }
   });
 
   it("a rollout of 30 000 regions: short outputs (+N more), the whole record, a report that tells it", async () => {

@@ -8,6 +8,7 @@ import {
 } from "../http/request";
 import { retryableStatuses } from "../http/retry";
 import { Ev2Error, Ev2ProtocolError } from "./errors";
+import { parseRolloutAnswer } from "./rollout-answer";
 import * as schema from "./schemas";
 import type { Rollout, StartRolloutRequest } from "./schemas";
 
@@ -139,7 +140,7 @@ export class Ev2Client {
       [304],
     );
     if (res.status === 304) return { notModified: true, etag: etag ?? res.headers.etag ?? "" };
-    const rollout = this.parse(res, schema.rollout, `get rollout ${rolloutId}`);
+    const rollout = this.read(res, `get rollout ${rolloutId}`, parseRolloutAnswer);
     return { notModified: false, etag: res.headers.etag, rollout };
   }
 
@@ -295,6 +296,11 @@ export class Ev2Client {
   }
 
   private parse<T extends z.ZodMiniType>(res: HttpResponse, shape: T, operation: string): z.infer<T> {
+    return this.read(res, operation, (json) => shape.safeParse(json));
+  }
+
+  /** The answer's JSON, checked by `check` (a zod schema's safeParse, or one that answers as it does). */
+  private read<T>(res: HttpResponse, operation: string, check: (json: unknown) => Checked<T>): T {
     let json: unknown = parsedBodies.get(res);
     try {
       if (!parsedBodies.has(res)) json = JSON.parse(res.body);
@@ -307,7 +313,7 @@ export class Ev2Client {
         message: `the response was ${describeBody(res)}, not the JSON the contract describes`,
       });
     }
-    const parsed = shape.safeParse(json);
+    const parsed = check(json);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
       const where = issue.path.length ? issue.path.join(".") : "(root)";
@@ -322,6 +328,11 @@ export class Ev2Client {
     return parsed.data;
   }
 }
+
+/** What zod's safeParse gives, as far as `read` uses it. */
+type Checked<T> =
+  | { success: true; data: T }
+  | { success: false; error: { issues: ReadonlyArray<{ path: PropertyKey[]; message: string }> } };
 
 function describeBody(res: HttpResponse): string {
   const type = res.headers["content-type"] ?? "";

@@ -63,6 +63,11 @@ export interface RolloutFacts {
 /** Broken answers in a row (each already retried by the client) that end a follow. */
 export const MAX_PROTOCOL_ERRORS_IN_A_ROW = 3;
 
+/** The name of the first Failed stage (`RolloutFacts.failedStage`). */
+const failedStageOf = (r: Rollout) => r.stages.find((s) => s.status === "Failed")?.name;
+/** The wait action that is Waiting (`RolloutFacts.waitAction`). */
+const waitingAction = (r: Rollout) => r.waitActions.find((w) => w.status === "Waiting");
+
 /** The outputs every follower publishes, derived from one rollout. */
 export function rolloutFacts(r: Rollout): RolloutFacts {
   const completedStages = r.stages.filter((s) => s.status === "Completed").map((s) => s.name);
@@ -78,15 +83,14 @@ export function rolloutFacts(r: Rollout): RolloutFacts {
   for (const s of r.stages)
     for (const g of s.regions)
       if (g.status !== "Completed" && g.status !== "Skipped") deployed.delete(g.name);
-  const failed = r.stages.find((s) => s.status === "Failed");
   return {
     status: r.status,
     currentStage: r.currentStage ?? "",
     completedStages,
     deployedRegions: [...deployed],
     pendingRegions: [...all].filter((g) => !deployed.has(g)),
-    waitAction: r.waitActions.find((w) => w.status === "Waiting"),
-    failedStage: failed?.name,
+    waitAction: waitingAction(r),
+    failedStage: failedStageOf(r),
   };
 }
 
@@ -104,10 +108,14 @@ const regionCounts = (r: Rollout) => {
   return { done, total };
 };
 
+const endedStatuses: ReadonlySet<string> = new Set(["Completed", "Failed", "Cancelled", "Skipped"]);
+
 /** Logs what changed between two snapshots (stage and region starts/ends, gates, errors); returns how many lines. */
 export class ChangeLog {
   private openGroup: string | undefined;
   private readonly seenErrors = new Set<string>();
+  /** The last rollout reported, and whether its stage names and each stage's region names are unique. */
+  private last: { rollout: Rollout; uniqueNames: boolean } | undefined;
   constructor(private readonly out: FollowReporter) {}
 
   report(prev: Rollout | undefined, next: Rollout): number {
@@ -116,15 +124,19 @@ export class ChangeLog {
       this.out.event(m);
       lines++;
     };
-    const prevStages = new Map(prev?.stages.map((s) => [s.name, s]));
+    // Most polls find the same stages and regions in the same order as the poll before: each is
+    // then compared with the one at its own place, without maps of the whole rollout every poll.
+    const aligned = prev !== undefined && this.sameUniqueLayout(prev, next);
+    const prevStages = aligned ? undefined : new Map(prev?.stages.map((s) => [s.name, s]));
     if (!prev)
       say(
         `Rollout ${next.rolloutId}: ${next.serviceId} ${next.artifactVersionNumber} to ${next.environment}, ${next.stages.length} stages, status ${next.status}.`,
       );
     else if (prev.status !== next.status) say(`Rollout status: ${prev.status} → ${next.status}.`);
 
-    for (const stage of next.stages) {
-      const before = prevStages.get(stage.name);
+    for (let i = 0; i < next.stages.length; i++) {
+      const stage = next.stages[i];
+      const before = prevStages ? prevStages.get(stage.name) : prev!.stages[i];
       const started = stage.status !== "Pending" && (!before || before.status === "Pending");
       if (started && stage.status !== "Skipped") {
         this.closeGroup();
@@ -134,9 +146,10 @@ export class ChangeLog {
           `Stage ${stage.name} ${stage.status === "Waiting" ? "is waiting for approval" : "started"} (${stage.regions.map((g) => g.name).join(", ")}).`,
         );
       }
-      const prevRegions = new Map(before?.regions.map((g) => [g.name, g]));
-      for (const region of stage.regions) {
-        const was = prevRegions.get(region.name)?.status ?? "Pending";
+      const prevRegions = aligned ? undefined : new Map(before?.regions.map((g) => [g.name, g]));
+      for (let j = 0; j < stage.regions.length; j++) {
+        const region = stage.regions[j];
+        const was = (prevRegions ? prevRegions.get(region.name) : before!.regions[j])?.status ?? "Pending";
         if (was === region.status) continue;
         if (region.status === "InProgress") say(`  ${region.name}: started.`);
         else if (region.status !== "Pending") {
@@ -151,9 +164,7 @@ export class ChangeLog {
         before.status === "Waiting"
       )
         say(`Stage ${stage.name} approved and started.`);
-      const ended =
-        ["Completed", "Failed", "Cancelled", "Skipped"].includes(stage.status) &&
-        before?.status !== stage.status;
+      const ended = endedStatuses.has(stage.status) && before?.status !== stage.status;
       if (ended && (before || stage.status !== "Pending")) {
         const d = durationBetween(stage.startTime, stage.endTime);
         say(`Stage ${stage.name}: ${stage.status}${d !== undefined ? ` in ${formatDuration(d)}` : ""}.`);
@@ -179,7 +190,23 @@ export class ChangeLog {
       this.seenErrors.add(key);
       say(`Error in ${e.stage ?? "rollout"}${e.region ? `/${e.region}` : ""}: ${e.errorCode}: ${e.message}`);
     }
+    this.last = { rollout: next, uniqueNames: aligned ? true : uniqueNames(next) };
     return lines;
+  }
+
+  /**
+   * Whether `next` has the stages and regions of `prev` in the same order, with no name twice
+   * (then the one at the same place is the one a look-up by name would find).
+   */
+  private sameUniqueLayout(prev: Rollout, next: Rollout): boolean {
+    if (prev.stages.length !== next.stages.length) return false;
+    for (let i = 0; i < next.stages.length; i++) {
+      const a = prev.stages[i];
+      const b = next.stages[i];
+      if (a.name !== b.name || a.regions.length !== b.regions.length) return false;
+      for (let j = 0; j < b.regions.length; j++) if (a.regions[j].name !== b.regions[j].name) return false;
+    }
+    return this.last?.rollout === prev ? this.last.uniqueNames : uniqueNames(prev);
   }
 
   closeGroup(): void {
@@ -188,6 +215,20 @@ export class ChangeLog {
       this.openGroup = undefined;
     }
   }
+}
+
+function uniqueNames(r: Rollout): boolean {
+  const stages = new Set<string>();
+  for (const stage of r.stages) {
+    if (stages.has(stage.name)) return false;
+    stages.add(stage.name);
+    const regions = new Set<string>();
+    for (const region of stage.regions) {
+      if (regions.has(region.name)) return false;
+      regions.add(region.name);
+    }
+  }
+  return true;
 }
 
 /**
@@ -335,7 +376,9 @@ export async function followRollout(
     }
 
     const r = current!;
-    const facts = rolloutFacts(r);
+    // Only what the loop decides on, not the whole of rolloutFacts (sets and lists of every region).
+    const failedStage = failedStageOf(r);
+    const waitAction = waitingAction(r);
     if (s.until === "stage") {
       const target = r.stages.find((st) => st.name === s.stageName);
       if (!target) {
@@ -375,7 +418,7 @@ export async function followRollout(
         rejected ? describeFailure(r) : undefined,
       );
     }
-    if (r.status === "Failed" || facts.failedStage || cancelsAtFirstFailedRegion(r, s, restarted)) {
+    if (r.status === "Failed" || failedStage || cancelsAtFirstFailedRegion(r, s, restarted)) {
       const failure = describeFailure(r);
       if (
         s.restartFailed &&
@@ -415,18 +458,18 @@ export async function followRollout(
         failure,
       );
     }
-    if (facts.waitAction) {
+    if (waitAction) {
       if (s.until === "waitAction") {
         return outcome(
           "waiting",
-          `Rollout ${r.rolloutId} is waiting at gate ${facts.waitAction.actionId} before stage ${facts.waitAction.stage}.`,
+          `Rollout ${r.rolloutId} is waiting at gate ${waitAction.actionId} before stage ${waitAction.stage}.`,
           r,
         );
       }
-      if (announcedWait !== facts.waitAction.actionId) {
-        announcedWait = facts.waitAction.actionId;
+      if (announcedWait !== waitAction.actionId) {
+        announcedWait = waitAction.actionId;
         out.event(
-          `An approval is pending: gate ${facts.waitAction.actionId} before stage ${facts.waitAction.stage}. Still following (until: ${s.until}).`,
+          `An approval is pending: gate ${waitAction.actionId} before stage ${waitAction.stage}. Still following (until: ${s.until}).`,
         );
       }
     }

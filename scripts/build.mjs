@@ -37,22 +37,50 @@ const lazyPackages = {
 const requireFromRoot = createRequire(new URL("../package.json", import.meta.url));
 
 /**
- * The stub that stands for `spec` (a lazy package or a module inside one) in the task's bundle:
- * the lazy file exports every module of its packages the task imports, by specifier. A deferred
- * stub has a getter for each export of the module (read here, at build time) that requires the
- * file when first read; esbuild's import interop keeps reading through them, so `instanceof X`
- * or `new X()` is the first read.
+ * A module whose exports are getters that evaluate `load` (a require expression) on the first
+ * read: esbuild's import interop keeps reading through them, so `instanceof X`, `new X()` or
+ * `tls.connect()` is the first read. The names are those of `real`, read here at build time.
  */
-function lazyStub(spec, { file, deferred }) {
-  const load = `require("./${file}")[${JSON.stringify(spec)}]`;
-  if (!deferred) return `module.exports = ${load};`;
-  const real = requireFromRoot(spec);
+function deferredStub(load, real) {
   return [
     `let m;`,
     `Object.defineProperty(exports, "__esModule", { value: ${real.__esModule === true} });`,
     `for (const k of ${JSON.stringify(Object.keys(real))})`,
     `  Object.defineProperty(exports, k, { enumerable: true, get: () => (m ??= ${load})[k] });`,
   ].join("\n");
+}
+
+/**
+ * The stub that stands for `spec` (a lazy package or a module inside one) in the task's bundle:
+ * the lazy file exports every module of its packages the task imports, by specifier.
+ */
+function lazyStub(spec, { file, deferred }) {
+  const load = `require("./${file}")[${JSON.stringify(spec)}]`;
+  return deferred ? deferredStub(load, requireFromRoot(spec)) : `module.exports = ${load};`;
+}
+
+// Node's TLS (and https over it) loads some 25 modules, most of node:crypto with them: only an
+// https call needs it, so a run whose calls are all plain http never loads it (the http ones are
+// loaded for the first call anyway).
+const deferredBuiltins = ["crypto", "https", "tls"];
+
+function deferredBuiltinsPlugin() {
+  return {
+    name: "deferred-builtins",
+    setup(b) {
+      const filter = new RegExp(`^(node:)?(${deferredBuiltins.join("|")})$`);
+      // The stub's own require of the module stays Node's.
+      b.onResolve({ filter }, (args) =>
+        args.namespace === "deferred-builtin"
+          ? { path: args.path, external: true }
+          : { path: args.path.replace(/^node:/, ""), namespace: "deferred-builtin" },
+      );
+      b.onLoad({ filter: /.*/, namespace: "deferred-builtin" }, (args) => ({
+        contents: deferredStub(`require("node:${args.path}")`, requireFromRoot(`node:${args.path}`)),
+        loader: "js",
+      }));
+    },
+  };
 }
 
 /** `used` collects, for each lazy file the task needs, the specifiers it imports from it. */
@@ -111,7 +139,7 @@ await Promise.all(
       if (target) {
         const used = new Map();
         await build({
-          plugins: [lazyPackagesPlugin(used)],
+          plugins: [lazyPackagesPlugin(used), deferredBuiltinsPlugin()],
           entryPoints: [join(src, "index.ts")],
           outfile: join(out, target),
           ...bundleOptions,

@@ -227,62 +227,81 @@ function proxiedPool(proxy: ProxyConfig, https: boolean): Pooled {
         }),
     };
   }
-  const agent = new TunnelAgent(proxyAddress, proxyIsHttps, authorization);
+  const agent = newTunnelAgent(proxyAddress, proxyIsHttps, authorization);
   return { agent, send: (url, init) => httpsRequest(url, { ...init, agent }) };
 }
 
-/** An https agent whose connections are TLS inside a CONNECT tunnel through the proxy. */
-class TunnelAgent extends HttpsAgent {
-  constructor(
-    private readonly proxyAddress: RequestOptions,
-    private readonly proxyIsHttps: boolean,
-    private readonly authorization: string | undefined,
-  ) {
-    super({ ...agentOptions, ...tlsOptions() } as AgentOptions);
-  }
+/**
+ * An https agent whose connections are TLS inside a CONNECT tunnel through the proxy. The class is
+ * made on first use: extending https.Agent loads node:tls (and most of node:crypto), which only
+ * https calls need, and the build defers node:https and node:tls to their first use.
+ */
+let tunnelAgentClass: ReturnType<typeof defineTunnelAgent> | undefined;
+function newTunnelAgent(
+  proxyAddress: RequestOptions,
+  proxyIsHttps: boolean,
+  authorization: string | undefined,
+): HttpsAgent {
+  tunnelAgentClass ??= defineTunnelAgent();
+  return new tunnelAgentClass(proxyAddress, proxyIsHttps, authorization);
+}
 
-  override createConnection(
-    requested: RequestOptions,
-    callback?: (err: Error | null, stream: Duplex) => void,
-  ): undefined {
-    // Node's agent passes the TLS options (servername, secureContext...) with the request's.
-    const options = requested as RequestOptions & ConnectionOptions;
-    const done = callback!;
-    const target = `${options.host?.includes(":") ? `[${options.host}]` : options.host}:${options.port ?? 443}`;
-    const open = this.proxyIsHttps ? httpsRequest : httpRequest;
-    const tunnel = open({
-      ...this.proxyAddress,
-      ...(this.proxyIsHttps ? tlsOptions() : {}),
-      method: "CONNECT",
-      path: target,
-      agent: false,
-      headers: { host: target, ...(this.authorization ? { "proxy-authorization": this.authorization } : {}) },
-    });
-    pendingTunnels.add(tunnel);
-    let settled = false;
-    const finish = (err: Error | null, socket?: Duplex) => {
-      pendingTunnels.delete(tunnel);
-      if (settled) return;
-      settled = true;
-      done(err, socket!);
-    };
-    tunnel.once("connect", (res, socket: Socket) => {
-      if (res.statusCode !== 200) {
-        socket.destroy();
+function defineTunnelAgent() {
+  return class TunnelAgent extends HttpsAgent {
+    constructor(
+      private readonly proxyAddress: RequestOptions,
+      private readonly proxyIsHttps: boolean,
+      private readonly authorization: string | undefined,
+    ) {
+      super({ ...agentOptions, ...tlsOptions() } as AgentOptions);
+    }
+
+    override createConnection(
+      requested: RequestOptions,
+      callback?: (err: Error | null, stream: Duplex) => void,
+    ): undefined {
+      // Node's agent passes the TLS options (servername, secureContext...) with the request's.
+      const options = requested as RequestOptions & ConnectionOptions;
+      const done = callback!;
+      const target = `${options.host?.includes(":") ? `[${options.host}]` : options.host}:${options.port ?? 443}`;
+      const open = this.proxyIsHttps ? httpsRequest : httpRequest;
+      const tunnel = open({
+        ...this.proxyAddress,
+        ...(this.proxyIsHttps ? tlsOptions() : {}),
+        method: "CONNECT",
+        path: target,
+        agent: false,
+        headers: {
+          host: target,
+          ...(this.authorization ? { "proxy-authorization": this.authorization } : {}),
+        },
+      });
+      pendingTunnels.add(tunnel);
+      let settled = false;
+      const finish = (err: Error | null, socket?: Duplex) => {
+        pendingTunnels.delete(tunnel);
+        if (settled) return;
+        settled = true;
+        done(err, socket!);
+      };
+      tunnel.once("connect", (res, socket: Socket) => {
+        if (res.statusCode !== 200) {
+          socket.destroy();
+          finish(new ProxyRefusedError(res.statusCode ?? 0, "connect"));
+          return;
+        }
+        finish(null, tlsConnect({ ...options, host: options.host ?? undefined, socket }));
+      });
+      // A proxy that answers CONNECT with a body and closes (no 'connect' event).
+      tunnel.once("response", (res) => {
+        res.resume();
         finish(new ProxyRefusedError(res.statusCode ?? 0, "connect"));
-        return;
-      }
-      finish(null, tlsConnect({ ...options, host: options.host ?? undefined, socket }));
-    });
-    // A proxy that answers CONNECT with a body and closes (no 'connect' event).
-    tunnel.once("response", (res) => {
-      res.resume();
-      finish(new ProxyRefusedError(res.statusCode ?? 0, "connect"));
-    });
-    tunnel.once("error", (err) => finish(err));
-    tunnel.end();
-    return undefined;
-  }
+      });
+      tunnel.once("error", (err) => finish(err));
+      tunnel.end();
+      return undefined;
+    }
+  };
 }
 
 /** CONNECT requests not answered yet, ended with the pools. */

@@ -18,7 +18,7 @@ function playOwnPipeline(scenario: string, pipeline: string): Promise<ScriptRun>
 }
 
 describe("npm run demo (examples/azure-pipelines.yml through the local runner)", function () {
-  this.timeout(60_000);
+  this.timeout(120_000);
   before(function () {
     if (!existsSync(join(builtTasksDirectory, "TeamsNotify", "index.js")))
       throw new Error("The tasks are not built: run npm run build first.");

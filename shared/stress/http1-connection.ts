@@ -12,6 +12,8 @@
  */
 import * as net from "node:net";
 import * as tls from "node:tls";
+// The module's object, not the global: `globalThis.performance` is an accessor, a call on every read.
+import { performance } from "node:perf_hooks";
 import type { StressEndpoint } from "./endpoints";
 import type { SocketRoute } from "../http/transport";
 import { ConnectionClosedError, MalformedResponseError, StressInputError } from "./errors";

@@ -81,55 +81,64 @@ export function describeExpectedStatus(ranges: readonly StatusRange[]): string {
 
 const STATUS_FORMS = 'a status (200), a class ("2xx"), a range ("200-299") or a list of those';
 
-const statusItemSchema = z.pipe(
-  z.union([z.number(), z.string()]),
-  z.transform((value: number | string, ctx) => {
-    const range = typeof value === "number" ? { min: value, max: value } : parseStatusText(value);
-    if (!range || !validRange(range) || (typeof value === "number" && !Number.isInteger(value))) {
-      ctx.issues.push({
-        code: "custom",
-        message: `${JSON.stringify(value)} is not ${STATUS_FORMS} within 100-599`,
-        input: value,
-      });
-      return z.NEVER as never;
-    }
-    return range;
-  }),
-);
+/**
+ * What an endpoints file may hold, built on the first file read: zod takes about a millisecond
+ * to build it, which a run with endpoint lines only would pay at start-up for nothing.
+ */
+let endpointsFileSchema: ReturnType<typeof buildEndpointsFileSchema> | undefined;
 
-const expectedStatusSchema = z.pipe(
-  z.union([statusItemSchema, z.array(statusItemSchema).check(z.minLength(1))]),
-  z.transform((v: StatusRange | StatusRange[]) => (Array.isArray(v) ? v : [v])),
-);
+function buildEndpointsFileSchema() {
+  const statusItemSchema = z.pipe(
+    z.union([z.number(), z.string()]),
+    z.transform((value: number | string, ctx) => {
+      const range = typeof value === "number" ? { min: value, max: value } : parseStatusText(value);
+      if (!range || !validRange(range) || (typeof value === "number" && !Number.isInteger(value))) {
+        ctx.issues.push({
+          code: "custom",
+          message: `${JSON.stringify(value)} is not ${STATUS_FORMS} within 100-599`,
+          input: value,
+        });
+        return z.NEVER as never;
+      }
+      return range;
+    }),
+  );
 
-const methodSchema = z.pipe(
-  z.pipe(
-    z.string(),
-    z.transform((m: string) => m.toUpperCase()),
-  ),
-  z.enum(HTTP_METHODS, { error: `must be one of ${HTTP_METHODS.join(", ")}` }),
-);
+  const expectedStatusSchema = z.pipe(
+    z.union([statusItemSchema, z.array(statusItemSchema).check(z.minLength(1))]),
+    z.transform((v: StatusRange | StatusRange[]) => (Array.isArray(v) ? v : [v])),
+  );
 
-const fileEndpointSchema = z.strictObject({
-  url: z.string({ error: "is required: the URL to load" }),
-  name: z.optional(z.string().check(z.minLength(1))),
-  method: z.optional(methodSchema),
-  headers: z.optional(
-    z.record(z.string(), z.pipe(z.union([z.string(), z.number(), z.boolean()]), z.transform(String))),
-  ),
-  body: z.optional(z.union([z.string(), z.record(z.string(), z.unknown()), z.array(z.unknown())])),
-  expectedStatus: z.optional(expectedStatusSchema),
-});
+  const methodSchema = z.pipe(
+    z.pipe(
+      z.string(),
+      z.transform((m: string) => m.toUpperCase()),
+    ),
+    z.enum(HTTP_METHODS, { error: `must be one of ${HTTP_METHODS.join(", ")}` }),
+  );
 
-const endpointsFileSchema = z.union([
-  z.array(fileEndpointSchema),
-  z.pipe(
-    z.strictObject({ endpoints: z.array(fileEndpointSchema) }),
-    z.transform((f: { endpoints: FileEndpoint[] }) => f.endpoints),
-  ),
-]);
+  const fileEndpointSchema = z.strictObject({
+    url: z.string({ error: "is required: the URL to load" }),
+    name: z.optional(z.string().check(z.minLength(1))),
+    method: z.optional(methodSchema),
+    headers: z.optional(
+      z.record(z.string(), z.pipe(z.union([z.string(), z.number(), z.boolean()]), z.transform(String))),
+    ),
+    body: z.optional(z.union([z.string(), z.record(z.string(), z.unknown()), z.array(z.unknown())])),
+    expectedStatus: z.optional(expectedStatusSchema),
+  });
 
-type FileEndpoint = z.output<typeof fileEndpointSchema>;
+  type Listed = z.output<typeof fileEndpointSchema>[];
+  return z.union([
+    z.array(fileEndpointSchema),
+    z.pipe(
+      z.strictObject({ endpoints: z.array(fileEndpointSchema) }),
+      z.transform((f: { endpoints: Listed }) => f.endpoints),
+    ),
+  ]);
+}
+
+type FileEndpoint = z.output<ReturnType<typeof buildEndpointsFileSchema>>[number];
 const ENDPOINT_FIELDS = "url and optionally name, method, headers, body, expectedStatus";
 
 /** What the endpoints come from, before tokens and defaults. */
@@ -179,7 +188,7 @@ export async function parseEndpointsFile(content: string, fileName: string): Pro
       "endpointsFile",
     );
   }
-  const parsed = endpointsFileSchema.safeParse(data);
+  const parsed = (endpointsFileSchema ??= buildEndpointsFileSchema()).safeParse(data);
   if (!parsed.success) {
     // A union reports each branch; the deepest issue is the one the author can act on.
     const issue = deepestIssue(parsed.error.issues);

@@ -20,116 +20,126 @@ import {
 import type { EarlyAbort, WindowFigures } from "./sliding-window";
 import { parseThresholdLine, windowKey, type StressThreshold } from "./thresholds";
 
-const count = z.number().check(z.nonnegative());
-const openModelSchema = z.object({
-  requestedRate: count,
-  scheduledSends: count,
-  sentRequests: count,
-  lateSends: count,
-  droppedSends: count,
-  lateToleranceMs: count,
-  achievedRate: count,
-});
+/**
+ * What a result file must hold, built on the first file read (a merge, a baseline, a Teams card):
+ * zod takes about 2 ms to build it, which a load run's start-up would pay for nothing.
+ */
+let documentSchema: ReturnType<typeof buildDocumentSchema> | undefined;
 
-const statsSchema = z.object({
-  requests: count,
-  requestsPerSecond: count,
-  statusCodes: z.record(z.string(), count),
-  errors: z.object(Object.fromEntries(ERROR_KINDS.map((k) => [k, count])) as Record<ErrorKind, typeof count>),
-  histogram: z.string().check(z.minLength(1)),
-  uncorrectedHistogram: z.optional(z.string().check(z.minLength(1))),
-  openModel: z.optional(openModelSchema),
-});
+function buildDocumentSchema() {
+  const count = z.number().check(z.nonnegative());
+  const openModelSchema = z.object({
+    requestedRate: count,
+    scheduledSends: count,
+    sentRequests: count,
+    lateSends: count,
+    droppedSends: count,
+    lateToleranceMs: count,
+    achievedRate: count,
+  });
 
-const documentSchema = z.object({
-  schemaVersion: z.literal(STRESS_RESULT_SCHEMA_VERSION, {
-    error: `schemaVersion must be ${STRESS_RESULT_SCHEMA_VERSION}; this file comes from another version of the stress test`,
-  }),
-  kind: z.literal(STRESS_RESULT_KIND, {
-    error: `kind must be "${STRESS_RESULT_KIND}": this is not a stress-test result`,
-  }),
-  aborted: z.boolean(),
-  startedAt: z.string(),
-  finishedAt: z.string(),
-  measuredSeconds: count,
-  jobs: z.int().check(z.positive()),
-  load: z.object({
-    model: z.enum(["closed", "open"]),
-    connections: count,
-    rate: z.optional(count),
-    pipelining: count,
-    durationSeconds: count,
-    requests: z.optional(count),
-    warmupSeconds: count,
-    timeoutMs: count,
-  }),
-  overall: statsSchema,
-  endpoints: z
-    .array(
-      z.extend(statsSchema, {
-        name: z.string(),
-        url: z.string(),
-        template: z.optional(z.string()),
-        method: z.enum(HTTP_METHODS),
-        expectedStatus: z.array(z.object({ min: z.int(), max: z.int() })).check(z.minLength(1)),
-      }),
-    )
-    .check(z.minLength(1)),
-  thresholdDefinitions: z.array(z.object({ line: z.int().check(z.positive()), text: z.string() })),
-  // Optional (files written before they were added have none): what a merge reads of the
-  // sliding windows, the early abort and each windowed verdict's figures.
-  earlyAbort: z.optional(
-    z.object({
-      line: z.int(),
-      threshold: z.string(),
-      scope: z.enum(["overall", "endpoint"]),
-      endpoint: z.optional(z.string()),
-      windowSeconds: count,
-      observed: z.number(),
-      atSeconds: count,
-      firstFailingSecond: count,
-      timeToDetectSeconds: count,
-      resultFile: z.optional(z.string()),
+  const statsSchema = z.object({
+    requests: count,
+    requestsPerSecond: count,
+    statusCodes: z.record(z.string(), count),
+    errors: z.object(
+      Object.fromEntries(ERROR_KINDS.map((k) => [k, count])) as Record<ErrorKind, typeof count>,
+    ),
+    histogram: z.string().check(z.minLength(1)),
+    uncorrectedHistogram: z.optional(z.string().check(z.minLength(1))),
+    openModel: z.optional(openModelSchema),
+  });
+
+  return z.object({
+    schemaVersion: z.literal(STRESS_RESULT_SCHEMA_VERSION, {
+      error: `schemaVersion must be ${STRESS_RESULT_SCHEMA_VERSION}; this file comes from another version of the stress test`,
     }),
-  ),
-  thresholds: z.optional(
-    z.array(
+    kind: z.literal(STRESS_RESULT_KIND, {
+      error: `kind must be "${STRESS_RESULT_KIND}": this is not a stress-test result`,
+    }),
+    aborted: z.boolean(),
+    startedAt: z.string(),
+    finishedAt: z.string(),
+    measuredSeconds: count,
+    jobs: z.int().check(z.positive()),
+    load: z.object({
+      model: z.enum(["closed", "open"]),
+      connections: count,
+      rate: z.optional(count),
+      pipelining: count,
+      durationSeconds: count,
+      requests: z.optional(count),
+      warmupSeconds: count,
+      timeoutMs: count,
+    }),
+    overall: statsSchema,
+    endpoints: z
+      .array(
+        z.extend(statsSchema, {
+          name: z.string(),
+          url: z.string(),
+          template: z.optional(z.string()),
+          method: z.enum(HTTP_METHODS),
+          expectedStatus: z.array(z.object({ min: z.int(), max: z.int() })).check(z.minLength(1)),
+        }),
+      )
+      .check(z.minLength(1)),
+    thresholdDefinitions: z.array(z.object({ line: z.int().check(z.positive()), text: z.string() })),
+    // Optional (files written before they were added have none): what a merge reads of the
+    // sliding windows, the early abort and each windowed verdict's figures.
+    earlyAbort: z.optional(
       z.object({
         line: z.int(),
-        operator: z.string(),
-        window: z.optional(
-          z.object({
-            seconds: count,
-            abort: z.boolean(),
-            windows: count,
-            observed: z.nullable(z.number()),
-            endedAtSeconds: z.nullable(count),
-            partialSeconds: z.optional(count),
-            breach: z.optional(
-              z.object({
-                observed: z.number(),
-                atSeconds: count,
-                firstFailingSecond: count,
-                timeToDetectSeconds: count,
-              }),
-            ),
-          }),
-        ),
-      }),
-    ),
-  ),
-  // Optional: files written before it was added have none.
-  notReady: z.optional(
-    z.array(
-      z.object({
-        endpoint: z.string(),
-        url: z.string(),
-        message: z.string(),
+        threshold: z.string(),
+        scope: z.enum(["overall", "endpoint"]),
+        endpoint: z.optional(z.string()),
+        windowSeconds: count,
+        observed: z.number(),
+        atSeconds: count,
+        firstFailingSecond: count,
+        timeToDetectSeconds: count,
         resultFile: z.optional(z.string()),
       }),
     ),
-  ),
-});
+    thresholds: z.optional(
+      z.array(
+        z.object({
+          line: z.int(),
+          operator: z.string(),
+          window: z.optional(
+            z.object({
+              seconds: count,
+              abort: z.boolean(),
+              windows: count,
+              observed: z.nullable(z.number()),
+              endedAtSeconds: z.nullable(count),
+              partialSeconds: z.optional(count),
+              breach: z.optional(
+                z.object({
+                  observed: z.number(),
+                  atSeconds: count,
+                  firstFailingSecond: count,
+                  timeToDetectSeconds: count,
+                }),
+              ),
+            }),
+          ),
+        }),
+      ),
+    ),
+    // Optional: files written before it was added have none.
+    notReady: z.optional(
+      z.array(
+        z.object({
+          endpoint: z.string(),
+          url: z.string(),
+          message: z.string(),
+          resultFile: z.optional(z.string()),
+        }),
+      ),
+    ),
+  });
+}
 
 /**
  * Reads a result file, checking what a merge (or a comparison) relies on. `source` (the file
@@ -147,7 +157,7 @@ export function parseResultDocument(
   } catch (err) {
     throw new StressInputError(`result file ${source}: not JSON: ${(err as Error).message}`, input);
   }
-  const parsed = documentSchema.safeParse(data);
+  const parsed = (documentSchema ??= buildDocumentSchema()).safeParse(data);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     throw new StressInputError(

@@ -96,7 +96,7 @@ function buildParts() {
     message: z._default(z.string(), ""),
   });
 
-  return { ev2Id, timestamp, stage, waitAction, rolloutError };
+  return { ev2Id, timestamp, region, stage, waitAction, rolloutError };
 }
 
 export const artifactVersionList = z.lazy(() =>

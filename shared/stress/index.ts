@@ -10,7 +10,6 @@ export {
   STRESS_RANGES,
   checkEndpointCount,
   checkEndpointUrl,
-  stressLoadSettingsSchema,
   validateLoadSettings,
 } from "./settings";
 export type { StressLoadSettings } from "./settings";

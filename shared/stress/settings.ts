@@ -3,7 +3,6 @@
  * into a plain object and calls `validateLoadSettings`; every message names the input and the
  * valid range, so the pipeline log says what to change.
  */
-import * as z from "../zod";
 import { checkNumber, type NumberRange } from "../number-range";
 import { StressInputError } from "./errors";
 
@@ -66,42 +65,6 @@ export const STRESS_RANGES = {
   pipelining: { min: L.pipelining.min, max: L.pipelining.max, integer: true },
 } as const satisfies Record<string, NumberRange>;
 
-/** A number setting given as a number (or a numeric string) by code that calls the library directly. */
-function number(input: keyof typeof STRESS_RANGES) {
-  return z.pipe(
-    z.unknown(),
-    z.transform((v, ctx): number => {
-      const checked = checkNumber(v, STRESS_RANGES[input]);
-      if ("value" in checked) return checked.value;
-      ctx.issues.push({ code: "custom", message: `${input} ${checked.problem}`, input: v });
-      return z.NEVER;
-    }),
-  );
-}
-
-/** Settings as the task reads them: numbers already converted, unset inputs left out. */
-export const stressLoadSettingsSchema = z.pipe(
-  z.object({
-    connections: z._default(number("connections"), STRESS_DEFAULTS.connections),
-    rate: z.optional(number("rate")),
-    durationSeconds: z.optional(number("durationSeconds")),
-    requests: z.optional(number("requests")),
-    warmupSeconds: z._default(number("warmupSeconds"), STRESS_DEFAULTS.warmupSeconds),
-    timeoutMs: z._default(number("timeoutMs"), STRESS_DEFAULTS.timeoutMs),
-    readinessTimeoutSeconds: z._default(
-      number("readinessTimeoutSeconds"),
-      STRESS_DEFAULTS.readinessTimeoutSeconds,
-    ),
-    pipelining: z._default(number("pipelining"), STRESS_DEFAULTS.pipelining),
-  }),
-  z.transform((s): StressLoadSettings => ({
-    ...s,
-    durationSeconds:
-      s.durationSeconds ??
-      (s.requests === undefined ? STRESS_DEFAULTS.durationSeconds : L.durationSeconds.max),
-  })),
-);
-
 /** Only http and https, with a host; anything else names the input and the URL. */
 export function checkEndpointUrl(url: string, input = "endpoints"): void {
   let parsed: URL;
@@ -138,13 +101,49 @@ export function checkEndpointCount(count: number, input = "endpoints"): void {
   }
 }
 
-/** Validates settings read from the task's inputs; throws one StressInputError listing every problem. */
+/** The settings in the order they are checked (and reported); a default stands for an unset one. */
+const SETTINGS: ReadonlyArray<[keyof typeof STRESS_RANGES, number | undefined]> = [
+  ["connections", STRESS_DEFAULTS.connections],
+  ["rate", undefined],
+  ["durationSeconds", undefined],
+  ["requests", undefined],
+  ["warmupSeconds", STRESS_DEFAULTS.warmupSeconds],
+  ["timeoutMs", STRESS_DEFAULTS.timeoutMs],
+  ["readinessTimeoutSeconds", STRESS_DEFAULTS.readinessTimeoutSeconds],
+  ["pipelining", STRESS_DEFAULTS.pipelining],
+];
+
+/**
+ * Validates settings read from the task's inputs (numbers, or numeric strings from code that
+ * calls the library directly; other fields are left out); throws one StressInputError listing
+ * every problem. Plain checks, no zod schema: the task runs this before its first request, and
+ * building one cost more than the check.
+ */
 export function validateLoadSettings(raw: unknown): StressLoadSettings {
-  const parsed = stressLoadSettingsSchema.safeParse(raw);
-  if (!parsed.success) {
-    const issues = parsed.error.issues;
-    const message = issues.map((issue) => issue.message).join("; ");
-    throw new StressInputError(message, String(issues[0]?.path[0] ?? "settings"));
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw))
+    throw new StressInputError("settings must be an object of load settings", "settings");
+  const given = raw as Record<string, unknown>;
+  const settings: Record<string, number | undefined> = {};
+  const problems: Array<[input: string, message: string]> = [];
+  for (const [input, defaultValue] of SETTINGS) {
+    const value = given[input];
+    if (value === undefined) {
+      // As given: an unset optional setting present in `raw` stays, as undefined.
+      if (defaultValue !== undefined) settings[input] = defaultValue;
+      else if (input in given) settings[input] = undefined;
+      continue;
+    }
+    const checked = checkNumber(value, STRESS_RANGES[input]);
+    if ("value" in checked) settings[input] = checked.value;
+    else problems.push([input, `${input} ${checked.problem}`]);
   }
-  return parsed.data;
+  if (problems.length)
+    throw new StressInputError(problems.map(([, message]) => message).join("; "), problems[0][0]);
+  const s = settings as unknown as Omit<StressLoadSettings, "durationSeconds"> & { durationSeconds?: number };
+  return {
+    ...s,
+    durationSeconds:
+      s.durationSeconds ??
+      (s.requests === undefined ? STRESS_DEFAULTS.durationSeconds : L.durationSeconds.max),
+  };
 }

@@ -8,7 +8,7 @@ import {
 } from "../http/request";
 import { retryableStatuses } from "../http/retry";
 import { Ev2Error, Ev2ProtocolError } from "./errors";
-import { parseRolloutAnswer } from "./rollout-answer";
+import { parseRolloutAnswer, readRolloutJson } from "./rollout-answer";
 import * as schema from "./schemas";
 import type { Rollout, StartRolloutRequest } from "./schemas";
 
@@ -49,10 +49,10 @@ const enc = encodeURIComponent;
 const parsedBodies = new WeakMap<HttpResponse, unknown>();
 
 /** A 2xx whose body is not JSON (cut off, or a proxy's page) is a transient fault: retried. */
-function faultIn(res: HttpResponse): string | undefined {
+function faultIn(res: HttpResponse, readJson: (text: string) => unknown): string | undefined {
   if (res.status < 200 || res.status >= 300 || res.status === 204) return undefined;
   try {
-    parsedBodies.set(res, JSON.parse(res.body));
+    parsedBodies.set(res, readJson(res.body));
     return undefined;
   } catch {
     return `HTTP ${res.status} with ${describeBody(res)}`;
@@ -96,7 +96,9 @@ export class Ev2Client {
     idempotencyKey: string,
   ): Promise<StartRolloutResult> {
     const path = `/serviceGroups/${enc(serviceGroup)}/services/${enc(serviceId)}/rollouts`;
-    const res = await this.call("POST", path, "start rollout", body, { "idempotency-key": idempotencyKey });
+    const res = await this.call("POST", path, "start rollout", body, {
+      headers: { "idempotency-key": idempotencyKey },
+    });
     const started = this.parse(res, schema.startedRollout, "start rollout");
     return { ...started, replayed: res.headers["idempotency-replayed"] === "true" };
   }
@@ -127,20 +129,24 @@ export class Ev2Client {
   /**
    * One GET; with `etag`, a 304 comes back as `notModified` and costs no parsing. `signal`, when
    * given, replaces the client's for this call (a step's deadline combined with cancellation).
+   * `previous`, the rollout an earlier answer gave: the stages and regions that did not change
+   * are its own objects (see parseRolloutAnswer).
    */
-  async getRollout(rolloutId: string, etag?: string, signal?: AbortSignal): Promise<GetRolloutResult> {
-    if (signal) return this.withSignal(signal).getRollout(rolloutId, etag);
-    const headers: Record<string, string> = etag ? { "if-none-match": etag } : {};
-    const res = await this.call(
-      "GET",
-      `/rollouts/${enc(rolloutId)}`,
-      `get rollout ${rolloutId}`,
-      undefined,
-      headers,
-      [304],
-    );
+  async getRollout(
+    rolloutId: string,
+    etag?: string,
+    signal?: AbortSignal,
+    previous?: Rollout,
+  ): Promise<GetRolloutResult> {
+    if (signal) return this.withSignal(signal).getRollout(rolloutId, etag, undefined, previous);
+    const res = await this.call("GET", `/rollouts/${enc(rolloutId)}`, `get rollout ${rolloutId}`, undefined, {
+      headers: etag ? { "if-none-match": etag } : {},
+      okStatuses: [304],
+      // What EV2 adds to a rollout beyond the contract is dropped while it is read.
+      readJson: readRolloutJson,
+    });
     if (res.status === 304) return { notModified: true, etag: etag ?? res.headers.etag ?? "" };
-    const rollout = this.read(res, `get rollout ${rolloutId}`, parseRolloutAnswer);
+    const rollout = this.read(res, `get rollout ${rolloutId}`, (json) => parseRolloutAnswer(json, previous));
     return { notModified: false, etag: res.headers.etag, rollout };
   }
 
@@ -213,8 +219,11 @@ export class Ev2Client {
     path: string,
     operation: string,
     body?: unknown,
-    extraHeaders: Record<string, string> = {},
-    okStatuses: number[] = [],
+    {
+      headers: extraHeaders = {},
+      okStatuses = [],
+      readJson = JSON.parse,
+    }: { headers?: Record<string, string>; okStatuses?: number[]; readJson?: (text: string) => unknown } = {},
   ): Promise<HttpResponse> {
     const token = await this.options.getToken(this.options.signal);
     const headers: Record<string, string> = {
@@ -236,7 +245,7 @@ export class Ev2Client {
           // Every POST of the contract is safe to repeat (idempotency key, or a decision/cancel
           // that is treated as done when the server says it already is).
           retryNetworkErrors: true,
-          faultIn,
+          faultIn: (res) => faultIn(res, readJson),
         },
         this.options,
       );

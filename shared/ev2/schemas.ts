@@ -139,6 +139,10 @@ export const rolloutSummary = z.lazy(() =>
 );
 export const rolloutList = z.lazy(() => z.object({ rollouts: z.array(rolloutSummary) }));
 
+/** A stage and a region of a rollout (shared/ev2/rollout-answer.ts reads them without zod). */
+export const stage = z.lazy(() => parts().stage);
+export const region = z.lazy(() => parts().region);
+
 export const rollout = z.lazy(() => {
   const { ev2Id, timestamp, stage, waitAction, rolloutError } = parts();
   return z.object({

@@ -1,4 +1,5 @@
 import type { IncomingMessage } from "node:http";
+import { StringDecoder } from "node:string_decoder";
 import {
   AbortedError,
   Transient,
@@ -207,7 +208,10 @@ async function readCapped(
     body.destroy();
     throw new HttpBodyTooLargeError(req.operation, limit, declared);
   }
-  const chunks: Buffer[] = [];
+  // Each chunk becomes text as it comes: no second copy of the body outside V8's heap (a
+  // Buffer.concat), where dead copies pile up between collections.
+  const decoder = new StringDecoder("utf8");
+  const parts: string[] = [];
   let size = 0;
   for await (const chunk of body) {
     size += chunk.length;
@@ -215,9 +219,10 @@ async function readCapped(
       body.destroy();
       throw new HttpBodyTooLargeError(req.operation, limit, undefined);
     }
-    chunks.push(chunk);
+    parts.push(decoder.write(chunk));
   }
-  return Buffer.concat(chunks).toString("utf8");
+  parts.push(decoder.end());
+  return parts.join("");
 }
 
 /**

@@ -322,7 +322,7 @@ export async function followRollout(
     if (deadline?.aborted || (s.timeoutMs > 0 && Date.now() - started >= s.timeoutMs)) return timedOut();
     try {
       polls++;
-      const got = await client.getRollout(s.rolloutId, etag, callSignal);
+      const got = await client.getRollout(s.rolloutId, etag, callSignal, current);
       protocolErrorsInARow = 0;
       if (outageSince !== undefined) {
         out.event(`EV2 answers again after ${formatDuration(Date.now() - outageSince)}.`);

@@ -46,6 +46,13 @@ function filesLoaded(coverageDir: string, task: string): string[] {
   return [...loaded].sort();
 }
 
+/** A --require'd script that writes the process's loaded Node modules to $BUILTINS_LOADED_FILE at exit. */
+const builtinsAtExit = join(mkdtempSync(join(tmpdir(), "builtins-at-exit-")), "builtins-at-exit.cjs");
+writeFileSync(
+  builtinsAtExit,
+  `process.on("exit", () => require("node:fs").writeFileSync(process.env.BUILTINS_LOADED_FILE, process.moduleLoadList.join("\\n")));\n`,
+);
+
 describe("task bundles and the packages loaded beside them", function () {
   this.timeout(60_000);
 
@@ -72,13 +79,21 @@ describe("task bundles and the packages loaded beside them", function () {
 
     const stressLoading = async (inputs: TaskRunSetup["inputs"], tempDirectory?: string) => {
       const coverageDir = mkdtempSync(join(tmpdir(), "bundle-split-"));
+      const builtins = join(mkdtempSync(join(tmpdir(), "bundle-split-builtins-")), "builtins.txt");
       const run = await runBuiltTask("StressTestStage", {
         inputs: { connections: "1", durationSeconds: "1", readinessTimeoutSeconds: "5", ...inputs },
         variables: runVariables(),
-        env: { NODE_V8_COVERAGE: coverageDir },
+        env: {
+          NODE_V8_COVERAGE: coverageDir,
+          NODE_OPTIONS: `--require ${builtinsAtExit}`,
+          BUILTINS_LOADED_FILE: builtins,
+        },
         tempDirectory,
       });
-      return { run, loaded: filesLoaded(coverageDir, "StressTestStage") };
+      const loadedBuiltins = readFileSync(builtins, "utf8")
+        .split("\n")
+        .flatMap((m) => /^NativeModule (\S+)$/.exec(m)?.[1] ?? []);
+      return { run, loaded: filesLoaded(coverageDir, "StressTestStage"), loadedBuiltins };
     };
 
     it("a run stopped by a bad input loads the bundle alone", async () => {
@@ -91,6 +106,10 @@ describe("task bundles and the packages loaded beside them", function () {
       const lines = await stressLoading({ endpoints: `${service.url}/health` });
       assert.equal(lines.run.result?.result, "Succeeded", lines.run.stdout);
       assert.deepEqual(lines.loaded, ["hdr-histogram-js.js", "index.js"]);
+      // Against an http endpoint, with the agent's CA bundle set (runVariables): no TLS, no crypto.
+      assert.ok(lines.loadedBuiltins.includes("http"), lines.loadedBuiltins.join());
+      for (const unused of ["tls", "https", "crypto"])
+        assert.ok(!lines.loadedBuiltins.includes(unused), unused);
 
       const dir = mkdtempSync(join(tmpdir(), "bundle-split-yaml-"));
       writeFileSync(join(dir, "endpoints.yaml"), `endpoints:\n  - url: ${service.url}/health\n`);

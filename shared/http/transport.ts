@@ -315,10 +315,11 @@ export interface SocketRoute {
 
 /**
  * The route of the load generator's raw sockets to `url`: the agent's proxy only when asked
- * (`throughProxy`), the agent's certificates always.
+ * (`throughProxy`), the agent's certificates for an https URL (an http one never builds them:
+ * that would load node:tls for nothing).
  */
 export function socketRouteFor(url: URL, throughProxy: boolean): SocketRoute {
-  const tls = tlsOptions();
+  const tls = url.protocol === "https:" ? tlsOptions() : {};
   const proxy = throughProxy ? proxyFor(url) : undefined;
   if (!proxy) return { tls };
   const proxyUrl = new URL(proxy.url);

@@ -1,5 +1,4 @@
 import type { IncomingMessage } from "node:http";
-import { StringDecoder } from "node:string_decoder";
 import {
   AbortedError,
   Transient,
@@ -208,10 +207,7 @@ async function readCapped(
     body.destroy();
     throw new HttpBodyTooLargeError(req.operation, limit, declared);
   }
-  // Each chunk becomes text as it comes: no second copy of the body outside V8's heap (a
-  // Buffer.concat), where dead copies pile up between collections.
-  const decoder = new StringDecoder("utf8");
-  const parts: string[] = [];
+  const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of body) {
     size += chunk.length;
@@ -219,10 +215,9 @@ async function readCapped(
       body.destroy();
       throw new HttpBodyTooLargeError(req.operation, limit, undefined);
     }
-    parts.push(decoder.write(chunk));
+    chunks.push(chunk);
   }
-  parts.push(decoder.end());
-  return parts.join("");
+  return Buffer.concat(chunks).toString("utf8");
 }
 
 /**

@@ -10,7 +10,7 @@ import { loadScenario, startSimulator, type Scenario } from "../sim/ev2";
 import { startBuiltTask } from "../test/support/run-built-task";
 import { ev2Setup, rolloutInputs } from "../test/tasks/ev2-fixture";
 import type { TaskRunSetup } from "../test/support/run-built-task";
-import { createServer } from "node:http";
+import { createServer, request } from "node:http";
 import type { AddressInfo } from "node:net";
 import { BenchResults, times } from "./results";
 import { startTeamsSink } from "../sim/teams-sink";
@@ -165,7 +165,73 @@ function stretchedScenario(stages: number, regions: number): Scenario {
 
 export async function followBench(results: BenchResults): Promise<void> {
   await followCase(results, "50x20", "large-50x20", 1200, 64);
+  // EV2's own answers carry more than the contract: the same rollout, each region ~2 KB fatter.
+  await followCase(results, "50x20", "large-50x20", 300, 64, fatRegions);
   await followCase(results, "200x50", stretchedScenario(200, 50), 2000, 128);
+}
+
+/**
+ * What a real EV2 may add to each region and stage (steps, resource groups, display names, a
+ * longer name): ~2 KB a region, none of it in the contract. A 50x20 answer grows to ~2.2 MB.
+ */
+function fatRegions(rollout: { stages?: Array<Record<string, unknown>> }): void {
+  const note = "x".repeat(120);
+  for (const stage of rollout.stages ?? []) {
+    stage.stageDisplayName = `${String(stage.name)} ${note}`;
+    stage.properties = { owner: `team-${note}`, ring: 3, labels: ["a", "b", "c"] };
+    for (const region of (stage.regions ?? []) as Array<Record<string, unknown>>) {
+      region.name = `${String(region.name)}-${"long-region-name-".repeat(4)}`;
+      region.displayName = `Region ${String(region.name)} ${note}`;
+      region.resourceGroups = Array.from({ length: 4 }, (_, i) => ({
+        name: `rg-${i}-${note}`,
+        subscriptionId: `00000000-0000-4000-8000-00000000000${i}`,
+        status: region.status,
+        steps: [{ name: "deploy", status: region.status, message: note }],
+      }));
+      region.healthChecks = { passed: 3, failed: 0, detail: note };
+    }
+  }
+}
+
+/** A front for the simulator that passes everything on, with each rollout answer made fat. */
+async function startFattening(
+  target: string,
+  fatten: typeof fatRegions,
+): Promise<{ url: string; close(): Promise<void> }> {
+  const server = createServer((req, res) => {
+    const sent: Buffer[] = [];
+    req.on("data", (c: Buffer) => sent.push(c));
+    req.on("end", () => {
+      const upstream = request(target + req.url, { method: req.method, headers: req.headers }, (answer) => {
+        const body: Buffer[] = [];
+        answer.on("data", (c: Buffer) => body.push(c));
+        answer.on("end", () => {
+          let text = Buffer.concat(body).toString("utf8");
+          if (
+            req.method === "GET" &&
+            answer.statusCode === 200 &&
+            /^\/rollouts\/[^/?]+$/.test(req.url ?? "")
+          ) {
+            const rollout = JSON.parse(text) as Parameters<typeof fatRegions>[0];
+            fatten(rollout);
+            text = JSON.stringify(rollout);
+          }
+          const headers = { ...answer.headers };
+          delete headers["content-length"];
+          delete headers["transfer-encoding"];
+          res.writeHead(answer.statusCode ?? 502, headers).end(text);
+        });
+      });
+      upstream.on("error", () => res.destroy());
+      upstream.end(Buffer.concat(sent));
+    });
+  });
+  await new Promise<void>((ok) => server.listen(0, "127.0.0.1", ok));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () => new Promise<void>((ok) => server.close(() => ok())),
+  };
 }
 
 async function followCase(
@@ -174,8 +240,11 @@ async function followCase(
   scenario: string | Scenario,
   clockSpeed: number,
   aimMb: number,
+  fatten?: typeof fatRegions,
 ): Promise<void> {
   const sim = await startSimulator({ scenario, clockSpeed });
+  const front = fatten ? await startFattening(sim.url, fatten) : undefined;
+  const idOf = fatten ? `${size}fat` : size;
   try {
     const { Ev2Client } = await import("../shared/ev2/client");
     const { staticToken } = await import("../shared/ev2/auth");
@@ -195,7 +264,9 @@ async function followCase(
       "bench-follow",
     );
     const before = sim.requests.length;
-    const task = startBuiltTask("FollowRollout", { ...ev2Setup(sim, { rolloutId }), timeoutMs: 120_000 });
+    const setup = ev2Setup(sim, { rolloutId });
+    if (front) setup.endpoints!.ev2conn.url = front.url;
+    const task = startBuiltTask("FollowRollout", { ...setup, timeoutMs: 120_000 });
     let peak = 0;
     const timer = setInterval(() => (peak = Math.max(peak, peakRssMb(task.child.pid!))), 25);
     const run = await task.done;
@@ -207,7 +278,7 @@ async function followCase(
     const changes = final.stages.reduce((n, s) => n + 2 + s.regions.length * 2, 0);
     const eventLines = run.logLines.filter((l) => /^\[\d\d:\d\d:\d\dZ\]/.test(l)).length;
     console.log(
-      `\n== follow: ${size} rollout (${size.replace("x", " stages x ")} regions) to completion (fast clock) ==`,
+      `\n== follow: ${size} rollout (${size.replace("x", " stages x ")} regions${fatten ? ", ~2 KB more a region than the contract" : ""}) to completion (fast clock) ==`,
     );
     console.log(`result              ${run.result?.result} (${final.status})`);
     console.log(
@@ -217,9 +288,9 @@ async function followCase(
     console.log(
       `log lines           ${eventLines} for ${changes} state changes: ${(eventLines / changes).toFixed(2)} per change, ${(eventLines / polls).toFixed(2)} per poll`,
     );
-    const what = `Following a ${size.replace("x", "-stage x ")}-region rollout to the end (fast clock)`;
+    const what = `Following a ${size.replace("x", "-stage x ")}-region rollout${fatten ? " whose answers carry ~2 KB more a region than the contract" : ""} to the end (fast clock)`;
     results.add({
-      id: `follow.${size}.requestsPerPoll`,
+      id: `follow.${idOf}.requestsPerPoll`,
       what: `${what}: requests per poll`,
       measured: `${(requests.length / polls).toFixed(2)} (${requests.length} requests, ${polls} polls; ${run.result?.result})`,
       ratio: requests.length / polls,
@@ -227,20 +298,21 @@ async function followCase(
       met: requests.length === polls,
     });
     results.add({
-      id: `follow.${size}.peakRssMb`,
+      id: `follow.${idOf}.peakRssMb`,
       what: `${what}: peak memory`,
       measured: `${peak.toFixed(0)} MB RSS`,
       aim: `under ${aimMb} MB`,
       met: peak < aimMb,
     });
     results.add({
-      id: `follow.${size}.logLinesPerChange`,
+      id: `follow.${idOf}.logLinesPerChange`,
       what: `${what}: log lines`,
       measured: `${(eventLines / changes).toFixed(2)} per state change (${eventLines} for ${changes}; ${(eventLines / polls).toFixed(1)} per poll)`,
       ratio: eventLines / changes,
       aim: "O(changes), not O(polls)",
     });
   } finally {
+    await front?.close();
     await sim.close();
   }
 }

@@ -59,9 +59,16 @@ let loaded: AdaptiveCardsModule | undefined;
 function adaptiveCards(): AdaptiveCardsModule {
   if (loaded) return loaded;
   const global = globalThis as { window?: unknown };
+  const hadWindow = "window" in global;
   global.window ??= globalThis;
-  const require = createRequire(import.meta.url);
-  loaded = require("adaptivecards/dist/adaptivecards.js") as AdaptiveCardsModule;
+  try {
+    const require = createRequire(import.meta.url);
+    loaded = require("adaptivecards/dist/adaptivecards.js") as AdaptiveCardsModule;
+  } finally {
+    // Left behind, a global window tells the test files mocha runs next in this process that
+    // they are in a browser (azure-devops-node-api then skips its Node-only paths).
+    if (!hadWindow) delete global.window;
+  }
   return loaded;
 }
 

@@ -130,6 +130,10 @@ const CLOSE_ARRAY = 93;
 const QUOTE = 34;
 const COMMA = 44;
 const COLON = 58;
+const BACKSLASH = 92;
+/** The characters after a backslash that JSON allows besides u: " \ / b f n r t. */
+const SIMPLE_ESCAPES: ReadonlySet<number> = new Set([34, 92, 47, 98, 102, 110, 114, 116]);
+const JSON_NUMBER = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
 
 class RolloutText {
   private at = 0;
@@ -167,9 +171,9 @@ class RolloutText {
             : kept === stageKeys && key === "regions"
               ? regionKeys
               : undefined;
-      const value = list ? this.array(list) : this.leaf();
       // The last of a repeated key, as JSON.parse ("__proto__" is not among the kept keys).
-      if (kept.has(key)) object[key] = value;
+      if (kept.has(key)) object[key] = list ? this.array(list) : this.leaf();
+      else this.skip();
       this.space();
       const c = this.next();
       this.at++;
@@ -204,6 +208,63 @@ class RolloutText {
     const value: unknown = JSON.parse(this.text.slice(this.at, end));
     this.at = end;
     return value;
+  }
+
+  /** Past a value nothing keeps, checked as JSON.parse would check it but not built. */
+  private skip(): void {
+    const c = this.next();
+    if (c === QUOTE) return this.skipString();
+    if (c === OPEN_OBJECT || c === OPEN_ARRAY) {
+      const close = c === OPEN_OBJECT ? CLOSE_OBJECT : CLOSE_ARRAY;
+      this.at++;
+      this.space();
+      if (this.next() === close) {
+        this.at++;
+        return;
+      }
+      for (;;) {
+        this.space();
+        if (close === CLOSE_OBJECT) {
+          if (this.next() !== QUOTE) throw new SyntaxError("expected a key");
+          this.skipString();
+          this.space();
+          this.expect(COLON);
+          this.space();
+        }
+        this.skip();
+        this.space();
+        const d = this.next();
+        this.at++;
+        if (d === close) return;
+        if (d !== COMMA) throw new SyntaxError("expected , or a closing bracket");
+      }
+    }
+    const end = valueEnd(this.text, this.at);
+    const token = this.text.slice(this.at, end);
+    if (token !== "true" && token !== "false" && token !== "null" && !JSON_NUMBER.test(token))
+      throw new SyntaxError("not a JSON value");
+    this.at = end;
+  }
+
+  /** Past a string: no control character in it, and only the escapes JSON has. */
+  private skipString(): void {
+    const text = this.text;
+    for (let j = this.at + 1; j < text.length; j++) {
+      const c = text.charCodeAt(j);
+      if (c === QUOTE) {
+        this.at = j + 1;
+        return;
+      }
+      if (c < 0x20) throw new SyntaxError("a control character in a string");
+      if (c === BACKSLASH) {
+        const e = text.charCodeAt(++j);
+        if (e === 117 /* u */) {
+          if (!/^[0-9A-Fa-f]{4}$/.test(text.slice(j + 1, j + 5))) throw new SyntaxError("a bad \\u escape");
+          j += 4;
+        } else if (!SIMPLE_ESCAPES.has(e)) throw new SyntaxError("a bad escape");
+      }
+    }
+    throw new SyntaxError("a string that does not end");
   }
 
   private next(): number {

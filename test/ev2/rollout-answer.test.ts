@@ -237,7 +237,8 @@ const swapped: Record<string, string> = {
 
 /**
  * Text as a server might write it: spaced or not, now and then cut, or with a bracket, quote,
- * colon or comma (or a character next to one) replaced, swapped for another, dropped or doubled.
+ * colon or comma (or a character one or two after it) replaced, swapped for another, dropped or
+ * doubled.
  */
 const answerText = fc
   .tuple(
@@ -264,8 +265,19 @@ const answerText = fc
           "0",
           "\\",
           "x",
+          // Inside a string or a number: a control character, a bad escape, a bad number.
+          "\u0001",
+          "\n",
+          "\\u12",
+          "\\q",
+          "01",
+          "1.",
+          "-",
+          "e",
+          "tru",
+          "nul",
         ),
-        fc.constantFrom(0, 1),
+        fc.constantFrom(0, 1, 2),
       ),
       { maxLength: 2 },
     ),

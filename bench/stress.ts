@@ -71,7 +71,8 @@ interface BenchCase {
   paths: string[];
 }
 
-type Tool = "engine" | "autocannon" | "wrk";
+/** bare-node is a floor, not a load generator: Node's sockets with none of a load test's work. */
+type Tool = "engine" | "autocannon" | "bare-node" | "wrk";
 
 interface Measurement extends GeneratorReport {
   /** CPU the service spent per request during the run, microseconds (Linux only). */
@@ -378,6 +379,16 @@ async function compareThroughput(
     console.log(
       `engine/${other.tool} CPU per request, round by round: ${perRound.map((r) => r.toFixed(2)).join(" ")} (${perRound.filter((r) => r <= 1).length} of ${perRound.length} at most 1.0x)`,
     );
+    if (other.tool === "bare-node") {
+      // A floor, not a rival: what the engine adds to Node's own socket I/O.
+      results?.add({
+        id: `stress.${benchCase.id}.cpuPerRequest.vs-bare-node`,
+        what: `Load generator, ${benchCase.title}: CPU per request vs a bare Node socket loop (no parsing, timing or recording)`,
+        measured: `${engine.cpu.toFixed(1)} vs ${other.cpu.toFixed(1)} µs: ${times(cpu)} (round by round ${times(Math.min(...perRound))}-${times(Math.max(...perRound))})`,
+        ratio: cpu,
+      });
+      continue;
+    }
     results?.add({
       id: `stress.${benchCase.id}.rps.vs-${other.tool}`,
       what: `Load generator, ${benchCase.title}: requests/s vs ${other.tool}`,
@@ -509,7 +520,7 @@ function benchCases(options: Required<StressBenchOptions>): BenchCase[] {
 
 export async function runStressBench(opts: StressBenchOptions = {}, results?: BenchResults): Promise<void> {
   const options = optionsFrom(opts);
-  const tools: Tool[] = ["engine", "autocannon"];
+  const tools: Tool[] = ["engine", "autocannon", "bare-node"];
   console.log("\n== Stress engine vs autocannon" + (wrkAvailable() ? " and wrk" : "") + " ==");
   if (wrkAvailable()) tools.push("wrk");
   else

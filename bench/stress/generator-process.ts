@@ -3,11 +3,12 @@
  * process spent on them (process.cpuUsage around the run only, so start-up is not counted).
  * Tells its parent "started" just before the load begins.
  */
+import * as net from "node:net";
 import { completeEndpoint, parseThresholds, runStressTest, validateLoadSettings } from "../../shared/stress";
 import { decodeHistogram } from "../../shared/stress/histogram";
 
 export interface GeneratorJob {
-  tool: "engine" | "autocannon";
+  tool: "engine" | "autocannon" | "bare-node";
   /** One endpoint per URL, all on the same origin; the connections are shared out among them. */
   urls: string[];
   connections: number;
@@ -103,11 +104,73 @@ async function runAutocannon(job: GeneratorJob): Promise<Run> {
   };
 }
 
+/**
+ * Not a load generator but a floor: plain http over net sockets that write the request again on
+ * every read, with no parsing, no clock and nothing recorded (it takes each read for one whole
+ * answer, which holds for the sample service's small answers). It shows what Node's own socket
+ * layer costs a request, beside the engine, which does the same I/O plus the work a load test
+ * needs.
+ */
+async function runBareNode(job: GeneratorJob): Promise<Run> {
+  const urls = job.urls.map((url) => new URL(url));
+  const requests = urls.map((u) =>
+    Buffer.from(`GET ${u.pathname}${u.search} HTTP/1.1\r\nhost: ${u.host}\r\n\r\n`, "latin1"),
+  );
+  const buffer = Buffer.allocUnsafe(64 * 1024);
+  let answers = 0;
+  let stop = false;
+  const started = performance.now();
+  const timer = setTimeout(() => (stop = true), job.durationSeconds * 1000);
+  await new Promise<void>((done) => {
+    let live = job.connections;
+    for (let c = 0; c < job.connections; c++) {
+      const url = urls[c % urls.length];
+      const request = requests[c % urls.length];
+      const socket: net.Socket = net.connect({
+        host: url.hostname,
+        port: Number(url.port),
+        onread: {
+          buffer,
+          callback: () => {
+            answers++;
+            if (!stop) {
+              socket.write(request);
+              return true;
+            }
+            socket.destroy();
+            if (--live === 0) done();
+            return false;
+          },
+        },
+      });
+      socket.setNoDelay(true);
+      socket.write(request);
+    }
+  });
+  clearTimeout(timer);
+  const seconds = (performance.now() - started) / 1000;
+  return {
+    report: {
+      requests: answers,
+      seconds,
+      requestsPerSecond: answers / seconds,
+      errors: 0,
+      p50Ms: null,
+      p99Ms: null,
+    },
+  };
+}
+
 async function main(): Promise<void> {
   const job = JSON.parse(process.argv[2]) as GeneratorJob;
   process.send?.({ type: "started" } satisfies GeneratorMessage);
   const before = process.cpuUsage();
-  const run = job.tool === "engine" ? await runEngine(job) : await runAutocannon(job);
+  const run =
+    job.tool === "engine"
+      ? await runEngine(job)
+      : job.tool === "bare-node"
+        ? await runBareNode(job)
+        : await runAutocannon(job);
   const cpu = process.cpuUsage(before);
   const report = { ...run.report, ...run.afterwards?.() };
   process.send?.(

@@ -80,6 +80,8 @@ export interface PipelineRunResult {
   file: string;
   result: RunResult;
   buildId: string;
+  /** What the run is called in the timeline: "build 42", or "release Release-42" for a classic release. */
+  runName: string;
   startedAt: string;
   durationMs: number;
   stages: StageRecord[];
@@ -100,6 +102,7 @@ export type PipelineEvent =
       type: "runStarted";
       file: string;
       buildId: string;
+      runName: string;
       outputDirectory: string;
       notices: PipelineNotice[];
       notRunnable: NotRunnableStep[];

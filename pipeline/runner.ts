@@ -129,6 +129,8 @@ export interface PipelineRunOptions {
   /** Said when a connection cannot be resolved, e.g. "run with --sim <scenario> or --ev2-url". */
   connectionHint?: string;
   run?: Partial<RunIdentity>;
+  /** What the timeline calls the run (default "build <id>"); a classic release names the release. */
+  runName?: string;
   /** System.AccessToken (a secret) for tasks that call Azure DevOps at `run.collectionUri`. */
   accessToken?: string;
   /** System.Debug=true, and debug lines shown. */
@@ -242,6 +244,10 @@ class PipelineRun {
     this.masker.add(options.accessToken);
   }
 
+  private get runName(): string {
+    return this.options.runName ?? `build ${this.identity.buildId}`;
+  }
+
   private get canceled(): boolean {
     return this.options.signal?.aborted ?? false;
   }
@@ -256,6 +262,7 @@ class PipelineRun {
       type: "runStarted",
       file: this.options.file,
       buildId: this.identity.buildId,
+      runName: this.runName,
       outputDirectory: this.folder.root,
       notices: this.definition.notices,
       notRunnable: this.notRunnable(),
@@ -280,6 +287,7 @@ class PipelineRun {
       file: this.options.file,
       result,
       buildId: this.identity.buildId,
+      runName: this.runName,
       startedAt: this.startedAt.toISOString(),
       durationMs: Date.now() - started,
       stages,

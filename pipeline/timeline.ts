@@ -75,7 +75,7 @@ export function createTimeline(options: TimelineOptions): (event: PipelineEvent)
   return (event) => {
     switch (event.type) {
       case "runStarted": {
-        line(0, paint.bold(`Local run of ${shortPath(event.file, cwd)} · build ${event.buildId}`));
+        line(0, paint.bold(`Local run of ${shortPath(event.file, cwd)} · ${event.runName}`));
         line(0, paint.dim(`Output folder: ${shortPath(event.outputDirectory, cwd)}`));
         for (const n of event.notices) line(0, paint.yellow(`! ${n.where}: ${n.message}`));
         if (event.notRunnable.length > 0) {
@@ -246,9 +246,7 @@ export function formatRunSummary(result: PipelineRunResult, options: SummaryOpti
     text.length > width ? `${text.slice(0, width - 1)}…` : text.padEnd(width);
   const out: string[] = [];
   out.push(
-    paint.bold(
-      `Summary · build ${result.buildId} · ${result.result} in ${formatDuration(result.durationMs)}`,
-    ),
+    paint.bold(`Summary · ${result.runName} · ${result.result} in ${formatDuration(result.durationMs)}`),
   );
   out.push(
     paint.dim(

@@ -164,6 +164,7 @@ export async function runRelease(options: ReleaseRunOptions): Promise<PipelineRu
   const { release: _r, releaseApprovals: _a, gateClock: _c, text: _t, deploy: _d, ...runOptions } = options;
   return runPipeline({
     ...runOptions,
+    runName: `release ${identity.releaseName}`,
     definition: pipeline.definition,
     secretVariables: { ...pipeline.secrets, ...options.secretVariables },
     stageChecks: { before: (ctx) => check(ctx, "pre"), after: (ctx) => check(ctx, "post") },

@@ -71,6 +71,7 @@ steps:
     assert.match(ok.stdout, /target=from-the-command-line/);
     assert.match(ok.stdout, /webhook=\*\*\*/);
     assert.match(ok.stdout, /✔ Pipeline: Succeeded/);
+    assert.match(ok.stdout, /Local run of \S*azure-pipelines\.yml · build \d+/);
     assert.ok(!ok.stdout.includes("real-ev2-token") && !ok.stdout.includes("s3cret"));
 
     const failed = await runCli(
@@ -88,6 +89,9 @@ steps:
     assert.match(ok.stdout, /The pre-deployment approval of Broad was approved by Sam Lead/);
     assert.match(ok.stdout, /The post-deployment gates of Broad: passed at sample 1/);
     assert.match(ok.stdout, /✔ Pipeline: Succeeded/);
+    // A release is called a release, not a build, in the header and the summary.
+    assert.match(ok.stdout, /Local run of \S*classic-release\.json · release Release-\d+/);
+    assert.match(ok.stdout, /Summary · release Release-\d+ · Succeeded/);
 
     const rejected = await runCli([
       release,

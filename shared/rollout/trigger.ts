@@ -1,8 +1,7 @@
 import { createHash } from "node:crypto";
 import type { Ev2Client } from "../ev2/client";
 import { Ev2Error } from "../ev2/errors";
-import type { ArtifactVersion, Rollout, StartRolloutRequest } from "../ev2/schemas";
-import { EV2_ID } from "../ev2/schemas";
+import { EV2_ID, type ArtifactVersion, type Rollout, type StartRolloutRequest } from "../ev2/schemas";
 import type { RunIdentity } from "./record";
 
 export interface TriggerSettings {
